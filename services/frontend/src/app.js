@@ -1,0 +1,144 @@
+// Talks to both APIs through the page's own origin: CloudFront routes /api/* and /inference/*
+// to the load balancer, so relative URLs keep the page free of environment-specific hosts.
+"use strict";
+
+const INFO_URL = "/api/info";
+const CHAT_URL = "/inference/chat";
+
+/** An HTTP failure with what the user needs to see: the status and the API's `detail`. */
+class ApiError extends Error {
+  constructor(status, statusText, detail) {
+    super(`HTTP ${status}${statusText ? " " + statusText : ""}${detail ? ": " + detail : ""}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+// FastAPI sends {"detail": "text"} for HTTPException and {"detail": [{loc, msg, ...}]} for
+// validation errors; anything else (an ALB 502 HTML page, say) has no detail worth showing.
+function describeDetail(body) {
+  if (!body || typeof body !== "object" || !("detail" in body)) return "";
+  const detail = body.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail.map((d) => (d && typeof d === "object" && "msg" in d ? String(d.msg) : JSON.stringify(d))).join("; ");
+  }
+  return JSON.stringify(detail);
+}
+
+async function requestJson(url, options = {}) {
+  let response;
+  try {
+    response = await fetch(url, { headers: { Accept: "application/json" }, ...options });
+  } catch (err) {
+    throw new Error(`network error: ${err.message}`);
+  }
+  const text = await response.text();
+  let body = null;
+  try {
+    body = text ? JSON.parse(text) : null;
+  } catch {
+    body = null;
+  }
+  if (!response.ok) throw new ApiError(response.status, response.statusText, describeDetail(body));
+  if (body === null) throw new Error(`HTTP ${response.status}: response was not JSON`);
+  return body;
+}
+
+function showError(element, err) {
+  element.textContent = err instanceof Error ? err.message : String(err);
+  element.hidden = false;
+}
+
+function clearError(element) {
+  element.textContent = "";
+  element.hidden = true;
+}
+
+function pick(obj, ...keys) {
+  for (const key of keys) {
+    if (obj && obj[key] !== undefined && obj[key] !== null && obj[key] !== "") return String(obj[key]);
+  }
+  return "unknown";
+}
+
+async function loadInfo() {
+  const errorBox = document.getElementById("info-error");
+  const button = document.getElementById("info-refresh");
+  button.disabled = true;
+  clearError(errorBox);
+  try {
+    const info = await requestJson(INFO_URL);
+    const values = {
+      service: pick(info, "service", "name"),
+      version: pick(info, "version"),
+      image_tag: pick(info, "image_tag", "imageTag", "image"),
+    };
+    for (const dd of document.querySelectorAll("#info [data-field]")) {
+      dd.textContent = values[dd.dataset.field];
+    }
+  } catch (err) {
+    showError(errorBox, err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// The contract is {"message": {"role": "assistant", "content": "..."}}; `text` and `output`
+// are accepted too so a model-side change of shape degrades to a visible reply, not a blank.
+function assistantText(body) {
+  const message = body && body.message;
+  if (message && typeof message === "object" && typeof message.content === "string") return message.content;
+  if (typeof message === "string") return message;
+  for (const key of ["text", "output", "content"]) {
+    if (body && typeof body[key] === "string") return body[key];
+  }
+  throw new Error("the reply had no assistant text");
+}
+
+const history = [];
+
+function appendMessage(role, content) {
+  const item = document.createElement("li");
+  item.className = role;
+  item.textContent = content;
+  const log = document.getElementById("chat-log");
+  log.appendChild(item);
+  log.scrollTop = log.scrollHeight;
+  return item;
+}
+
+async function sendChat(event) {
+  event.preventDefault();
+  const input = document.getElementById("chat-input");
+  const send = document.getElementById("chat-send");
+  const errorBox = document.getElementById("chat-error");
+  const content = input.value.trim();
+  if (!content) return;
+  clearError(errorBox);
+  send.disabled = true;
+  const turn = { role: "user", content };
+  const shown = appendMessage("user", content);
+  try {
+    const body = await requestJson(CHAT_URL, {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
+      body: JSON.stringify({ messages: [...history, turn] }),
+    });
+    const reply = assistantText(body);
+    // Only a turn that got an answer joins the history, so a retry does not send it twice.
+    history.push(turn, { role: "assistant", content: reply });
+    appendMessage("assistant", reply);
+    input.value = "";
+  } catch (err) {
+    shown.remove(); // the text stays in the input box for a retry
+    showError(errorBox, err);
+  } finally {
+    send.disabled = false;
+    input.focus();
+  }
+}
+
+document.getElementById("info-refresh").addEventListener("click", loadInfo);
+document.getElementById("chat-form").addEventListener("submit", sendChat);
+loadInfo();
