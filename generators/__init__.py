@@ -1,0 +1,5 @@
+"""Pure CloudFormation generators: configuration in, troposphere templates out.
+
+No module here reads files (except config.py, which loads platform.toml once), the
+environment, the network or AWS.
+"""

@@ -1,0 +1,213 @@
+"""Load and validate platform.toml once, into frozen dataclasses the generators read.
+
+Every error is one line: `<file>: <key path>: <what is wrong> (<what is expected>)`.
+Nothing downstream re-validates; generators trust what this module hands them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .schema import ENV_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
+
+__all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
+
+DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "platform.toml"
+PREFIX_RE = re.compile(r"[a-z][a-z0-9-]{1,30}")
+
+# Fargate accepts only these cpu units -> memory MiB combinations (AWS ECS task size table).
+FARGATE_SIZES: dict[int, range] = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
+
+
+@dataclass(frozen=True)
+class EnvConfig:
+    name: str
+    prefix: str
+    region: str
+    account_id: str | None
+    vpc_cidr: str
+    az_count: int
+    nat: str
+    log_retention_days: int
+    deletion_protection: bool
+    certificate_arn: str | None
+
+    @property
+    def https(self) -> bool:
+        return self.certificate_arn is not None
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    port: int
+    path_patterns: tuple[str, ...]
+    priority: int
+    health_check_path: str
+    cpu: int
+    memory: int
+    desired_count: int
+    min_count: int
+    max_count: int
+    bedrock_models: tuple[str, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    cpu_target_percent: int = 60
+
+
+@dataclass(frozen=True)
+class Config:
+    project: str
+    env: EnvConfig
+    services: tuple[ServiceSpec, ...]
+    source: Path = field(default=DEFAULT_CONFIG, compare=False)
+    prefix_overridden: bool = False
+
+    @property
+    def prefix(self) -> str:
+        return self.env.prefix
+
+
+def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | None = None) -> Config:
+    """Read, validate and freeze one environment of the configuration file."""
+    raw = _read_toml(path)
+    where = path.name
+    check_table(raw, TOP_FIELDS, where, "")
+    envs = raw["environments"]
+    if env not in envs:
+        known = ", ".join(sorted(envs)) or "none"
+        raise ConfigError(f"{where}: environments.{env}: no such environment (expected one of: {known})")
+    for name, table in envs.items():
+        check_table(table, ENV_FIELDS, where, f"environments.{name}")
+    env_cfg = _env(where, env, envs[env], prefix)
+    services = _services(where, raw["services"])
+    return Config(
+        project=raw["project"],
+        env=env_cfg,
+        services=services,
+        source=path,
+        prefix_overridden=prefix is not None and prefix != envs[env]["prefix"],
+    )
+
+
+def environment_names(path: Path = DEFAULT_CONFIG) -> list[str]:
+    raw = _read_toml(path)
+    envs = raw.get("environments")
+    return sorted(envs) if isinstance(envs, dict) else []
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found (pass --config PATH or create platform.toml)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+
+
+def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvConfig:
+    key = f"environments.{name}"
+    chosen = prefix if prefix is not None else t["prefix"]
+    if not PREFIX_RE.fullmatch(chosen):
+        src = "--prefix" if prefix is not None else f"{where}: {key}.prefix"
+        raise ConfigError(f"{src}: {chosen!r} is not a valid prefix (expected [a-z][a-z0-9-]{{1,30}})")
+    _check_cidr(where, f"{key}.vpc_cidr", t["vpc_cidr"], t.get("az_count", 2))
+    return EnvConfig(
+        name=name,
+        prefix=chosen,
+        region=t["region"],
+        account_id=t.get("account_id"),
+        vpc_cidr=t["vpc_cidr"],
+        az_count=t.get("az_count", 2),
+        nat=t.get("nat", "single"),
+        log_retention_days=t.get("log_retention_days", 30),
+        deletion_protection=t.get("deletion_protection", False),
+        certificate_arn=t.get("certificate_arn"),
+    )
+
+
+def _check_cidr(where: str, key: str, value: str, az_count: int) -> None:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        raise ConfigError(
+            f"{where}: {key}: {value!r} is not a valid IPv4 CIDR block (expected e.g. \"10.0.0.0/16\")"
+        ) from None
+    # VPCs accept /16 to /28; every AZ needs a public and a private subnet of at least /28.
+    needed_bits = math.ceil(math.log2(2 * az_count))
+    if not 16 <= net.prefixlen <= 28 - needed_bits:
+        raise ConfigError(
+            f"{where}: {key}: {value!r} has prefix /{net.prefixlen} "
+            f"(expected /16 to /{28 - needed_bits} for {az_count} AZs)"
+        )
+
+
+def _services(where: str, items: list[dict[str, Any]]) -> tuple[ServiceSpec, ...]:
+    specs = []
+    seen_names: dict[str, int] = {}
+    seen_priorities: dict[int, str] = {}
+    seen_paths: dict[str, str] = {}
+    for i, t in enumerate(items):
+        key = f"services[{i}]"
+        check_table(t, SERVICE_FIELDS, where, key)
+        spec = _service(where, key, t)
+        if spec.name in seen_names:
+            raise ConfigError(f"{where}: {key}.name: duplicate service name {spec.name!r} "
+                              f"(already used by services[{seen_names[spec.name]}]; names must be unique)")
+        if spec.priority in seen_priorities:
+            raise ConfigError(f"{where}: {key}.priority: listener priority {spec.priority} is already used by "
+                              f"{seen_priorities[spec.priority]!r} (expected a unique priority per service)")
+        for pattern in spec.path_patterns:
+            if pattern in seen_paths:
+                raise ConfigError(f"{where}: {key}.path_patterns: {pattern!r} is already routed to "
+                                  f"{seen_paths[pattern]!r} (expected each path pattern once)")
+            seen_paths[pattern] = spec.name
+        seen_names[spec.name] = i
+        seen_priorities[spec.priority] = spec.name
+        specs.append(spec)
+    return tuple(specs)
+
+
+def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
+    cpu, memory = t["cpu"], t["memory"]
+    if cpu not in FARGATE_SIZES or memory not in FARGATE_SIZES[cpu]:
+        allowed = ", ".join(str(c) for c in FARGATE_SIZES)
+        hint = (f"memory {FARGATE_SIZES[cpu].start}-{FARGATE_SIZES[cpu].stop - 1} step {FARGATE_SIZES[cpu].step}"
+                if cpu in FARGATE_SIZES else f"cpu one of {allowed}")
+        raise ConfigError(f"{where}: {key}.cpu/memory: Fargate does not accept cpu={cpu} with memory={memory} "
+                          f"(expected {hint})")
+    lo, hi, desired = t["min_count"], t["max_count"], t["desired_count"]
+    if not lo <= desired <= hi:
+        raise ConfigError(f"{where}: {key}.desired_count: {desired} is outside min_count..max_count "
+                          f"(expected {lo} <= desired_count <= {hi})")
+    env = t.get("environment", {})
+    return ServiceSpec(
+        name=t["name"],
+        port=t["port"],
+        path_patterns=tuple(t["path_patterns"]),
+        priority=t["priority"],
+        health_check_path=t["health_check_path"],
+        cpu=cpu,
+        memory=memory,
+        desired_count=desired,
+        min_count=lo,
+        max_count=hi,
+        bedrock_models=tuple(t.get("bedrock_models", ())),
+        environment=tuple(sorted(env.items())),
+        cpu_target_percent=t.get("cpu_target_percent", 60),
+    )
+

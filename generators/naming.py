@@ -1,0 +1,52 @@
+"""Every name two stacks (or a stack and the pipeline) must agree on, defined once.
+
+The foundation writes these SSM paths as AWS::SSM::Parameter resources; application stacks
+read them as AWS::SSM::Parameter::Value<...> template parameters whose Default is the path.
+The deploy order is derived from that contract (generators/contract.py), never listed by hand.
+"""
+
+from __future__ import annotations
+
+FOUNDATION_STACKS = ("infrastructure", "registry")
+
+# The network values the infrastructure stack publishes, as in the seed's naming table.
+NETWORK_KEYS = (
+    "vpc-id",
+    "vpc-cidr",
+    "alb-arn",
+    "alb-dns-name",
+    "alb-security-group-id",
+    "alb-listener-arn",
+    "ecs-cluster-name",
+    "ecs-cluster-arn",
+    "private-subnet-ids",
+    "public-subnet-ids",
+    "availability-zones",
+)
+HTTPS_LISTENER_KEY = "alb-https-listener-arn"
+LIST_KEYS = frozenset({"private-subnet-ids", "public-subnet-ids", "availability-zones"})
+
+REPOSITORY_URI_KEY = "repository-uri"
+# Written by `deploy.py --publish` / `--set-image-tag` after a push, never by CloudFormation:
+# a new tag must not need a template change, only a new change set.
+IMAGE_TAG_KEY = "image-tag"
+
+
+def stack_name(prefix: str, stack: str) -> str:
+    return f"{prefix}-{stack}"
+
+
+def network_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/network/{key}"
+
+
+def service_param(prefix: str, service: str, key: str) -> str:
+    return f"/{prefix}/{service}/{key}"
+
+
+def repository_name(prefix: str, service: str) -> str:
+    return f"{prefix}/{service}"
+
+
+def is_image_tag_param(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] == IMAGE_TAG_KEY
