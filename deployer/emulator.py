@@ -1,0 +1,126 @@
+"""The emulator layer: moto's server in this process, with the few gaps our templates hit filled in.
+
+Everything that bends behaviour to moto lives here and runs only when an emulator is started
+(`deploy.py --local`, the test fixture, the benchmark). Production code paths never import it.
+
+Gaps filled (moto 5.x):
+- Resource types moto's CloudFormation does not model (CloudFront, Application Auto Scaling,
+  ECS capacity-provider associations, S3 bucket policies) make it return None for Ref/GetAtt,
+  and an SSM parameter holding such a value fails the whole execute. They become placeholders
+  with a fake physical id; moto's "Tried to parse ... not supported" warning is still raised,
+  so tests that depend on such a resource can turn it into an error.
+- UpdateTerminationProtection is not implemented (HTTP 500); DeleteStack ignores protection.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.responses import CloudFormationResponse
+from moto.core.common_models import CloudFormationModel
+from moto.core.responses import ActionResult
+from moto.server import ThreadedMotoServer
+
+UNSUPPORTED_WARNING = "but it's not supported by moto's CloudFormation implementation"
+_patched = False
+
+
+class Placeholder(CloudFormationModel):
+    """Stands in for a resource type moto cannot create: a stable fake id and fake attributes."""
+
+    def __init__(self, name: str, resource_type: str) -> None:
+        self.name = name
+        self.resource_type = resource_type
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return True
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        if attribute_name == "DomainName":
+            return f"{self.name.lower()[-14:]}.cloudfront.emulated"
+        return f"{self.name}.{attribute_name}"
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Placeholder:
+        return cls(resource_name, kwargs.get("ResourceType", "?"))
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls, original_resource: Any, new_resource_name: str, cloudformation_json: Any,
+        account_id: str, region_name: str,
+    ) -> Any:
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str
+    ) -> None:
+        return None
+
+
+def _resource_class(original: Any) -> Any:
+    def resource_class_from_type(resource_type: str) -> Any:
+        found = original(resource_type)
+        if found is None and resource_type not in parsing.NULL_MODELS:
+            warnings.warn(
+                f"Tried to parse {resource_type} {UNSUPPORTED_WARNING} (emulated as a placeholder)",
+                stacklevel=2,
+            )
+            return Placeholder
+        return found
+
+    return resource_class_from_type
+
+
+def _update_termination_protection(self: CloudFormationResponse) -> ActionResult:
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    stack.enable_termination_protection = self._get_bool_param("EnableTerminationProtection", False)
+    return ActionResult({"StackId": stack.stack_id})
+
+
+def _protected_delete(original: Any) -> Any:
+    def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+        for stack in self.stacks.values():
+            if name_or_stack_id in (stack.name, stack.stack_id) and stack.enable_termination_protection:
+                raise ValidationError(
+                    stack.name,
+                    message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled",
+                )
+        original(self, name_or_stack_id)
+
+    return delete_stack
+
+
+def patch_moto() -> None:
+    """Idempotent: fill the gaps listed in the module docstring."""
+    global _patched
+    if _patched:
+        return
+    parsing.resource_class_from_type = _resource_class(parsing.resource_class_from_type)
+    CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
+    CloudFormationBackend.delete_stack = _protected_delete(CloudFormationBackend.delete_stack)  # type: ignore[method-assign]
+    _patched = True
+
+
+def start_server() -> ThreadedMotoServer:
+    """moto's server on 127.0.0.1 and a free port, in a thread of this process."""
+    patch_moto()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    return server
+
+
+def server_url(server: ThreadedMotoServer) -> str:
+    host, port = server.get_host_and_port()
+    return f"http://{host}:{port}"

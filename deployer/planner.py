@@ -1,0 +1,239 @@
+"""Pure decisions: which stacks in which order, what to ask CloudFormation for, what a status means.
+
+No AWS calls and no printing here. The runner feeds raw describe_* answers in; this module turns
+them into kinds, rows and arguments that the commands act on and the report prints.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from generators.contract import Contract, launch_order
+from generators.naming import FOUNDATION_STACKS, is_image_tag_param, stack_name
+
+# CloudFormation rejects a TemplateBody above this many bytes (UTF-8); larger ones need TemplateURL.
+TEMPLATE_BODY_LIMIT = 51_200
+CHANGE_SET_PREFIX = "deploy-py"
+DIGEST_MARK = "sha256="
+CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
+NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
+
+
+class Kind(StrEnum):
+    """What a raw status means for us. Change sets: the first four (Sceptre's); stacks: the rest."""
+
+    READY = "ready"  # change set executable
+    PENDING = "pending"  # change set or stack operation still running
+    NO_CHANGES = "no-changes"  # empty change set: success, delete it
+    DEFUNCT = "defunct"  # change set failed or already used
+    ABSENT = "absent"  # no stack (never created, or deleted)
+    STABLE = "stable"  # last operation succeeded; can be updated
+    ROLLED_BACK = "rolled-back"  # last update failed and rolled back; can be updated
+    RECREATE = "recreate"  # failed first create: only deleting it helps
+    STUCK = "stuck"  # needs a human (continue-update-rollback, failed delete)
+
+
+_STACK_KINDS: dict[str, Kind] = {
+    "CREATE_COMPLETE": Kind.STABLE,
+    "UPDATE_COMPLETE": Kind.STABLE,
+    "IMPORT_COMPLETE": Kind.STABLE,
+    "UPDATE_ROLLBACK_COMPLETE": Kind.ROLLED_BACK,
+    "IMPORT_ROLLBACK_COMPLETE": Kind.ROLLED_BACK,
+    "DELETE_COMPLETE": Kind.ABSENT,
+    "ROLLBACK_COMPLETE": Kind.RECREATE,
+    "ROLLBACK_FAILED": Kind.RECREATE,
+    "CREATE_FAILED": Kind.RECREATE,
+    "REVIEW_IN_PROGRESS": Kind.RECREATE,
+    "UPDATE_ROLLBACK_FAILED": Kind.STUCK,
+    "DELETE_FAILED": Kind.STUCK,
+    "IMPORT_ROLLBACK_FAILED": Kind.STUCK,
+    "UPDATE_FAILED": Kind.STUCK,
+}
+
+
+def classify(
+    what: Literal["stack", "change-set"], status: str | None, execution: str = "", reason: str = ""
+) -> Kind:
+    """Reduce CloudFormation's many stack and change-set statuses to the few kinds we act on."""
+    if what == "change-set":
+        if status in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+            return Kind.PENDING
+        if status == "FAILED" and any(r in reason for r in NO_CHANGES_REASONS):
+            return Kind.NO_CHANGES
+        if status == "CREATE_COMPLETE" and execution == "AVAILABLE":
+            return Kind.READY
+        if execution in ("EXECUTE_IN_PROGRESS",):
+            return Kind.PENDING
+        return Kind.DEFUNCT
+    if status is None:
+        return Kind.ABSENT
+    if status in _STACK_KINDS:
+        return _STACK_KINDS[status]
+    # REVIEW_IN_PROGRESS is handled above: it is a create that never ran, not an operation to wait for.
+    return Kind.PENDING if status.endswith("_IN_PROGRESS") else Kind.STUCK
+
+
+UPDATABLE = (Kind.STABLE, Kind.ROLLED_BACK)
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    stack: str  # name in the configuration: infrastructure, app-api, ...
+    stack_name: str  # CloudFormation stack name: <prefix>-<stack>
+    path: Path
+    body: str
+    reads: Mapping[str, str]  # template parameter -> SSM path
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.body.encode("utf-8")).hexdigest()
+
+    @property
+    def size(self) -> int:
+        return len(self.body.encode("utf-8"))
+
+    @property
+    def image_tag_reads(self) -> dict[str, str]:
+        return {k: p for k, p in self.reads.items() if is_image_tag_param(p)}
+
+
+@dataclass(frozen=True)
+class Plan:
+    batches: list[list[str]]
+    stacks: dict[str, StackPlan]
+    contract: Contract
+
+    @property
+    def order(self) -> list[str]:
+        return [s for batch in self.batches for s in batch]
+
+
+def make_plan(
+    contract: Contract, prefix: str, selected: list[str], files: Mapping[str, Path], bodies: Mapping[str, str]
+) -> Plan:
+    stacks = {
+        s: StackPlan(s, stack_name(prefix, s), files[s], bodies[s], dict(contract.reads[s])) for s in selected
+    }
+    return Plan(launch_order(contract, selected), stacks, contract)
+
+
+def select_stacks(requested: list[str], known: list[str]) -> tuple[list[str], list[str]]:
+    """(selected stacks in configuration order, unknown names). `all` selects every stack."""
+    if "all" in requested:
+        return list(known), [r for r in requested if r != "all" and r not in known]
+    unknown = [r for r in requested if r not in known]
+    return [s for s in known if s in requested], unknown
+
+
+@dataclass(frozen=True)
+class Missing:
+    path: str
+    reader: str
+    writer: str | None  # None: an image tag, written by --publish / --set-image-tag
+
+
+def missing_parameters(plan: Plan, existing: set[str], provided: set[str] = frozenset()) -> list[Missing]:
+    """SSM paths a selected stack reads that neither exist nor get written earlier in this run."""
+    deployed_before: set[str] = set()
+    missing: list[Missing] = []
+    for batch in plan.batches:
+        for stack in batch:
+            for path in plan.stacks[stack].reads.values():
+                writer = plan.contract.writer.get(path)
+                if path in existing or path in provided or writer in deployed_before:
+                    continue
+                missing.append(Missing(path, stack, writer))
+        deployed_before |= set(batch)
+    return sorted(set(missing), key=lambda m: (m.path, m.reader))
+
+
+def image_service(path: str) -> str:
+    """`/<prefix>/<service>/image-tag` -> service: the repository is named after the same service."""
+    return path.strip("/").split("/")[-2]
+
+
+def change_set_name(run_id: str) -> str:
+    return f"{CHANGE_SET_PREFIX}-{run_id}"
+
+
+def change_set_args(
+    sp: StackPlan, run_id: str, change_set_type: str, tags: Mapping[str, str], template_url: str | None
+) -> dict[str, Any]:
+    """Arguments for create_change_set. The digest in Description lets --execute refuse a stale plan."""
+    source = {"TemplateURL": template_url} if template_url else {"TemplateBody": sp.body}
+    return {
+        "StackName": sp.stack_name,
+        "ChangeSetName": change_set_name(run_id),
+        "ChangeSetType": change_set_type,
+        "Capabilities": list(CAPABILITIES),
+        "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+        "Description": f"deploy.py {sp.stack} {DIGEST_MARK}{sp.digest}",
+        **source,
+    }
+
+
+def stack_tags(project: str, env: str, stack: str) -> dict[str, str]:
+    return {"project": project, "environment": env, "stack": stack}
+
+
+def digest_of(description: str | None) -> str | None:
+    if not description or DIGEST_MARK not in description:
+        return None
+    return description.split(DIGEST_MARK, 1)[1].split()[0]
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    action: str
+    logical_id: str
+    resource_type: str
+    replacement: str
+
+    @property
+    def dangerous(self) -> bool:
+        return self.action == "Remove" or self.replacement in ("True", "Conditional")
+
+
+def change_rows(changes: list[dict[str, Any]]) -> list[ChangeRow]:
+    rows = []
+    for change in changes:
+        rc = change.get("ResourceChange", {})
+        # Replacement is only reported for Modify; Add and Remove have none.
+        replacement = rc.get("Replacement") or "-"
+        rows.append(ChangeRow(rc.get("Action", "?"), rc.get("LogicalResourceId", "?"),
+                              rc.get("ResourceType", "?"), replacement))
+    return rows
+
+
+def destroy_blockers(plan: Plan, deployed: set[str]) -> dict[str, list[str]]:
+    """Stack -> deployed readers that are not being destroyed with it (they would lose their inputs)."""
+    selected = set(plan.stacks)
+    blockers: dict[str, list[str]] = {}
+    for stack in plan.stacks:
+        still = sorted((plan.contract.readers(stack) & deployed) - selected)
+        if still:
+            blockers[stack] = still
+    return blockers
+
+
+def is_foundation(stack: str) -> bool:
+    return stack in FOUNDATION_STACKS
+
+
+@dataclass
+class Poller:
+    """Delays between polls: the first within a second, growing, never above five seconds."""
+
+    first: float = 0.1
+    factor: float = 1.6
+    cap: float = 5.0
+    _next: float = field(default=0.0, init=False)
+
+    def next_delay(self) -> float:
+        self._next = self.first if self._next == 0.0 else min(self._next * self.factor, self.cap)
+        return self._next
