@@ -1,0 +1,98 @@
+"""Everything that knows Bedrock's Converse shapes: the client, request building, response reading."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from . import __version__
+from .config import Settings
+from .schemas import AssistantMessage, ChatRequest, ChatResponse, Usage
+
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def make_client(settings: Settings) -> Any:
+    """A bedrock-runtime client with bounded timeouts and adaptive (client-side rate-limited) retries."""
+    import boto3
+    from botocore.config import Config
+
+    config = Config(
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        read_timeout=settings.bedrock_read_timeout,
+        retries={"mode": "adaptive", "max_attempts": settings.bedrock_max_attempts},
+        user_agent_extra=f"{settings.service_name}/{__version__}",
+    )
+    return boto3.client("bedrock-runtime", region_name=settings.bedrock_region, config=config)
+
+
+class ClientHolder:
+    """Creates the client on first use, once: boto3 clients are thread-safe, sessions are not."""
+
+    def __init__(self, settings: Settings, client: Any = None) -> None:
+        self._settings = settings
+        self._client = client
+        self._lock = threading.Lock()
+
+    def get(self) -> Any:
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = make_client(self._settings)
+        return self._client
+
+
+def converse_params(request: ChatRequest, settings: Settings) -> dict[str, Any]:
+    """Keyword arguments for converse / converse_stream (the two take the same request)."""
+    inference: dict[str, Any] = {"maxTokens": request.max_tokens or settings.bedrock_max_tokens}
+    temperature = request.temperature if request.temperature is not None else settings.bedrock_temperature
+    if temperature is not None:
+        inference["temperature"] = temperature
+    params: dict[str, Any] = {
+        "modelId": settings.bedrock_model_id,
+        "messages": [{"role": m.role, "content": [{"text": m.content}]} for m in request.messages],
+        "inferenceConfig": inference,
+    }
+    if request.system is not None:
+        params["system"] = [{"text": request.system}]
+    return params
+
+
+def read_converse(response: dict[str, Any], model_id: str) -> ChatResponse:
+    content = response["output"]["message"]["content"]
+    return ChatResponse(
+        model_id=model_id,
+        message=AssistantMessage(content="".join(block.get("text", "") for block in content)),
+        stop_reason=response["stopReason"],
+        usage=_usage(response.get("usage", {})),
+        latency_ms=response.get("metrics", {}).get("latencyMs"),
+    )
+
+
+def relay_stream(events: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """ConverseStream events -> ("delta", {text}) per text chunk, then one ("done", {...}).
+
+    messageStop carries the stop reason and the metadata event after it the usage, so "done"
+    can only be sent once the stream has ended.
+    """
+    done: dict[str, Any] = {"stop_reason": None, "usage": None, "latency_ms": None}
+    for event in events:
+        if "contentBlockDelta" in event:
+            text = event["contentBlockDelta"].get("delta", {}).get("text")
+            if text:
+                yield "delta", {"text": text}
+        elif "messageStop" in event:
+            done["stop_reason"] = event["messageStop"].get("stopReason")
+        elif "metadata" in event:
+            done["usage"] = _usage(event["metadata"].get("usage", {})).model_dump()
+            done["latency_ms"] = event["metadata"].get("metrics", {}).get("latencyMs")
+    yield "done", done
+
+
+def _usage(usage: dict[str, Any]) -> Usage:
+    return Usage(
+        input_tokens=usage.get("inputTokens", 0),
+        output_tokens=usage.get("outputTokens", 0),
+        total_tokens=usage.get("totalTokens", 0),
+    )

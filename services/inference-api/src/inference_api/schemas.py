@@ -1,0 +1,88 @@
+"""Request and response bodies. Static rules live in the models; the size limit comes from Settings."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .config import MAX_TOKENS_LIMIT
+
+MAX_MESSAGES = 100
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"]
+    content: str = Field(min_length=1)
+
+    @field_validator("content")
+    @classmethod
+    def not_blank(cls, content: str) -> str:
+        if not content.strip():
+            raise ValueError("content must not be blank")
+        return content
+
+
+class ChatRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    system: str | None = Field(default=None, min_length=1)
+    max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
+    temperature: float | None = Field(default=None, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def conversation_shape(self) -> ChatRequest:
+        """Converse rejects anything but user, assistant, user, ...; say so before calling it."""
+        for index, message in enumerate(self.messages):
+            expected = "user" if index % 2 == 0 else "assistant"
+            if message.role != expected:
+                raise ValueError(
+                    f"messages[{index}] must have role {expected!r}: the conversation starts with "
+                    "the user and alternates user/assistant"
+                )
+        if self.messages[-1].role != "user":
+            raise ValueError("the last message must have role 'user'")
+        return self
+
+
+def check_sizes(request: ChatRequest, max_chars: int) -> None:
+    """422 in FastAPI's own error shape for each text longer than MAX_MESSAGE_CHARS."""
+    texts = [(("body", "messages", i, "content"), m.content) for i, m in enumerate(request.messages)]
+    if request.system is not None:
+        texts.append((("body", "system"), request.system))
+    errors = [
+        {
+            "type": "string_too_long",
+            "loc": loc,
+            "msg": f"String should have at most {max_chars} characters",
+            "input": f"<{len(text)} characters>",
+            "ctx": {"max_length": max_chars},
+        }
+        for loc, text in texts
+        if len(text) > max_chars
+    ]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+class AssistantMessage(BaseModel):
+    role: Literal["assistant"] = "assistant"
+    content: str
+
+
+class Usage(BaseModel):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
+class ChatResponse(BaseModel):
+    model_id: str
+    message: AssistantMessage
+    stop_reason: str
+    usage: Usage
+    latency_ms: int | None = None
