@@ -224,3 +224,21 @@ def test_page_shows_validation_error_messages() -> None:
     body = '{"detail": [{"loc": ["body", "messages"], "msg": "Field required"}]}'
     seen = run_page({"/api/info": INFO_OK, "/inference/chat": {"status": 422, "body": body}, "chat": "hi"})
     assert seen["chatError"] == "HTTP 422: Field required"
+
+
+@needs_node
+def test_page_shows_model_errors_in_the_inference_api_shape() -> None:
+    body = '{"error": {"code": "throttled", "message": "Bedrock is throttling requests", "request_id": "r1"}}'
+    seen = run_page({"/api/info": INFO_OK, "/inference/chat": {"status": 429, "body": body}, "chat": "hi"})
+    assert seen["chatError"] == "HTTP 429: throttled: Bedrock is throttling requests"
+
+
+@needs_node
+def test_long_conversations_stay_within_the_api_message_limit() -> None:
+    reply = '{"message": {"role": "assistant", "content": "ok"}}'
+    chats = [f"q{i}" for i in range(60)]
+    seen = run_page({"/api/info": INFO_OK, "/inference/chat": {"status": 200, "body": reply}, "chat": chats})
+    last = seen["requests"][-1]["body"]["messages"]
+    assert len(last) <= 100 and len(last) % 2 == 1
+    assert [m["role"] for m in last[:2]] == ["user", "assistant"]
+    assert last[-1] == {"role": "user", "content": "q59"}

@@ -15,9 +15,15 @@ class ApiError extends Error {
 }
 
 // FastAPI sends {"detail": "text"} for HTTPException and {"detail": [{loc, msg, ...}]} for
-// validation errors; anything else (an ALB 502 HTML page, say) has no detail worth showing.
+// validation errors; the inference API reports model failures as {"error": {code, message}}.
+// Anything else (an ALB 502 HTML page, say) has no detail worth showing.
 function describeDetail(body) {
-  if (!body || typeof body !== "object" || !("detail" in body)) return "";
+  if (!body || typeof body !== "object") return "";
+  const error = body.error;
+  if (error && typeof error === "object" && typeof error.message === "string") {
+    return error.code ? `${error.code}: ${error.message}` : error.message;
+  }
+  if (!("detail" in body)) return "";
   const detail = body.detail;
   if (typeof detail === "string") return detail;
   if (Array.isArray(detail)) {
@@ -96,6 +102,9 @@ function assistantText(body) {
   throw new Error("the reply had no assistant text");
 }
 
+// The API takes at most 100 messages alternating from a user turn: keep an even number of
+// past messages so the oldest kept one is still a user turn, plus the new one.
+const MAX_HISTORY = 98;
 const history = [];
 
 function appendMessage(role, content) {
@@ -123,7 +132,7 @@ async function sendChat(event) {
     const body = await requestJson(CHAT_URL, {
       method: "POST",
       headers: { Accept: "application/json", "Content-Type": "application/json" },
-      body: JSON.stringify({ messages: [...history, turn] }),
+      body: JSON.stringify({ messages: [...history.slice(-MAX_HISTORY), turn] }),
     });
     const reply = assistantText(body);
     // Only a turn that got an answer joins the history, so a retry does not send it twice.

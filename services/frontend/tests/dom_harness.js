@@ -33,8 +33,8 @@ const context = vm.createContext({ document, fetch, JSON, console });
 vm.runInContext(fs.readFileSync(appPath, "utf8"), context);
 (async () => {
   await new Promise((r) => setTimeout(r, 0));
-  if (scenario.chat !== undefined) {
-    elements["chat-input"].value = scenario.chat;
+  for (const text of [].concat(scenario.chat ?? [])) {
+    elements["chat-input"].value = text;
     await elements["chat-form"].listeners.submit({ preventDefault() {} });
   }
   console.log(JSON.stringify({
