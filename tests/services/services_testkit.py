@@ -1,0 +1,164 @@
+"""Helpers shared by the service tests: paths, processes, HTTP polling, AWS event-stream bytes.
+
+Not a test module (no test_ prefix) and uniquely named, so it cannot collide with the rest of tests/.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = REPO / "services"
+
+
+@dataclass(frozen=True)
+class Service:
+    """What the tests need to know about one service: where it is and how it is reached."""
+
+    name: str  # distribution name and console script
+    package: str
+    health_path: str
+
+    @property
+    def directory(self) -> Path:
+        return SERVICES / self.name
+
+
+APP_API = Service("app-api", "app_api", "/health")
+INFERENCE_API = Service("inference-api", "inference_api", "/inference/health")
+ALL_SERVICES = (APP_API, INFERENCE_API)
+
+
+def bin_dir() -> Path:
+    """The running virtual environment's bin/, where pip, hadolint and the console scripts live."""
+    return Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run(cmd: list[str], timeout: float = 600, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure, raise with its output so the test report shows why."""
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    if result.returncode != 0:
+        raise AssertionError(f"{cmd} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
+    return result
+
+
+def fresh_venv(path: Path) -> Path:
+    """A virtual environment with nothing in it, not even pip (the caller's pip installs into it)."""
+    run([sys.executable, "-m", "venv", "--without-pip", str(path)])
+    return path / "bin" / "python"
+
+
+def pip_into(python: Path, *args: str, env: dict[str, str] | None = None) -> None:
+    run([str(bin_dir() / "pip"), "--python", str(python), "install", "--quiet", *args], env=env)
+
+
+def copy_tree(src: Path, dest: Path) -> None:
+    """Copy a source tree the way the build context's .dockerignore filters it."""
+    shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
+
+
+def offline_env(wheelhouse: Path) -> dict[str, str]:
+    """pip resolves from the session's wheelhouse only, so installs take seconds, not downloads."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    return {
+        **env,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(wheelhouse),
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
+
+
+def http_get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
+
+
+def wait_for_http(url: str, process: subprocess.Popen[str], deadline_s: float = 30) -> bytes:
+    """Poll until the URL answers 200; fail early, with the logs, if the process dies first."""
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            out, err = process.communicate()
+            raise AssertionError(f"exited {process.returncode} before serving\n{out}\n{err}")
+        try:
+            status, _, body = http_get(url, timeout=1)
+            if status == 200:
+                return body
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"{url} did not answer within {deadline_s} s")
+
+
+def stop(process: subprocess.Popen[str], timeout: float = 25) -> tuple[int, str, str]:
+    """SIGTERM as ECS sends it; return exit status and output."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        out, err = process.communicate()
+        raise AssertionError(f"still running {timeout} s after SIGTERM\n{out}\n{err}") from None
+    return process.returncode, out, err
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every non-empty line must be one JSON object: that is the log contract."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# --- AWS event-stream framing (application/vnd.amazon.eventstream), as Bedrock sends it ---------
+
+
+def _header(name: str, value: str) -> bytes:
+    raw_name, raw_value = name.encode(), value.encode()
+    # name length (1 byte), name, type 7 = string, value length (2 bytes), value
+    return struct.pack("!B", len(raw_name)) + raw_name + struct.pack("!BH", 7, len(raw_value)) + raw_value
+
+
+def event_message(headers: dict[str, str], payload: dict[str, Any]) -> bytes:
+    """One frame: prelude (total length, headers length, CRC), headers, payload, message CRC."""
+    head = b"".join(_header(k, v) for k, v in headers.items())
+    body = json.dumps(payload).encode()
+    total = 12 + len(head) + len(body) + 4
+    prelude = struct.pack("!II", total, len(head))
+    prelude += struct.pack("!I", binascii.crc32(prelude))
+    frame = prelude + head + body
+    return frame + struct.pack("!I", binascii.crc32(frame))
+
+
+def stream_event(event_type: str, payload: dict[str, Any]) -> bytes:
+    headers = {":event-type": event_type, ":content-type": "application/json", ":message-type": "event"}
+    return event_message(headers, payload)
+
+
+def stream_exception(exception_type: str, message: str) -> bytes:
+    headers = {
+        ":exception-type": exception_type,
+        ":content-type": "application/json",
+        ":message-type": "exception",
+    }
+    return event_message(headers, {"message": message})
