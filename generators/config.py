@@ -90,8 +90,10 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     if env not in envs:
         known = ", ".join(sorted(envs)) or "none"
         raise ConfigError(f"{where}: environments.{env}: no such environment (expected one of: {known})")
+    # Every environment is validated, not only the chosen one: a typo in prod fails in dev's CI.
     for name, table in envs.items():
         check_table(table, ENV_FIELDS, where, f"environments.{name}")
+        _env(where, name, table, None)
     env_cfg = _env(where, env, envs[env], prefix)
     services = _services(where, raw["services"])
     return Config(

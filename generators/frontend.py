@@ -7,9 +7,8 @@ to one HTTPS origin and the APIs need no CORS.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Join, Output, Ref, Sub, Template
+from troposphere import GetAtt, Output, Ref, Sub, Template, s3
 from troposphere import cloudfront as cf
-from troposphere import s3
 
 from .common import SSM_STRING, checkov_skip, ssm_input, ssm_output
 from .config import Config
@@ -50,6 +49,8 @@ def build_frontend(cfg: Config) -> Template:
 def site_bucket() -> s3.Bucket:
     bucket = s3.Bucket(
         "SiteBucket",
+        # The bucket holds the only copy of what was published; a stack deletion must not empty it.
+        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
             ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
             BucketKeyEnabled=True)]),
@@ -82,7 +83,7 @@ def origin_access_control(cfg: Config) -> cf.OriginAccessControl:
 def security_headers(cfg: Config) -> cf.ResponseHeadersPolicy:
     csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
            "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
-    return cf.ResponseHeadersPolicy("SecurityHeadersPolicy", ResponseHeadersPolicyConfig=cf.ResponseHeadersPolicyConfig(
+    config = cf.ResponseHeadersPolicyConfig(
         Name=f"{cfg.prefix}-security-headers",
         SecurityHeadersConfig=cf.SecurityHeadersConfig(
             StrictTransportSecurity=cf.StrictTransportSecurity(
@@ -93,13 +94,15 @@ def security_headers(cfg: Config) -> cf.ResponseHeadersPolicy:
             XSSProtection=cf.XSSProtection(Protection=True, ModeBlock=True, Override=True),
             ContentSecurityPolicy=cf.ContentSecurityPolicy(ContentSecurityPolicy=csp, Override=True),
         ),
-    ))
+    )
+    return cf.ResponseHeadersPolicy("SecurityHeadersPolicy", ResponseHeadersPolicyConfig=config)
 
 
 def spa_rewrite_function(cfg: Config) -> cf.Function:
     return cf.Function(
         "SpaRewriteFunction", Name=f"{cfg.prefix}-spa-rewrite", AutoPublish=True, FunctionCode=SPA_REWRITE,
-        FunctionConfig=cf.FunctionConfig(Comment="Serve index.html for client-side routes", Runtime="cloudfront-js-2.0"),
+        FunctionConfig=cf.FunctionConfig(Comment="Serve index.html for client-side routes",
+                                         Runtime="cloudfront-js-2.0"),
     )
 
 
@@ -147,7 +150,7 @@ def distribution(cfg: Config, bucket, oac, headers, rewrite, alb_dns) -> cf.Dist
 
 def bucket_policy(bucket: s3.Bucket, dist: cf.Distribution) -> s3.BucketPolicy:
     arn = GetAtt(bucket, "Arn")
-    objects = Join("", [arn, "/*"])
+    objects = Sub("${SiteBucket.Arn}/*")
     return s3.BucketPolicy("SiteBucketPolicy", Bucket=Ref(bucket), PolicyDocument={
         "Version": "2012-10-17",
         "Statement": [

@@ -10,8 +10,7 @@ import ipaddress
 import math
 from dataclasses import dataclass
 
-from troposphere import GetAtt, GetAZs, Join, Output, Ref, Select, Sub, Template
-from troposphere import ec2, ecs
+from troposphere import GetAtt, GetAZs, Join, Output, Ref, Select, Sub, Template, ec2, ecs
 from troposphere import elasticloadbalancingv2 as elb
 
 from .common import checkov_skip, name_tags, ssm_output

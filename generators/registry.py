@@ -1,16 +1,16 @@
 """Foundation layer: one ECR repository per configured service.
 
 Tag flow: images are pushed once under the short git SHA of the commit they were built from
-and never re-tagged, so tags are IMMUTABLE — an image a task definition names can never be
+and never re-tagged, so tags are IMMUTABLE: an image a task definition names can never be
 swapped underneath a running service. The publish step skips the push when the tag exists.
+The protected prefixes below are for tags people add by hand (a release, a rollback target).
 """
 
 from __future__ import annotations
 
 import json
 
-from troposphere import GetAtt, Output, Template
-from troposphere import ecr
+from troposphere import GetAtt, Output, Template, ecr
 
 from .common import logical_id, ssm_output
 from .config import Config, ServiceSpec
@@ -61,9 +61,12 @@ def add_repository(t: Template, cfg: Config, svc: ServiceSpec, policy: str) -> N
         # KMS with the AWS-managed aws/ecr key: encrypted with KMS at no key cost.
         EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="KMS"),
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=policy),
-        # Images outlive a stack deletion by accident; delete the repository by hand when meant.
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
+        # Not Retain: the name is fixed, so a retained repository would make the next create fail.
+        # Not EmptyOnDelete either: deleting a repository that still holds images fails, so images
+        # are only ever deleted on purpose.
+        EmptyOnDelete=False,
+        DeletionPolicy="Delete",
+        UpdateReplacePolicy="Delete",
     ))
     uri = GetAtt(repo, "RepositoryUri")
     ssm_output(t, service_param(cfg.prefix, svc.name, REPOSITORY_URI_KEY), uri, f"ECR repository URI of {svc.name}")

@@ -138,9 +138,8 @@ ENV_FIELDS: dict[str, Field] = {
         "int", False, lambda v: None if v in LOG_RETENTION_DAYS else "a CloudWatch retention such as 7, 14, 30, 90"
     ),
     "deletion_protection": Field("bool", False),
-    "certificate_arn": Field(
-        "str", False, _matches(r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", "an ACM certificate ARN")
-    ),
+    "certificate_arn": Field("str", False, _matches(
+        r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", "an ACM certificate ARN")),
 }
 
 _PATH = _matches(r"/[A-Za-z0-9_./*?-]{0,127}", "a path starting with / (wildcards * and ? allowed)")

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import GetAtt, Ref, Sub, Template, ec2, ecs, logs
 from troposphere import applicationautoscaling as aas
-from troposphere import ec2, ecs, logs
 from troposphere import elasticloadbalancingv2 as elb
 
 from .common import SSM_SECURITY_GROUP, SSM_SUBNETS, SSM_VPC, checkov_skip, ssm_input
@@ -71,6 +70,9 @@ def add_inputs(t: Template, cfg: Config, svc: ServiceSpec) -> NetworkInputs:
 def add_log_group(cfg: Config, svc: ServiceSpec) -> logs.LogGroup:
     group = logs.LogGroup(
         "LogGroup", LogGroupName=f"/ecs/{cfg.prefix}/{svc.name}", RetentionInDays=cfg.env.log_retention_days,
+        # Deleted with the stack on purpose: the name is fixed, so a retained group would make the
+        # next create of this stack fail with "already exists".
+        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
     )
     return checkov_skip(group, ("CKV_AWS_158", "CloudWatch Logs encrypts at rest by default; a customer KMS key "
                                 "adds cost and key-policy coupling for application logs with no secrets"))

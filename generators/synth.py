@@ -73,7 +73,8 @@ def synth(cfg: Config, check: bool = False, root: Path = REPO_ROOT) -> SynthResu
             continue
         result.changed.append(path)
         result.diffs[path] = "".join(
-            difflib.unified_diff(old.splitlines(True), text.splitlines(True), f"{path} (committed)", f"{path} (generated)")
+            difflib.unified_diff(old.splitlines(True), text.splitlines(True),
+                                 f"{path} (committed)", f"{path} (generated)")
         )
     if out.exists():
         result.removed = sorted(p for p in out.glob("*.json") if p not in rendered)

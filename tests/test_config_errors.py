@@ -1,0 +1,108 @@
+"""Every configuration mistake: one line naming file, key and expectation; exit 2; nothing written."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = (ROOT / "platform.toml").read_text()
+
+
+def tree_digest() -> str:
+    h = hashlib.sha256()
+    for base in (ROOT / "templates", ROOT / "build"):
+        for p in sorted(base.rglob("*")) if base.exists() else []:
+            h.update(str(p).encode())
+            if p.is_file():
+                h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def edit(old: str, new: str, count: int = 1) -> str:
+    assert old in BASE, old
+    return BASE.replace(old, new, count)
+
+
+def third_service(**overrides: str) -> str:
+    fields = {"name": '"worker-api"', "port": "8000", "path_patterns": '["/worker/*"]', "priority": "20",
+              "health_check_path": '"/worker/health"', "cpu": "256", "memory": "512", "desired_count": "1",
+              "min_count": "1", "max_count": "2"}
+    fields.update(overrides)
+    return BASE + "\n[[services]]\n" + "".join(f"{k} = {v}\n" for k, v in fields.items())
+
+
+CASES = {
+    "unknown key": (edit("az_count = 2", "az_cuont = 2"),
+                    r"platform\.toml: environments\.dev\.az_cuont: unknown key \(did you mean 'az_count'\?\)"),
+    "bad cidr": (edit('vpc_cidr = "10.20.0.0/16"', 'vpc_cidr = "10.20.0.0/33"'),
+                 r"environments\.dev\.vpc_cidr: '10\.20\.0\.0/33' is not a valid IPv4 CIDR block"),
+    "cidr too small": (edit('vpc_cidr = "10.20.0.0/16"', 'vpc_cidr = "10.20.0.0/27"'),
+                       r"environments\.dev\.vpc_cidr: .*expected /16 to /26"),
+    "bad prefix": (edit('prefix = "layered-dev"', 'prefix = "Layered_Dev"'),
+                   r"environments\.dev\.prefix: 'Layered_Dev' is not a valid prefix \(expected \[a-z\]"),
+    "duplicate priority": (third_service(priority="10"),
+                           r"services\[2\]\.priority: listener priority 10 is already used by 'inference-api'"),
+    "priority out of range": (edit("priority = 10", "priority = 50001"),
+                              r"services\[1\]\.priority: 50001 is not accepted \(expected 1\.\.50000\)"),
+    "priority zero": (edit("priority = 1\n", "priority = 0\n"), r"services\[0\]\.priority: 0 is not accepted"),
+    "duplicate service": (third_service(name='"app-api"'),
+                          r"services\[2\]\.name: duplicate service name 'app-api'"),
+    "duplicate path": (third_service(path_patterns='["/worker/*", "/health"]'),
+                       r"services\[2\]\.path_patterns: '/health' is already routed to 'app-api'"),
+    "bad fargate size": (edit("memory = 512", "memory = 4096"),
+                         r"services\[0\]\.cpu/memory: Fargate does not accept cpu=256 with memory=4096 "
+                         r"\(expected memory 512-2048 step 512\)"),
+    "missing key": (edit('health_check_path = "/health"\n', ""),
+                    r"services\[0\]\.health_check_path: missing required key \(expected a string\)"),
+    "wrong type": (edit("port = 8000", 'port = "8000"'),
+                   r"services\[0\]\.port: wrong type str \(expected an integer\)"),
+    "bool is not an int": (edit("az_count = 2", "az_count = true"),
+                           r"environments\.dev\.az_count: wrong type bool \(expected an integer\)"),
+    "bad nat": (edit('nat = "single"', 'nat = "two"'), r"environments\.dev\.nat: 'two' is not accepted"),
+    "not toml": (BASE + "\n[[services]\n", r"platform\.toml: not valid TOML: "),
+    "bad error in another env": (edit('vpc_cidr = "10.30.0.0/16"', 'vpc_cidr = "10.30.0.0"'),
+                                 r"environments\.prod\.vpc_cidr: wrong type|environments\.prod\.vpc_cidr: .*/32"),
+}
+
+
+def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(ROOT / "deploy.py"), "--config", str(config), "--synth", *args],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_config_error_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
+    text, expected = CASES[case]
+    config = tmp_path / "platform.toml"
+    config.write_text(text)
+    before = tree_digest()
+    proc = run(config)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+    assert re.search(expected, lines[0]), lines[0]
+    assert tree_digest() == before
+
+
+def test_unknown_environment_and_bad_prefix_override(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "deploy.py", "--synth", "--env", "staging"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("error: platform.toml: environments.staging: no such environment "
+                                   "(expected one of: dev, prod)")
+    proc = subprocess.run([sys.executable, "deploy.py", "--synth", "--prefix", "9bad"],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2
+    assert "--prefix: '9bad' is not a valid prefix" in proc.stderr
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    proc = run(tmp_path / "nope.toml")
+    assert proc.returncode == 2 and "file not found" in proc.stderr and len(proc.stderr.splitlines()) == 1

@@ -1,0 +1,150 @@
+"""Targeted checks on what the generators emit: routing, ECR lifecycle, IAM scope, security groups."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ENVS = ("dev", "prod")
+
+
+def template(env: str, stack: str) -> dict[str, Any]:
+    return json.loads((ROOT / "templates" / env / f"{stack}.json").read_text())
+
+
+def resources(t: dict[str, Any], kind: str) -> list[dict[str, Any]]:
+    return [r for r in t["Resources"].values() if r["Type"] == kind]
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize(("stack", "paths", "priority", "health"), [
+    ("app-api", ["/api/*", "/health"], 1, "/health"),
+    ("inference-api", ["/inference/*"], 10, "/inference/health"),
+])
+def test_listener_rules_route_each_service(env: str, stack: str, paths: list[str], priority: int, health: str) -> None:
+    t = template(env, stack)
+    (rule,) = resources(t, "AWS::ElasticLoadBalancingV2::ListenerRule")
+    props = rule["Properties"]
+    assert props["Priority"] == priority
+    assert props["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": paths}}]
+    (tg,) = resources(t, "AWS::ElasticLoadBalancingV2::TargetGroup")
+    tgp = tg["Properties"]
+    assert (tgp["TargetType"], tgp["HealthCheckPath"], tgp["HealthCheckIntervalSeconds"],
+            tgp["HealthyThresholdCount"]) == ("ip", health, 10, 2)
+    delay = {a["Key"]: a["Value"] for a in tgp["TargetGroupAttributes"]}["deregistration_delay.timeout_seconds"]
+    assert int(delay) <= 30
+    (svc,) = resources(t, "AWS::ECS::Service")
+    assert svc["DependsOn"] == ["ListenerRule"]
+    assert "DesiredCount" not in svc["Properties"], "autoscaled services must not reset their count on update"
+    deploy = svc["Properties"]["DeploymentConfiguration"]
+    assert deploy["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert (deploy["MinimumHealthyPercent"], deploy["MaximumPercent"]) == (100, 200)
+    assert svc["Properties"]["NetworkConfiguration"]["AwsvpcConfiguration"]["AssignPublicIp"] == "DISABLED"
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_service_inputs_are_ssm_typed_and_the_image_tag_comes_from_ssm(env: str) -> None:
+    prefix = {"dev": "layered-dev", "prod": "layered-prod"}[env]
+    for stack in ("app-api", "inference-api"):
+        params = template(env, stack)["Parameters"]
+        assert params["Subnets"]["Type"] == "AWS::SSM::Parameter::Value<List<AWS::EC2::Subnet::Id>>"
+        assert params["Subnets"]["Default"] == f"/{prefix}/network/private-subnet-ids"
+        assert params["ImageTag"] == {
+            "Type": "AWS::SSM::Parameter::Value<String>", "Default": f"/{prefix}/{stack}/image-tag",
+            "Description": f"Read from SSM /{prefix}/{stack}/image-tag",
+        }
+        (task,) = resources(template(env, stack), "AWS::ECS::TaskDefinition")
+        assert task["Properties"]["ContainerDefinitions"][0]["Image"] == {"Fn::Sub": "${RepositoryUri}:${ImageTag}"}
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_ecr_lifecycle_has_one_prefix_per_rule_and_expires_untagged(env: str) -> None:
+    repos = resources(template(env, "registry"), "AWS::ECR::Repository")
+    assert len(repos) == 2
+    for repo in repos:
+        rules = json.loads(repo["Properties"]["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+        prefixes = [r["selection"]["tagPrefixList"] for r in rules if r["selection"]["tagStatus"] == "tagged"]
+        assert prefixes == [["latest"], ["deployed"], ["prod"], ["staging"], ["v"], ["release"]]
+        assert all(p and all(p) for p in prefixes), "ECR rejects an empty tag prefix"
+        untagged = rules[-1]
+        assert untagged["selection"] == {"tagStatus": "untagged", "countType": "sinceImagePushed",
+                                         "countUnit": "days", "countNumber": 7}
+        assert [r["rulePriority"] for r in rules] == list(range(1, 8))
+        assert repo["Properties"]["ImageScanningConfiguration"] == {"ScanOnPush": True}
+        assert repo["Properties"]["ImageTagMutability"] == "IMMUTABLE"
+
+
+def _statements(t: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for logical_id, res in t["Resources"].items():
+        if res["Type"] == "AWS::IAM::Role":
+            for policy in res["Properties"].get("Policies", []):
+                found += [(logical_id, s) for s in policy["PolicyDocument"]["Statement"]]
+    return found
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_iam_has_no_wildcards_except_ecr_login(env: str) -> None:
+    for stack in ("app-api", "inference-api"):
+        for role, st in _statements(template(env, stack)):
+            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+            assert "*" not in actions and not any(a.endswith(":*") for a in actions), (stack, role, st)
+            if st["Resource"] == ["*"]:
+                assert actions == ["ecr:GetAuthorizationToken"], (stack, role, st)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_the_inference_task_role_may_call_bedrock_and_only_configured_models(env: str) -> None:
+    app = [s for r, s in _statements(template(env, "app-api")) if r == "TaskRole"]
+    assert app == []
+    (stmt,) = [s for r, s in _statements(template(env, "inference-api")) if r == "TaskRole"]
+    assert stmt["Action"] == ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert stmt["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/"
+                                           "anthropic.claude-3-haiku-20240307-v1:0"}]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_service_security_groups_admit_only_the_load_balancer(env: str) -> None:
+    for stack in ("app-api", "inference-api"):
+        (sg,) = resources(template(env, stack), "AWS::EC2::SecurityGroup")
+        (rule,) = sg["Properties"]["SecurityGroupIngress"]
+        assert rule["SourceSecurityGroupId"] == {"Ref": "AlbSecurityGroupId"}
+        assert "CidrIp" not in rule and rule["FromPort"] == rule["ToPort"] == 8000
+
+
+def test_alb_rules_are_described_and_https_only_with_a_certificate() -> None:
+    dev, prod = template("dev", "infrastructure"), template("prod", "infrastructure")
+    for t in (dev, prod):
+        (sg,) = resources(t, "AWS::EC2::SecurityGroup")
+        rules = sg["Properties"]["SecurityGroupIngress"] + sg["Properties"]["SecurityGroupEgress"]
+        assert all(r.get("Description") for r in rules)
+    dev_listeners = resources(dev, "AWS::ElasticLoadBalancingV2::Listener")
+    assert [lst["Properties"]["Protocol"] for lst in dev_listeners] == ["HTTP"]
+    listeners = {lst["Properties"]["Protocol"]: lst["Properties"]
+                 for lst in resources(prod, "AWS::ElasticLoadBalancingV2::Listener")}
+    assert listeners["HTTP"]["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
+    assert listeners["HTTPS"]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    assert "/layered-prod/network/alb-https-listener-arn" in json.dumps(prod)
+    assert template("prod", "app-api")["Parameters"]["ListenerArn"]["Default"].endswith("alb-https-listener-arn")
+
+
+def test_network_spans_two_azs_from_getazs_with_one_nat_gateway() -> None:
+    t = template("dev", "infrastructure")
+    subnets = resources(t, "AWS::EC2::Subnet")
+    assert len(subnets) == 4
+    assert {json.dumps(s["Properties"]["AvailabilityZone"]) for s in subnets} == {
+        json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}) for i in (0, 1)}
+    assert len(resources(t, "AWS::EC2::NatGateway")) == 1
+    (alb,) = resources(t, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    attrs = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attrs["deletion_protection.enabled"] == "false"
+    prod_alb = resources(template("prod", "infrastructure"), "AWS::ElasticLoadBalancingV2::LoadBalancer")[0]
+    assert {a["Key"]: a["Value"] for a in prod_alb["Properties"]["LoadBalancerAttributes"]}[
+        "deletion_protection.enabled"] == "true"
+    (cluster,) = resources(t, "AWS::ECS::Cluster")
+    assert cluster["Properties"]["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
