@@ -162,3 +162,23 @@ def stream_exception(exception_type: str, message: str) -> bytes:
         ":message-type": "exception",
     }
     return event_message(headers, {"message": message})
+
+
+class RawEventStream:
+    """Stands where urllib3's response would: botocore reads an event stream through .stream().
+
+    `fail_with` is raised after the frames, as a connection dropping mid-stream would.
+    """
+
+    def __init__(self, frames: list[bytes], fail_with: BaseException | None = None) -> None:
+        self._frames = frames
+        self._fail_with = fail_with
+        self.closed = False
+
+    def stream(self, amt: int | None = None, decode_content: bool | None = None) -> Any:
+        yield from self._frames
+        if self._fail_with is not None:
+            raise self._fail_with
+
+    def close(self) -> None:
+        self.closed = True

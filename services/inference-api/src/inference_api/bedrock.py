@@ -21,7 +21,8 @@ def make_client(settings: Settings) -> Any:
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=settings.bedrock_read_timeout,
-        retries={"mode": "adaptive", "max_attempts": settings.bedrock_max_attempts},
+        # total_max_attempts counts the first try (Config's max_attempts would count retries only).
+        retries={"mode": "adaptive", "total_max_attempts": settings.bedrock_max_attempts},
         user_agent_extra=f"{settings.service_name}/{__version__}",
     )
     return boto3.client("bedrock-runtime", region_name=settings.bedrock_region, config=config)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import urllib3
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -54,13 +55,15 @@ class UpstreamFailure(Exception):
 
 def classify(exc: BaseException) -> UpstreamFailure:
     """The one place AWS's many failure modes become a handful of HTTP answers."""
-    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError):
+    # A stream is read after botocore has handed it over, so its timeouts arrive as urllib3's.
+    if isinstance(exc, ReadTimeoutError | ConnectTimeoutError | urllib3.exceptions.TimeoutError):
         return _logged(exc, UpstreamFailure(504, "upstream_timeout", "Bedrock did not answer in time"))
     if isinstance(exc, EndpointConnectionError):
         return _logged(exc, UpstreamFailure(502, "upstream_unreachable", "Bedrock could not be reached"))
     if isinstance(exc, ClientError):
         return _logged(exc, _from_client_error(exc))
-    return _logged(exc, UpstreamFailure(502, "upstream_error", "the Bedrock request failed"))
+    failure = UpstreamFailure(502, "upstream_error", "the Bedrock request failed")
+    return _logged(exc, failure, unexpected=True)
 
 
 def _from_client_error(exc: ClientError) -> UpstreamFailure:
@@ -74,12 +77,13 @@ def _from_client_error(exc: ClientError) -> UpstreamFailure:
     return UpstreamFailure(status, ours, message, RETRY_AFTER_SECONDS if status == 429 else None)
 
 
-def _logged(exc: BaseException, failure: UpstreamFailure) -> UpstreamFailure:
+def _logged(exc: BaseException, failure: UpstreamFailure, unexpected: bool = False) -> UpstreamFailure:
     aws = getattr(exc, "response", None) or {}
     fields = {
         "aws_error": aws.get("Error", {}).get("Code") or type(exc).__name__,
         "aws_request_id": aws.get("ResponseMetadata", {}).get("RequestId"),
         "mapped_status": failure.status,
     }
-    log.warning("bedrock call failed: %s", exc, extra={"fields": fields})
+    # Known AWS errors need no traceback; anything else keeps it in the log (never in the response).
+    log.warning("bedrock call failed: %s", exc, extra={"fields": fields}, exc_info=exc if unexpected else None)
     return failure
