@@ -82,9 +82,7 @@ def test_every_bad_value_is_reported_at_once() -> None:
 def test_bad_config_stops_start_up_with_one_json_line() -> None:
     """What an operator sees in the ECS console: one readable line, no traceback, exit status 2."""
     env = {**os.environ, "PORT": "eighty", "LOG_LEVEL": "loud"}
-    result = subprocess.run(
-        [sys.executable, "-m", "app_api"], env=env, capture_output=True, text=True, timeout=30
-    )
+    result = subprocess.run([sys.executable, "-m", "app_api"], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr == ""
     lines = result.stdout.splitlines()

@@ -80,9 +80,7 @@ def test_items_lifecycle(client: TestClient) -> None:
     client.post("/api/items", json={"name": "second"})
 
     assert [i["name"] for i in client.get("/api/items").json()] == ["first", "second"]
-    assert [i["name"] for i in client.get("/api/items", params={"offset": 1, "limit": 1}).json()] == [
-        "second"
-    ]
+    assert [i["name"] for i in client.get("/api/items", params={"offset": 1, "limit": 1}).json()] == ["second"]
     assert client.get(f"/api/items/{item['id']}").json() == item
 
     assert client.delete(f"/api/items/{item['id']}").status_code == 204

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -60,4 +61,12 @@ def serve(app: Any, settings: ServerSettings) -> None:
         forwarded_allow_ips="*",  # only the ALB can reach the task (security group)
         server_header=False,
     )
+    # uvicorn re-raises SIGTERM once its graceful shutdown is done, which would report a clean
+    # stop as "killed by SIGTERM" (exit 143). With this handler in place the re-raised signal
+    # ends the process with status 0; a SIGTERM before uvicorn listens simply exits at once.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.Server(config).run()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
