@@ -18,12 +18,11 @@ SITE = ROOT / "services" / "frontend"
 
 
 def load_module() -> ModuleType:
-    """build.py is a script, not an installed package: load it by path (as the deploy runner does)."""
+    """build.py is a script, not a package: load it by path exactly as deployer/publish.py does
+    (without registering it in sys.modules, so a change that needs that fails here first)."""
     spec = importlib.util.spec_from_file_location("frontend_build", SITE / "build.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
-    # dataclasses look the module up in sys.modules while the class is being created.
-    sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
 

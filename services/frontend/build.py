@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Build the static site: content-hash the assets, rewrite index.html, plan the S3 upload.
 
-`python services/frontend/build.py [--src DIR] [--out DIR]` writes dist/. The deploy runner
-loads this file (it is not an installed package) and calls `upload_plan(dist)`; see
-`load_module()` in tests/test_frontend_site.py for the importlib incantation.
-Stdlib only, so the build needs nothing but the interpreter.
+`python services/frontend/build.py [--src DIR] [--out DIR]` writes dist/. `deploy.py --publish
+frontend` loads this file by path (it is not an installed package) and calls `build()`,
+`upload_plan()` and `invalidation_paths()`. Stdlib only, so the build needs nothing but the
+interpreter.
+
+No `from __future__ import annotations` here: a module loaded by path is not in sys.modules,
+and dataclasses look string annotations up there.
 """
 
 import argparse
