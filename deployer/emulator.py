@@ -10,6 +10,10 @@ Gaps filled (moto 5.x):
   with a fake physical id; moto's "Tried to parse ... not supported" warning is still raised,
   so tests that depend on such a resource can turn it into an error.
 - UpdateTerminationProtection is not implemented (HTTP 500); DeleteStack ignores protection.
+- DeleteStack fails the API call itself when a resource cannot be deleted (AWS accepts the call and
+  the stack ends DELETE_FAILED), and moto's CloudFormation never deletes VPC endpoints, NAT
+  gateways, gateway attachments or route tables, so every VPC delete hits DependencyViolation.
+  The VPC's leftovers are removed the way CloudFormation would; other failures become DELETE_FAILED.
 """
 
 from __future__ import annotations
@@ -19,10 +23,11 @@ from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
+from moto.ec2.models import ec2_backends
 from moto.server import ThreadedMotoServer
 
 UNSUPPORTED_WARNING = "but it's not supported by moto's CloudFormation implementation"
@@ -98,8 +103,40 @@ def _protected_delete(original: Any) -> Any:
                     message=f"Stack [{stack.name}] cannot be deleted while TerminationProtection is enabled",
                 )
         original(self, name_or_stack_id)
+        for stack_id, stack in list(self.deleted_stacks.items()):
+            if stack.status == "DELETE_FAILED":  # AWS keeps a stack whose delete failed
+                self.stacks[stack_id] = self.deleted_stacks.pop(stack_id)
 
     return delete_stack
+
+
+def _clear_vpc(stack: Stack) -> None:
+    """Delete what moto's CloudFormation created in the stack's VPCs but never deletes."""
+    ec2 = ec2_backends[stack.account_id][stack.region_name]
+    for vpc in [r for r in stack.resource_map._parsed_resources.values() if type(r).__name__ == "VPC"]:
+        ec2.delete_vpc_endpoints([e.id for e in ec2.vpc_end_points.values() if e.vpc_id == vpc.id])
+        for nat in [n for n in ec2.nat_gateways.values() if n.vpc_id == vpc.id]:
+            ec2.delete_nat_gateway(nat.id)
+        for igw in list(ec2.internet_gateways.values()):
+            if igw.vpc and igw.vpc.id == vpc.id:
+                ec2.detach_internet_gateway(igw.id, vpc.id)
+        for table in [t for t in ec2.route_tables.values() if t.vpc_id == vpc.id]:
+            if table.main_association_id is None:  # the VPC's main table goes with the VPC
+                table._associations.clear()
+                ec2.delete_route_table(table.id)
+
+
+def _tolerant_delete(original: Any) -> Any:
+    def delete(self: Stack) -> None:
+        try:
+            _clear_vpc(self)
+            original(self)
+        except Exception as exc:  # AWS reports a failed resource delete as a stack status, not an API error
+            self._add_stack_event("DELETE_FAILED", resource_status_reason=str(exc))
+            self.status = "DELETE_FAILED"
+            self.status_reason = str(exc)
+
+    return delete
 
 
 def patch_moto() -> None:
@@ -110,6 +147,7 @@ def patch_moto() -> None:
     parsing.resource_class_from_type = _resource_class(parsing.resource_class_from_type)
     CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
     CloudFormationBackend.delete_stack = _protected_delete(CloudFormationBackend.delete_stack)  # type: ignore[method-assign]
+    Stack.delete = _tolerant_delete(Stack.delete)  # type: ignore[method-assign]
     _patched = True
 
 

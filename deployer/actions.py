@@ -1,0 +1,206 @@
+"""One stack's deployment: recover, create a change set, show it, confirm, execute, wait.
+
+The planner decides what a status means; the runner makes the calls; this module strings them
+together for one stack and returns a StackResult. It never decides order (the executor does).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import runner
+from .planner import (
+    TEMPLATE_BODY_LIMIT,
+    UPDATABLE,
+    ChangeRow,
+    Kind,
+    StackPlan,
+    change_rows,
+    change_set_args,
+    classify,
+)
+from .report import Reporter
+
+
+class Cancelled(Exception):
+    """Ctrl-C: stop waiting, leave the stack to the cancel request the main thread sent."""
+
+
+@dataclass
+class StackResult:
+    stack: str
+    stack_name: str
+    action: str = "none"  # create | update | recreate | delete | none
+    status: str = "pending"  # created, updated, no changes, planned, failed, declined, skipped, deleted, ...
+    seconds: float = 0.0
+    change_set_id: str | None = None
+    changes: list[ChangeRow] = field(default_factory=list)
+    reason: str = ""
+    stack_status: str | None = None
+    executed: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status not in ("failed", "skipped", "interrupted", "declined")
+
+
+@dataclass
+class Context:
+    clients: runner.Clients
+    report: Reporter
+    run_id: str
+    tags: dict[str, dict[str, str]]  # stack -> project/environment/stack tags
+    keep_change_sets: bool = False  # --plan
+    confirm: Callable[[StackPlan, list[ChangeRow]], bool] = lambda sp, rows: True
+    after_success: Callable[[str], None] = lambda stack: None
+    artifacts_bucket: str = ""
+    protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    executing: dict[str, str] = field(default_factory=dict)  # stack name -> change-set type in flight
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sleep(self, seconds: float) -> None:
+        if self.cancelled.wait(seconds):
+            raise Cancelled
+
+
+def deploy_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) -> StackResult:
+    result = StackResult(sp.stack, sp.stack_name)
+    start = time.monotonic()
+    try:
+        _deploy(ctx, sp, existing, result)
+    except Cancelled:
+        result.status, result.reason = "interrupted", "Ctrl-C"
+    result.seconds = round(time.monotonic() - start, 2)
+    if result.ok and result.status != "planned":
+        ctx.after_success(sp.stack)
+    return result
+
+
+def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result: StackResult) -> None:
+    cf = ctx.clients.cf
+    kind = classify("stack", existing["StackStatus"] if existing else None)
+    if kind is Kind.RECREATE:
+        assert existing is not None
+        ctx.report.stack(sp.stack, f"is {existing['StackStatus']} from a failed first create: "
+                                   "deleting it and creating it again")
+        _delete_and_wait(ctx, existing["StackId"])
+        result.action, kind = "recreate", Kind.ABSENT
+    cs_type = "UPDATE" if kind in UPDATABLE else "CREATE"
+    result.action = result.action if result.action != "none" else cs_type.lower()
+    args = change_set_args(sp, ctx.run_id, cs_type, ctx.tags[sp.stack], _template_url(ctx, sp))
+    cs_id = runner.create_change_set(cf, args)
+    result.change_set_id = cs_id
+    try:
+        cs = runner.wait_change_set(cf, cs_id, ctx.sleep)
+        _after_change_set(ctx, sp, cs, result)
+    finally:
+        if not result.executed and result.status != "planned":
+            _discard(ctx, cs_id, cs_type, result)
+
+
+def _after_change_set(ctx: Context, sp: StackPlan, cs: dict[str, Any], result: StackResult) -> None:
+    kind = runner.change_set_kind(cs)
+    if kind is Kind.NO_CHANGES:
+        result.status = "no changes"
+        ctx.report.stack(sp.stack, "no changes")
+        return
+    if kind is not Kind.READY:
+        result.status, result.reason = "failed", "change set failed"
+        ctx.report.stack(sp.stack, f"change set {cs.get('Status')}: {cs.get('StatusReason', '')}")
+        return
+    result.changes = change_rows(cs["Changes"])
+    ctx.report.change_set(sp.stack, cs, result.changes)
+    if ctx.keep_change_sets:
+        result.status = "planned"
+        ctx.report.stack(sp.stack, f"review: {ctx.report.console_url(cs)}")
+        return
+    if not ctx.confirm(sp, result.changes):
+        result.status = "declined"
+        return
+    execute(ctx, sp, cs["ChangeSetId"], cs["StackId"], result)
+
+
+def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: StackResult) -> None:
+    """Execute one change set and wait for its stack, streaming events; failed resources first."""
+    cf = ctx.clients.cf
+    seen = {e["EventId"] for e in runner.new_events(cf, stack_id, set())}
+    ctx.executing[sp.stack_name] = result.action
+    runner.execute_change_set(cf, cs_id)
+    result.executed = True
+    events: list[dict[str, Any]] = []
+
+    def show(batch: list[dict[str, Any]]) -> None:
+        events.extend(batch)
+        for event in batch:
+            ctx.report.event(sp.stack, event)
+
+    final = runner.wait_stack(cf, stack_id, show, seen, ctx.sleep)
+    ctx.executing.pop(sp.stack_name, None)
+    result.stack_status = final["StackStatus"]
+    if classify("stack", final["StackStatus"]) is Kind.STABLE:
+        result.status = "created" if final["StackStatus"] == "CREATE_COMPLETE" else "updated"
+        if result.action in ("create", "recreate") and sp.stack in ctx.protect:
+            _protect(ctx, sp)
+        ctx.report.stack(sp.stack, final["StackStatus"])
+        return
+    result.status = "failed"
+    result.reason = final.get("StackStatusReason", final["StackStatus"])
+    ctx.report.failure(sp.stack, final, events)
+
+
+def _protect(ctx: Context, sp: StackPlan) -> None:
+    runner.set_termination_protection(ctx.clients.cf, sp.stack_name, True)
+    ctx.report.stack(sp.stack, "termination protection on (foundation stack)")
+
+
+def _discard(ctx: Context, cs_id: str, cs_type: str, result: StackResult) -> None:
+    """Delete a change set we made and did not execute; for a new stack, also its empty shell."""
+    cf = ctx.clients.cf
+    runner.delete_change_set(cf, cs_id)
+    if cs_type == "CREATE":
+        shell = runner.describe_stack(cf, result.stack_name)
+        if shell and shell["StackStatus"] == "REVIEW_IN_PROGRESS":
+            runner.delete_stack(cf, shell["StackId"])
+
+
+def _delete_and_wait(ctx: Context, stack_id: str, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    seen = {e["EventId"] for e in runner.new_events(ctx.clients.cf, stack_id, set())}
+    runner.delete_stack(ctx.clients.cf, stack_id)
+    sink = events if events is not None else []
+    return runner.wait_stack(ctx.clients.cf, stack_id, sink.extend, seen, ctx.sleep)
+
+
+def delete_stack(ctx: Context, stack: str, existing: dict[str, Any]) -> StackResult:
+    result = StackResult(stack, existing["StackName"], action="delete")
+    start = time.monotonic()
+    ctx.report.stack(stack, "deleting")
+    events: list[dict[str, Any]] = []
+    try:
+        final = _delete_and_wait(ctx, existing["StackId"], events)
+        result.stack_status = final["StackStatus"]
+        result.status = "deleted" if final["StackStatus"] == "DELETE_COMPLETE" else "failed"
+        result.reason = final.get("StackStatusReason", "")
+    except Cancelled:
+        result.status = "interrupted"
+    result.seconds = round(time.monotonic() - start, 2)
+    if result.status == "failed":
+        ctx.report.failure(stack, final, events)
+    else:
+        ctx.report.stack(stack, result.status)
+    return result
+
+
+def _template_url(ctx: Context, sp: StackPlan) -> str | None:
+    """Templates above CloudFormation's body limit go through the artifacts bucket."""
+    if sp.size <= TEMPLATE_BODY_LIMIT:
+        return None
+    s3, region = ctx.clients.s3, ctx.clients.region
+    with ctx.lock:
+        if runner.ensure_bucket(s3, ctx.artifacts_bucket, region):
+            ctx.report.line(f"created artifacts bucket {ctx.artifacts_bucket} (encrypted, public access blocked)")
+    return runner.upload_template(s3, ctx.artifacts_bucket, f"{sp.stack_name}/{sp.digest}.json", sp.body, region)

@@ -1,0 +1,78 @@
+"""`--local`: run the same deploy against moto's server started in this process.
+
+Dummy credentials are set here, so the demo works on a machine with no AWS configuration at all,
+and AWS_PROFILE is dropped so a missing profile cannot break it. Images cannot be built here:
+after the registry stack exists, a placeholder manifest is put in each service's repository and
+its image-tag parameter written, so the service stacks pass pre-flight.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import urlparse
+
+from generators.naming import IMAGE_TAG_KEY, repository_name, service_param
+
+from . import runner
+from .report import Reporter
+
+PLACEHOLDER_TAG = "local-placeholder"
+NOT_EMULATED = (
+    "no containers run, no traffic is served, CloudFront, Application Auto Scaling and ECS capacity "
+    "providers are placeholders, stack operations finish instantly, and nothing persists after exit"
+)
+
+
+def is_emulator_endpoint() -> bool:
+    """AWS_ENDPOINT_URL on this machine's loopback: an emulator (ours, or one started by the tests)."""
+    host = urlparse(os.environ.get("AWS_ENDPOINT_URL", "")).hostname or ""
+    return host in ("localhost", "::1") or host.startswith("127.")
+
+
+@contextmanager
+def emulator(report: Reporter, region: str) -> Iterator[str]:
+    from .emulator import server_url, start_server
+
+    # moto's per-type "no support" lines, its warnings and werkzeug's request log: said once below instead.
+    logging.getLogger("moto").setLevel(logging.ERROR)
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message=".*not supported by moto")
+    saved = dict(os.environ)
+    server = start_server()
+    url = server_url(server)
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
+        os.environ.pop(var, None)
+    os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                      AWS_DEFAULT_REGION=region, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    report.line(f"LOCAL EMULATOR: moto's AWS emulator on {url} (in this process, dummy credentials) — "
+                "nothing is deployed to AWS.")
+    report.line(f"  not emulated: {NOT_EMULATED}.")
+    try:
+        yield url
+    finally:
+        server.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def placeholder_images(clients: runner.Clients, session: Any, stack: str) -> None:
+    """After the registry stack: a placeholder image and image-tag parameter for each service."""
+    if stack != "registry":
+        return
+    cfg, report = session.cfg, session.report
+    for svc in cfg.services:
+        path = service_param(cfg.prefix, svc.name, IMAGE_TAG_KEY)
+        repo = repository_name(cfg.prefix, svc.name)
+        current = runner.get_parameters(clients.ssm, [path]).get(path)
+        if current and runner.image_exists(clients.ecr, repo, current):
+            continue
+        if not runner.image_exists(clients.ecr, repo, PLACEHOLDER_TAG):
+            runner.put_placeholder_image(clients.ecr, repo, PLACEHOLDER_TAG)
+        runner.put_parameter(clients.ssm, path, PLACEHOLDER_TAG)
+        report.stack(stack, f"emulator: placeholder image {repo}:{PLACEHOLDER_TAG} registered and {path} "
+                            "written (images cannot be built locally)")

@@ -1,0 +1,75 @@
+"""`--execute`: run the change sets a previous `--plan` left for review, by name, never recreating them.
+
+All of them are checked before any runs: still executable, and made from the template file as it
+is now (the digest in the change set's Description). A stale or missing plan is refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import runner
+from .actions import Cancelled, Context, StackResult, execute
+from .errors import UsageError
+from .executor import run_batches
+from .planner import CHANGE_SET_PREFIX, Kind, Plan, change_rows, digest_of
+
+
+def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
+    """Stack -> the newest deploy.py change set on it, described; refuses stale or dead ones."""
+    found: dict[str, dict[str, Any]] = {}
+    for stack, sp in plan.stacks.items():
+        ours = [c for c in runner.list_change_sets(ctx.clients.cf, sp.stack_name)
+                if c["ChangeSetName"].startswith(CHANGE_SET_PREFIX)]
+        if not ours:
+            continue
+        newest = max(ours, key=lambda c: c["CreationTime"])
+        cs = runner.describe_change_set(ctx.clients.cf, newest["ChangeSetId"])
+        name = cs["ChangeSetName"]
+        if runner.change_set_kind(cs) is not Kind.READY:
+            raise UsageError(f"change set {name} of {sp.stack_name} is no longer executable "
+                             f"({cs.get('Status')}/{cs.get('ExecutionStatus')}) — run --plan again")
+        if digest_of(cs.get("Description")) != sp.digest:
+            raise UsageError(f"change set {name} of {sp.stack_name} was made from a template other than "
+                             f"{sp.path.name} as it is now — run --plan again and review the new change set")
+        found[stack] = cs
+    if not found:
+        raise UsageError("no change sets from --plan found for the selected stacks — run --plan first")
+    return found
+
+
+def execute_planned(
+    ctx: Context, plan: Plan, states: dict[str, Any], on_interrupt: Callable[[], None]
+) -> dict[str, StackResult]:
+    planned = find_planned(ctx, plan)
+
+    def work(stack: str) -> StackResult:
+        sp = plan.stacks[stack]
+        state = states.get(stack)
+        creating = state is None or state["StackStatus"] == "REVIEW_IN_PROGRESS"
+        result = StackResult(stack, sp.stack_name, action="create" if creating else "update")
+        if stack not in planned:
+            result.status, result.reason = "no changes", "nothing was planned for this stack"
+            ctx.report.stack(stack, "no changes (nothing planned)")
+            return result
+        cs, start = planned[stack], time.monotonic()
+        result.change_set_id, result.changes = cs["ChangeSetId"], change_rows(cs["Changes"])
+        ctx.report.change_set(stack, cs, result.changes)
+        try:
+            if ctx.confirm(sp, result.changes):
+                execute(ctx, sp, cs["ChangeSetId"], cs["StackId"], result)
+            else:
+                result.status = "declined"
+        except Cancelled:
+            result.status = "interrupted"
+        result.seconds = round(time.monotonic() - start, 2)
+        if result.ok:
+            ctx.after_success(stack)
+        return result
+
+    def skipped(stack: str) -> StackResult:
+        return StackResult(stack, plan.stacks[stack].stack_name, status="skipped", reason="an earlier stack failed")
+
+    return run_batches(plan.batches, work, skipped, on_interrupt)

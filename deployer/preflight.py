@@ -1,0 +1,97 @@
+"""Checks that run before any change set: who we are, what state the stacks are in, and whether
+every SSM parameter and image tag a selected stack reads is there. Each failure is one line that
+says what to do; any failure stops the run with exit status 2 and nothing changed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    NoCredentialsError,
+    PartialCredentialsError,
+    ProfileNotFound,
+)
+
+from generators.config import Config
+from generators.naming import repository_name
+
+from . import runner
+from .errors import UsageError
+from .planner import Kind, Missing, Plan, classify, image_service, missing_parameters
+
+Problems = list[str]
+
+
+def identity(clients: runner.Clients, cfg: Config) -> str:
+    """The caller's account; refuse when credentials do not resolve or the account is not the env's."""
+    try:
+        account = runner.caller_account(clients.sts)
+    except (NoCredentialsError, PartialCredentialsError):
+        raise UsageError("no AWS credentials found — set AWS_PROFILE or pass --profile, export "
+                         "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or try the emulator with --local") from None
+    except ProfileNotFound as exc:
+        raise UsageError(f"{exc} — check --profile / AWS_PROFILE against ~/.aws/config") from None
+    except ClientError as exc:
+        raise UsageError(f"AWS rejected the credentials ({runner.error_message(exc)}) — "
+                         "refresh them (aws sso login, new keys) and rerun") from None
+    except BotoCoreError as exc:
+        raise UsageError(f"cannot reach AWS: {exc} — check the network, region and AWS_ENDPOINT_URL") from None
+    if cfg.env.account_id and account != cfg.env.account_id:
+        raise UsageError(f"credentials are for account {account}, but environment {cfg.env.name} is account "
+                         f"{cfg.env.account_id} — switch credentials (AWS_PROFILE/--profile) or pick another --env")
+    return account
+
+
+def stack_states(clients: runner.Clients, names: dict[str, str]) -> dict[str, dict[str, Any] | None]:
+    return {stack: runner.describe_stack(clients.cf, name) for stack, name in names.items()}
+
+
+def state_problems(states: dict[str, dict[str, Any] | None], region: str) -> Problems:
+    problems: Problems = []
+    for state in states.values():
+        if state is None:
+            continue
+        status, name = state["StackStatus"], state["StackName"]
+        kind = classify("stack", status)
+        if kind is Kind.PENDING:
+            problems.append(f"{name} is {status}: another deployment is running — wait for it to finish, then rerun")
+        elif status == "UPDATE_ROLLBACK_FAILED":
+            problems.append(f"{name} is UPDATE_ROLLBACK_FAILED — fix the cause shown in its events, then run: "
+                            f"aws cloudformation continue-update-rollback --stack-name {name} --region {region}")
+        elif kind is Kind.STUCK:
+            problems.append(f"{name} is {status} — see its events in the console, fix the cause, "
+                            "then delete it (python deploy.py --destroy) or retry")
+    return problems
+
+
+def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulated_images: bool) -> Problems:
+    """Missing SSM parameters (by the stack that writes them) and image tags absent from ECR."""
+    paths = {p for sp in plan.stacks.values() for p in sp.reads.values()}
+    existing = runner.get_parameters(clients.ssm, paths)
+    image_paths = {p for sp in plan.stacks.values() for p in sp.image_tag_reads.values()}
+    provided = image_paths if emulated_images else set()
+    problems = [_missing_line(m, cfg) for m in missing_parameters(plan, set(existing), provided)]
+    for path in sorted(image_paths & set(existing)):
+        service = image_service(path)
+        repo, tag = repository_name(cfg.prefix, service), existing[path]
+        if not runner.image_exists(clients.ecr, repo, tag):
+            problems.append(f"image tag {tag!r} (from {path}) is not in ECR repository {repo} — push it with "
+                            f"python deploy.py --publish {service}, or set an existing tag with --set-image-tag")
+    return problems
+
+
+def _missing_line(m: Missing, cfg: Config) -> str:
+    if m.writer is None:
+        service = image_service(m.path)
+        return (f"{m.reader} reads {m.path}, which does not exist — publish an image first: "
+                f"python deploy.py --publish {service} --env {cfg.env.name} (or --set-image-tag {service}=TAG)")
+    return (f"{m.reader} reads {m.path}, which does not exist; stack {m.writer} writes it — "
+            f"deploy {m.writer} first: python deploy.py --stack {m.writer} --env {cfg.env.name}")
+
+
+def fail_on(problems: Problems) -> None:
+    if problems:
+        raise UsageError("pre-flight failed:\n  " + "\n  ".join(problems))

@@ -1,0 +1,58 @@
+"""`--status`: one line per stack — CloudFormation status, last update, and for service stacks the
+image tag deployed versus the tag now in SSM (what the next deploy would roll out).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import preflight, runner
+from .commands import EXIT_OK, Options, all_stack_names, connect, prepare
+from .report import table, to_json
+
+
+def deployed_value(stack: dict[str, Any], key: str) -> str | None:
+    """The value a stack was deployed with: AWS reports SSM-typed parameters in ResolvedValue,
+    moto puts the resolved value straight into ParameterValue."""
+    for p in stack.get("Parameters", []):
+        if p["ParameterKey"] == key:
+            return str(p.get("ResolvedValue", p.get("ParameterValue")))
+    return None
+
+
+def status(opts: Options) -> int:
+    s = prepare(opts, need_stacks=False)
+    clients = connect(s, opts)
+    preflight.identity(clients, s.cfg)
+    names = all_stack_names(s)
+    states = preflight.stack_states(clients, names)
+    tag_paths = {st: dict(s.contract.reads[st]) for st in names}
+    ssm_now = runner.get_parameters(clients.ssm, [p for reads in tag_paths.values() for p in reads.values()])
+    rows, docs = [], []
+    for st, name in names.items():
+        doc = _line(st, name, states[st], s.contract.external_reads(st), ssm_now)
+        docs.append(doc)
+        rows.append([st, doc["status"], doc["last_update"] or "-", doc["image"] or ""])
+    if opts.output == "json":
+        print(to_json({"command": "status", "env": s.cfg.env.name, "prefix": s.cfg.prefix, "stacks": docs}))
+    else:
+        for line in table(["stack", "status", "last update", "image tag"], rows):
+            s.report.line(line)
+    return EXIT_OK
+
+
+def _line(st: str, name: str, state: dict[str, Any] | None, tag_reads: dict[str, str],
+          ssm_now: dict[str, str]) -> dict[str, Any]:
+    doc: dict[str, Any] = {"stack": st, "stack_name": name, "status": state["StackStatus"] if state else "absent",
+                           "last_update": None, "image": None}
+    if state:
+        doc["last_update"] = str(state.get("LastUpdatedTime") or state.get("CreationTime"))[:19]
+    for key, path in tag_reads.items():
+        deployed = deployed_value(state, key) if state else None
+        now = ssm_now.get(path)
+        doc.update(deployed_tag=deployed, ssm_tag=now, tag_pending=bool(deployed and now and deployed != now))
+        if deployed and now and deployed != now:
+            doc["image"] = f"deployed {deployed} ≠ SSM tag {now} (deploy {st} to roll it out)"
+        else:
+            doc["image"] = f"{deployed or '-'} (SSM: {now or 'unset'})"
+    return doc
