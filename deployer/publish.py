@@ -1,0 +1,163 @@
+"""`--publish SERVICE`, `--set-image-tag SERVICE=TAG` and `--publish frontend`.
+
+An image tag reaches a service only through SSM: push the image, then write
+/<prefix>/<service>/image-tag (overwrite, never with tags); the next deploy of the service stack
+reads it. Docker runs through a command that can be substituted (--docker / PLATFORM_DOCKER).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+from types import ModuleType
+
+from botocore.exceptions import ClientError
+
+from generators.naming import IMAGE_TAG_KEY, repository_name, service_param
+
+from . import preflight, runner
+from .commands import EXIT_FAILED, EXIT_OK, Options, Session, connect, prepare
+from .errors import UsageError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVICES_DIR = REPO_ROOT / "services"
+
+
+def _service_session(opts: Options, service: str) -> tuple[Session, runner.Clients]:
+    s = prepare(opts, need_stacks=False)
+    known = [svc.name for svc in s.cfg.services]
+    if service not in known:
+        raise UsageError(f"unknown service {service!r} — choose from: {', '.join(known + ['frontend'])}")
+    clients = connect(s, opts)
+    preflight.identity(clients, s.cfg)
+    return s, clients
+
+
+def _repository(s: Session, clients: runner.Clients, service: str) -> tuple[str, str]:
+    repo = repository_name(s.cfg.prefix, service)
+    uri = runner.repository_uri(clients.ecr, repo)
+    if uri is None:
+        raise UsageError(f"ECR repository {repo} does not exist — deploy the registry first: "
+                         f"python deploy.py --stack registry --env {s.cfg.env.name}")
+    return repo, uri
+
+
+def git_tag() -> str:
+    """The short commit SHA; a dirty tree would make the tag lie about what was built."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, check=True, capture_output=True, text=True).stdout
+    try:
+        dirty, sha = git("status", "--porcelain", "--untracked-files=no"), git("rev-parse", "--short", "HEAD")
+    except (OSError, subprocess.CalledProcessError):
+        raise UsageError("cannot read the git commit for the default tag — pass --tag TAG") from None
+    if dirty.strip():
+        raise UsageError("the working tree has uncommitted changes, so the commit SHA would not describe the "
+                         "image — commit them, or pass --tag TAG explicitly")
+    return sha.strip()
+
+
+def _docker(command: list[str], *args: str, stdin: str | None = None) -> None:
+    shown = " ".join([*command, *args])
+    try:
+        done = subprocess.run([*command, *args], input=stdin, text=True)
+    except OSError as exc:
+        raise UsageError(f"cannot run {command[0]!r}: {exc} — install Docker or set --docker/PLATFORM_DOCKER") from None
+    if done.returncode != 0:
+        raise RuntimeError(f"`{shown}` failed with exit status {done.returncode}")
+
+
+def publish_service(opts: Options, service: str, tag: str | None, docker: str | None) -> int:
+    command = shlex.split(docker or os.environ.get("PLATFORM_DOCKER") or "docker")
+    if not command or shutil.which(command[0]) is None:
+        raise UsageError(f"docker command {command[0] if command else ''!r} not found — install Docker, or "
+                         "point --docker / PLATFORM_DOCKER at a compatible command (podman works)")
+    tag = tag or git_tag()
+    s, clients = _service_session(opts, service)
+    repo, uri = _repository(s, clients, service)
+    registry, user, password = runner.registry_login(clients.ecr)
+    image, context = f"{uri}:{tag}", SERVICES_DIR / service
+    s.report.line(f"publish {service}: {image}")
+    try:
+        _docker(command, "login", "--username", user, "--password-stdin", registry, stdin=password)
+        _docker(command, "build", "--tag", image, "--build-arg", f"IMAGE_TAG={tag}", str(context))
+        _docker(command, "push", image)
+    except RuntimeError as exc:
+        s.report.line(f"error: {exc} — nothing was written to SSM")
+        return EXIT_FAILED
+    if not runner.image_exists(clients.ecr, repo, tag):
+        s.report.line(f"error: the push reported success but {repo} has no tag {tag!r} — nothing written to SSM")
+        return EXIT_FAILED
+    return _write_tag(s, clients, service, tag)
+
+
+def set_image_tag(opts: Options, assignment: str) -> int:
+    service, sep, tag = assignment.partition("=")
+    if not sep or not service or not tag:
+        raise UsageError(f"--set-image-tag expects SERVICE=TAG, got {assignment!r} — "
+                         "e.g. --set-image-tag app-api=3f2c1ab")
+    s, clients = _service_session(opts, service)
+    repo, _ = _repository(s, clients, service)
+    if not runner.image_exists(clients.ecr, repo, tag):
+        raise UsageError(f"tag {tag!r} is not in ECR repository {repo} — push it first "
+                         f"(python deploy.py --publish {service} --tag {tag})")
+    return _write_tag(s, clients, service, tag)
+
+
+def _write_tag(s: Session, clients: runner.Clients, service: str, tag: str) -> int:
+    path = service_param(s.cfg.prefix, service, IMAGE_TAG_KEY)
+    version = runner.put_parameter(clients.ssm, path, tag)
+    s.report.line(f"{path} = {tag} (version {version}); roll it out with: "
+                  f"python deploy.py --stack {service} --env {s.cfg.env.name}")
+    return EXIT_OK
+
+
+def _frontend_build() -> ModuleType:
+    path = SERVICES_DIR / "frontend" / "build.py"
+    spec = importlib.util.spec_from_file_location("frontend_build", path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"cannot load {path} — is services/frontend present?")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def publish_frontend(opts: Options) -> int:
+    s = prepare(opts, need_stacks=False)
+    clients = connect(s, opts)
+    preflight.identity(clients, s.cfg)
+    bucket_path, dist_path = f"/{s.cfg.prefix}/frontend/bucket-name", f"/{s.cfg.prefix}/frontend/distribution-id"
+    found = runner.get_parameters(clients.ssm, [bucket_path, dist_path])
+    if bucket_path not in found:
+        raise UsageError(f"{bucket_path} does not exist — deploy the frontend stack first: "
+                         f"python deploy.py --stack frontend --env {s.cfg.env.name}")
+    build = _frontend_build()
+    build.build()
+    items = build.upload_plan()
+    bucket, before = found[bucket_path], runner.list_keys(clients.s3, found[bucket_path])
+    for item in items:
+        runner.upload_file(clients.s3, bucket, item.key, str(item.path), item.content_type, item.cache_control)
+    stale = before - {i.key for i in items}
+    runner.delete_keys(clients.s3, bucket, stale)
+    s.report.line(f"uploaded {len(items)} file(s) to s3://{bucket}, deleted {len(stale)} no longer present")
+    return _invalidate(s, clients, found.get(dist_path), build.invalidation_paths(items))
+
+
+def _invalidate(s: Session, clients: runner.Clients, distribution: str | None, paths: list[str]) -> int:
+    if not distribution:
+        s.report.warn("no distribution id in SSM: CloudFront invalidation skipped")
+        return EXIT_OK
+    try:
+        ref = runner.invalidate(clients.cloudfront, distribution, paths)
+    except ClientError as exc:
+        if os.environ.get("AWS_ENDPOINT_URL") and runner.error_code(exc) == "NoSuchDistribution":
+            s.report.warn("CloudFront invalidation skipped: the emulator has no distribution "
+                          "(moto's CloudFormation does not create AWS::CloudFront::Distribution)")
+            return EXIT_OK
+        s.report.line(f"error: CloudFront invalidation failed: {runner.error_message(exc)}")
+        return EXIT_FAILED
+    s.report.line(f"CloudFront invalidation {ref} for {', '.join(paths)}")
+    return EXIT_OK
