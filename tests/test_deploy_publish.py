@@ -1,0 +1,98 @@
+"""--publish, --set-image-tag and --publish frontend against the emulator: ECR, SSM and S3 for real,
+docker replaced by a script that records its arguments (and, on push, registers the manifest)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import Aws
+
+PREFIX = "layered-dev"
+FAKE_DOCKER = '''\
+import json, os, sys
+import boto3
+with open(os.environ["DOCKER_LOG"], "a") as fh:
+    fh.write(json.dumps({"argv": sys.argv[1:], "stdin": sys.stdin.read() if "--password-stdin" in sys.argv else None}) + "\\n")
+if sys.argv[1] == "push":
+    uri, tag = sys.argv[2].rsplit(":", 1)
+    manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                           "digest": "sha256:" + "1" * 64}, "layers": []}
+    boto3.client("ecr", region_name="us-east-1").put_image(
+        repositoryName=uri.split("/", 1)[1], imageManifest=json.dumps(manifest), imageTag=tag)
+'''
+
+
+@pytest.fixture
+def docker(tmp_path: Path, aws: Aws) -> tuple[str, Path]:
+    script, log = tmp_path / "docker.py", tmp_path / "docker.log"
+    script.write_text(FAKE_DOCKER)
+    aws.env["DOCKER_LOG"] = str(log)
+    return f"{sys.executable} {script}", log
+
+
+def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, Path]) -> None:
+    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    done = aws.deploy("--publish", "app-api", "--tag", "v7", "--docker", docker[0])
+    assert done.returncode == 0, done.stdout + done.stderr
+    calls = [json.loads(line) for line in docker[1].read_text().splitlines()]
+    verbs = [c["argv"][0] for c in calls]
+    assert verbs == ["login", "build", "push"]
+    assert calls[0]["argv"][1:4] == ["--username", "AWS", "--password-stdin"] and calls[0]["stdin"]
+    image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{PREFIX}/app-api:v7"
+    assert image in calls[1]["argv"] and calls[1]["argv"][-1].endswith("services/app-api")
+    assert calls[2]["argv"] == ["push", image]
+    param = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]
+    assert param["Value"] == "v7"
+
+
+def test_publish_without_registry_or_docker_fails_clearly(aws: Aws, docker: tuple[str, Path]) -> None:
+    no_repo = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", docker[0])
+    assert no_repo.returncode == 2 and "deploy the registry first" in no_repo.stderr
+    no_docker = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", "/nonexistent/docker")
+    assert no_docker.returncode == 2 and "not found" in no_docker.stderr
+    unknown = aws.deploy("--publish", "billing", "--tag", "v1", "--docker", docker[0])
+    assert unknown.returncode == 2 and "unknown service 'billing'" in unknown.stderr
+
+
+def test_set_image_tag_checks_ecr_first(aws: Aws) -> None:
+    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    absent = aws.deploy("--set-image-tag", "app-api=nope")
+    assert absent.returncode == 2 and "'nope' is not in ECR repository" in absent.stderr
+    assert aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]["Value"] != "nope"
+    ok = aws.deploy("--set-image-tag", "app-api=local-placeholder")
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_new_ssm_tag_and_the_emulator(aws: Aws, docker: tuple[str, Path]) -> None:
+    """AWS re-resolves SSM-typed parameters for every change set, so a new tag is a change.
+    moto does not: it compares template and parameter *names* only and answers "no changes".
+    --status is what shows the pending rollout, on AWS and on the emulator alike."""
+    assert aws.deploy("--stack", "all", "--yes").returncode == 0
+    assert aws.deploy("--publish", "app-api", "--tag", "v2", "--docker", docker[0]).returncode == 0
+    status = json.loads(aws.deploy("--status", "--output", "json").stdout)
+    app = next(s for s in status["stacks"] if s["stack"] == "app-api")
+    assert app["deployed_tag"] == "local-placeholder" and app["ssm_tag"] == "v2" and app["tag_pending"]
+    again = aws.deploy("--stack", "app-api", "--yes", "--output", "json")
+    assert again.returncode == 0
+    # The emulator's answer (finding recorded in the README): no re-read, so nothing is rolled out.
+    assert json.loads(again.stdout)["stacks"][0]["status"] == "no changes"
+    text = aws.deploy("--status").stdout
+    assert "deployed local-placeholder ≠ SSM tag v2" in text
+
+
+def test_publish_frontend_uploads_and_prunes(aws: Aws) -> None:
+    assert aws.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes").returncode == 0
+    ssm, s3 = aws.client("ssm"), aws.client("s3")
+    bucket = ssm.get_parameter(Name=f"/{PREFIX}/frontend/bucket-name")["Parameter"]["Value"]
+    s3.put_object(Bucket=bucket, Key="old.js", Body=b"stale")
+    done = aws.deploy("--publish", "frontend")
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert "index.html" in keys and "old.js" not in keys
+    head = s3.head_object(Bucket=bucket, Key="index.html")
+    assert head["ContentType"].startswith("text/html") and head["CacheControl"] == "no-cache"
+    assert "CloudFront invalidation skipped" in done.stdout
