@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -206,3 +208,20 @@ def test_status_and_graph(aws: Aws) -> None:
     graph = aws.deploy("--graph")
     assert graph.returncode == 0 and graph.stdout.startswith("flowchart LR")
     assert "infrastructure -- " in graph.stdout and "--> app_api" in graph.stdout
+
+
+def test_local_demo_needs_no_credentials_at_all() -> None:
+    env = clean_env(None)
+    del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    done = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--local", "--stack", "all", "--yes"], cwd=REPO,
+                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "LOCAL EMULATOR" in done.stdout and "not emulated:" in done.stdout
+    assert "placeholder image" in done.stdout and "/health" in done.stdout
+
+
+def test_synth_path_never_imports_the_aws_sdk() -> None:
+    code = "import sys, deploy; deploy.main(['--synth', '--check']); print(sorted(m for m in sys.modules " \
+           "if m.split('.')[0] in ('boto3', 'botocore', 'moto')))"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert done.stdout.strip().endswith("[]"), done.stdout + done.stderr

@@ -15,7 +15,8 @@ FAKE_DOCKER = '''\
 import json, os, sys
 import boto3
 with open(os.environ["DOCKER_LOG"], "a") as fh:
-    fh.write(json.dumps({"argv": sys.argv[1:], "stdin": sys.stdin.read() if "--password-stdin" in sys.argv else None}) + "\\n")
+    stdin = sys.stdin.read() if "--password-stdin" in sys.argv else None
+    fh.write(json.dumps({"argv": sys.argv[1:], "stdin": stdin}) + "\\n")
 if sys.argv[1] == "push":
     uri, tag = sys.argv[2].rsplit(":", 1)
     manifest = {"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
