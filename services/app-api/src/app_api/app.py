@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -26,6 +27,9 @@ log = logging.getLogger("app_api")
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     log.info("started", extra={"fields": {"version": __version__, "image_tag": settings.image_tag}})
+    # Everything allocated so far lives as long as the process: moving it out of the garbage
+    # collector's view keeps full collections short, which is what p99 latency feels.
+    gc.freeze()
     app.state.ready = True
     yield
     # uvicorn has stopped accepting connections and drained in-flight requests by now.

@@ -10,6 +10,7 @@ import logging
 import sys
 import time
 from contextvars import ContextVar
+from functools import lru_cache
 from typing import Any
 
 # Set by the access-log middleware for the life of a request, so every line logged while
@@ -42,14 +43,20 @@ class JsonFormatter(logging.Formatter):
 
 
 def _utc_iso(created: float) -> str:
-    seconds = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
-    return f"{seconds}.{int(created % 1 * 1000):03d}Z"
+    return f"{_second_text(int(created))}.{int(created % 1 * 1000):03d}Z"
+
+
+@lru_cache(maxsize=4)  # strftime once a second, not once a line
+def _second_text(second: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
 
 
 def configure_logging(level: str, service: str) -> None:
     """Route the root logger, and uvicorn's, to one JSON handler on stdout."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
+    # Thread, process and multiprocessing names are never printed: skip collecting them per record.
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
