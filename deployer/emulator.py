@@ -9,7 +9,8 @@ Gaps filled (moto 5.x):
   and an SSM parameter holding such a value fails the whole execute. They become placeholders
   with a fake physical id; moto's "Tried to parse ... not supported" warning is still raised,
   so tests that depend on such a resource can turn it into an error.
-- UpdateTerminationProtection is not implemented (HTTP 500); DeleteStack ignores protection.
+- UpdateTerminationProtection and CancelUpdateStack are not implemented (HTTP 500, which botocore
+  retries); DeleteStack ignores termination protection.
 - DeleteStack fails the API call itself when a resource cannot be deleted (AWS accepts the call and
   the stack ends DELETE_FAILED), and moto's CloudFormation never deletes VPC endpoints, NAT
   gateways, gateway attachments or route tables, so every VPC delete hits DependencyViolation.
@@ -94,6 +95,13 @@ def _update_termination_protection(self: CloudFormationResponse) -> ActionResult
     return ActionResult({"StackId": stack.stack_id})
 
 
+def _cancel_update_stack(self: CloudFormationResponse) -> ActionResult:
+    # moto applies updates synchronously, so none is ever in progress: answer as AWS does then.
+    stack = self.cloudformation_backend.get_stack(self._get_param("StackName"))
+    raise ValidationError(stack.name, message=f"CancelUpdateStack cannot be called from current stack status "
+                                              f"{stack.status}")
+
+
 def _protected_delete(original: Any) -> Any:
     def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
         for stack in self.stacks.values():
@@ -146,6 +154,7 @@ def patch_moto() -> None:
         return
     parsing.resource_class_from_type = _resource_class(parsing.resource_class_from_type)
     CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
+    CloudFormationResponse.cancel_update_stack = _cancel_update_stack  # type: ignore[attr-defined]
     CloudFormationBackend.delete_stack = _protected_delete(CloudFormationBackend.delete_stack)  # type: ignore[method-assign]
     Stack.delete = _tolerant_delete(Stack.delete)  # type: ignore[method-assign]
     _patched = True
