@@ -9,20 +9,16 @@ as unsupported (it would then exist only as a placeholder, and the test would pr
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
 import sys
 import urllib.request
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-UNSUPPORTED = "not supported by moto's CloudFormation implementation"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from deploy_support import Aws, clean_env  # noqa: E402
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -37,41 +33,6 @@ def moto_url() -> Iterator[str]:
     server = start_server()
     yield server_url(server)
     server.stop()
-
-
-def clean_env(url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
-               AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=os.devnull,
-               AWS_SHARED_CREDENTIALS_FILE=os.devnull, PYTHONWARNINGS="ignore")
-    if url:
-        env["AWS_ENDPOINT_URL"] = url
-    return env
-
-
-@dataclass
-class Aws:
-    """The emulator as a test sees it: boto3 clients for checks, and deploy.py to run."""
-
-    url: str
-    env: dict[str, str]
-    warnings: list[warnings.WarningMessage] = field(default_factory=list)
-
-    def client(self, service: str) -> Any:
-        import boto3
-
-        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
-
-    def deploy(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=env or self.env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
-
-    def stacks(self) -> dict[str, dict[str, Any]]:
-        return {s["StackName"]: s for s in self.client("cloudformation").describe_stacks()["Stacks"]}
-
-    def unsupported(self) -> set[str]:
-        return {str(w.message).split()[3] for w in self.warnings if UNSUPPORTED in str(w.message)}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import Aws
+from deploy_support import Aws
 
 from deployer import runner
 from deployer.actions import Context, deploy_stack

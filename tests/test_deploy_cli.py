@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, Aws, clean_env
+from deploy_support import REPO, Aws, clean_env
 
 from generators.naming import NETWORK_KEYS
 

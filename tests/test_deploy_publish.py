@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import Aws
+from deploy_support import Aws
 
 PREFIX = "layered-dev"
 FAKE_DOCKER = '''\

@@ -1,0 +1,50 @@
+"""Helpers shared by the deploy tests (a module of its own: `conftest` is ambiguous once
+tests/services has one too)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+UNSUPPORTED = "not supported by moto's CloudFormation implementation"
+
+
+def clean_env(url: str | None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
+               AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=os.devnull,
+               AWS_SHARED_CREDENTIALS_FILE=os.devnull, PYTHONWARNINGS="ignore")
+    if url:
+        env["AWS_ENDPOINT_URL"] = url
+    return env
+
+
+@dataclass
+class Aws:
+    """The emulator as a test sees it: boto3 clients for checks, and deploy.py to run."""
+
+    url: str
+    env: dict[str, str]
+    warnings: list[warnings.WarningMessage] = field(default_factory=list)
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def deploy(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=env or self.env,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+
+    def stacks(self) -> dict[str, dict[str, Any]]:
+        return {s["StackName"]: s for s in self.client("cloudformation").describe_stacks()["Stacks"]}
+
+    def unsupported(self) -> set[str]:
+        return {str(w.message).split()[3] for w in self.warnings if UNSUPPORTED in str(w.message)}
