@@ -47,15 +47,12 @@ def test_incoming_request_id_is_honoured() -> None:
     assert response.headers["x-request-id"] == "trace-42.a:b/c"
 
 
-@pytest.mark.parametrize("incoming", [None, "", "has space", "x" * 129, "new\nline"])
+@pytest.mark.parametrize("incoming", [None, "", "has space", "x" * 129, "semi;colon", "<script>"])
 def test_missing_or_unsafe_request_id_is_replaced(incoming: str | None) -> None:
+    """Caller ids end up in logs and headers: anything but a short, plain token is replaced."""
     headers = {} if incoming is None else {"X-Request-ID": incoming}
     with TestClient(create_app(Settings())) as client:
-        try:
-            response = client.get("/health", headers=headers)
-        except Exception:  # httpx itself refuses a newline in a header value
-            assert incoming is not None and "\n" in incoming
-            return
+        response = client.get("/health", headers=headers)
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
 
 

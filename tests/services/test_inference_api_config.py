@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 import pytest
-from inference_api.bedrock import CONNECT_TIMEOUT_SECONDS, ClientHolder, make_client
+from inference_api.bedrock import CONNECT_TIMEOUT_SECONDS, MAX_POOL_CONNECTIONS, ClientHolder, make_client
 from inference_api.config import DEFAULT_MODEL_ID, Settings
 from inference_api.envconfig import ConfigError
 
@@ -94,6 +94,7 @@ def test_client_has_bounded_timeouts_and_adaptive_retries(aws_credentials: None)
     assert client.meta.service_model.service_name == "bedrock-runtime"
     assert client.meta.region_name == "eu-west-3"
     assert (config.connect_timeout, config.read_timeout) == (CONNECT_TIMEOUT_SECONDS, 45)
+    assert config.max_pool_connections == MAX_POOL_CONNECTIONS
     assert config.retries == {"mode": "adaptive", "total_max_attempts": 4}
     assert "inference-api/" in config.user_agent_extra
 

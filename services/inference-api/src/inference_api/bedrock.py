@@ -11,6 +11,9 @@ from .config import Settings
 from .schemas import AssistantMessage, ChatRequest, ChatResponse, Usage
 
 CONNECT_TIMEOUT_SECONDS = 5
+# Sync handlers run in anyio's thread pool (40 threads by default) and a stream holds its
+# connection until the last event; botocore's default pool of 10 would churn connections.
+MAX_POOL_CONNECTIONS = 40
 
 
 def make_client(settings: Settings) -> Any:
@@ -21,6 +24,7 @@ def make_client(settings: Settings) -> Any:
     config = Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=settings.bedrock_read_timeout,
+        max_pool_connections=MAX_POOL_CONNECTIONS,
         # total_max_attempts counts the first try (Config's max_attempts would count retries only).
         retries={"mode": "adaptive", "total_max_attempts": settings.bedrock_max_attempts},
         user_agent_extra=f"{settings.service_name}/{__version__}",
