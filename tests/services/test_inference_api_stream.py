@@ -191,3 +191,26 @@ def test_timeouts_are_retried_before_giving_up(aws_credentials: None) -> None:
         response = client.post("/inference/chat", json=USER_HI)
     assert response.status_code == 504
     assert len(recorder.requests) == 2
+
+
+def test_corrupt_frame_becomes_an_error_event_without_detail(wire: tuple[TestClient, Wire]) -> None:
+    """botocore checks each frame's CRC; a damaged frame must not leak parser internals."""
+    client, recorder = wire
+    damaged = bytearray(HAPPY_FRAMES[2])
+    damaged[-6] ^= 0xFF  # a payload byte: the message CRC no longer matches
+    recorder.answers.append(event_stream(RawEventStream([HAPPY_FRAMES[1], bytes(damaged)])))
+    events = sse(client.post("/inference/chat/stream", json=USER_HI).text)
+    assert events == [
+        ("delta", {"text": "Hel"}),
+        (
+            "error",
+            {
+                "error": {
+                    "code": "upstream_error",
+                    "message": "the Bedrock request failed",
+                    "status": 502,
+                    "request_id": events[-1][1]["error"]["request_id"],
+                }
+            },
+        ),
+    ]

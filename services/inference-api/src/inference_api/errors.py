@@ -78,7 +78,7 @@ def _from_client_error(exc: ClientError) -> UpstreamFailure:
 
 
 def _logged(exc: BaseException, failure: UpstreamFailure, unexpected: bool = False) -> UpstreamFailure:
-    aws = getattr(exc, "response", None) or {}
+    aws = exc.response if isinstance(exc, ClientError) else {}
     fields = {
         "aws_error": aws.get("Error", {}).get("Code") or type(exc).__name__,
         "aws_request_id": aws.get("ResponseMetadata", {}).get("RequestId"),
