@@ -151,7 +151,9 @@ def add_load_balancer(t: Template, cfg: Config, net: Network, sg: ec2.SecurityGr
     attrs = {
         "routing.http.drop_invalid_header_fields.enabled": "true",
         "deletion_protection.enabled": str(cfg.env.deletion_protection).lower(),
-        "idle_timeout.timeout_seconds": "120",  # streamed inference responses can pause between tokens
+        # Below the services' 65 s keep-alive: the load balancer must never reuse a connection the
+        # service is about to close, or clients see sporadic 502s.
+        "idle_timeout.timeout_seconds": "60",
     }
     alb = t.add_resource(elb.LoadBalancer(
         "LoadBalancer", Type="application", Scheme="internet-facing", IpAddressType="ipv4",
