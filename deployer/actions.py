@@ -42,6 +42,7 @@ class StackResult:
     reason: str = ""
     stack_status: str | None = None
     executed: bool = False
+    console_url: str | None = None  # the change set in the AWS console, while it exists (planned or executed)
 
     @property
     def ok(self) -> bool:
@@ -116,12 +117,13 @@ def _after_change_set(ctx: Context, sp: StackPlan, cs: dict[str, Any], result: S
     result.changes = change_rows(cs["Changes"])
     ctx.report.change_set(sp.stack, cs, result.changes)
     if ctx.keep_change_sets:
-        result.status = "planned"
-        ctx.report.stack(sp.stack, f"review: {ctx.report.console_url(cs)}")
+        result.status, result.console_url = "planned", ctx.report.console_url(cs)
+        ctx.report.stack(sp.stack, f"review: {result.console_url}")
         return
     if not ctx.confirm(sp, result.changes):
         result.status = "declined"
         return
+    result.console_url = ctx.report.console_url(cs)
     execute(ctx, sp, cs["ChangeSetId"], cs["StackId"], result)
 
 

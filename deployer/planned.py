@@ -56,6 +56,7 @@ def execute_planned(
             return result
         cs, start = planned[stack], time.monotonic()
         result.change_set_id, result.changes = cs["ChangeSetId"], change_rows(cs["Changes"])
+        result.console_url = ctx.report.console_url(cs)
         ctx.report.change_set(stack, cs, result.changes)
         try:
             if ctx.confirm(sp, result.changes):

@@ -101,7 +101,7 @@ def result_dict(r: Any) -> dict[str, Any]:
     return {
         "stack": r.stack, "stack_name": r.stack_name, "action": r.action, "status": r.status,
         "seconds": r.seconds, "change_set_id": r.change_set_id, "stack_status": r.stack_status,
-        "reason": r.reason,
+        "reason": r.reason, "console_url": r.console_url,
         "changes": [{"action": c.action, "logical_id": c.logical_id, "type": c.resource_type,
                      "replacement": c.replacement} for c in r.changes],
     }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from deploy_support import REPO, Aws, clean_env
@@ -76,8 +78,24 @@ def test_plan_then_execute_runs_the_same_change_set(aws: Aws) -> None:
     assert executed.returncode == 0, executed.stderr
     doc = json.loads(executed.stdout)
     assert doc["stacks"][0]["change_set_id"] == cs_id and doc["stacks"][0]["status"] == "created"
+    assert doc["stacks"][0]["console_url"] == plan_doc["stacks"][0]["console_url"]
     again = aws.deploy("--stack", "registry", "--execute", "--yes")
     assert again.returncode == 2 and "no longer executable" in again.stderr
+
+
+def test_json_carries_the_printed_console_url_and_the_job_summary_links_it(aws: Aws) -> None:
+    planned = aws.deploy("--stack", "registry", "--plan", "--output", "json")
+    assert planned.returncode == 3, planned.stderr
+    stack = json.loads(planned.stdout)["stacks"][0]
+    url = stack["console_url"]
+    assert url.startswith("https://us-east-1.console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/")
+    assert f"review: {url}" in planned.stderr
+    assert quote(stack["change_set_id"], safe="") in url
+    spec = importlib.util.spec_from_file_location("plan_summary", REPO / ".github" / "scripts" / "plan_summary.py")
+    assert spec and spec.loader
+    plan_summary = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plan_summary)
+    assert f"[review in the CloudFormation console]({url})" in plan_summary.render(planned.stdout, 3)
 
 
 def test_execute_refuses_a_plan_made_from_another_template(aws: Aws) -> None:
