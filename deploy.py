@@ -5,6 +5,7 @@
   python deploy.py --stack all [--yes]             deploy every stack in dependency order
   python deploy.py --stack app-api --plan          create change sets and stop (review them)
   python deploy.py --stack app-api --execute       execute the change sets --plan created
+  python deploy.py ... --change-set-name NAME      pair a --plan and an --execute by name
   python deploy.py --local --stack all --yes       the same against an embedded AWS emulator
   python deploy.py --status | --graph | --cost     inspect
   python deploy.py --destroy --stack app-api       delete stacks in reverse order
@@ -51,6 +52,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--check", action="store_true", help="with --synth: write nothing, exit 1 if stale")
     p.add_argument("--tag", help="with --publish: image tag (default: short git SHA of a clean tree)")
     p.add_argument("--docker", help="with --publish: docker command (default: $PLATFORM_DOCKER or docker)")
+    p.add_argument("--change-set-name", type=change_set_name, metavar="NAME",
+                   help="name the --plan change sets, and --execute only those (default: deploy-py-<time>, "
+                        "or deploy-py-run-<run id>-<attempt> in GitHub Actions; --execute: newest deploy-py-*)")
     act = p.add_mutually_exclusive_group()
     act.add_argument("--synth", action="store_true", help="write every template under templates/<env>/")
     act.add_argument("--plan", action="store_true", help="create change sets, show them, keep them for review")
@@ -62,6 +66,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     act.add_argument("--publish", metavar="SERVICE", help="build and push SERVICE's image, or upload `frontend`")
     act.add_argument("--set-image-tag", metavar="SERVICE=TAG", help="write a tag already in ECR to SSM")
     return p.parse_args(argv)
+
+
+def change_set_name(value: str) -> str:
+    from deployer.planner import change_set_name_problem  # pure: no AWS SDK on this path
+
+    problem = change_set_name_problem(value)
+    if problem:
+        raise argparse.ArgumentTypeError(problem)
+    return value
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -134,7 +147,8 @@ def cmd_aws(args: argparse.Namespace) -> int:
     from deployer.commands import Options
 
     opts = Options(config=args.config, env=args.env, prefix=args.prefix, stacks=args.stack, region=args.region,
-                   profile=args.profile, yes=args.yes, output=args.output, local=args.local)
+                   profile=args.profile, yes=args.yes, output=args.output, local=args.local,
+                   change_set_name=args.change_set_name)
     if not args.local:
         return dispatch(args, opts)
     from deployer.local import emulator
@@ -167,6 +181,9 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    others = (args.synth, args.graph, args.cost, args.status, args.destroy, args.publish, args.set_image_tag)
+    if args.change_set_name and any(others):
+        raise_usage("--change-set-name only goes with a deploy, --plan or --execute")
     if args.synth:
         return cmd_synth(args)
     if args.graph:

@@ -18,12 +18,18 @@ from .planner import (
     UPDATABLE,
     ChangeRow,
     Kind,
+    Naming,
     StackPlan,
     change_rows,
     change_set_args,
     classify,
+    naming,
 )
 from .report import Reporter
+
+
+def timestamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
 class Cancelled(Exception):
@@ -53,8 +59,8 @@ class StackResult:
 class Context:
     clients: runner.Clients
     report: Reporter
-    run_id: str
     tags: dict[str, dict[str, str]]  # stack -> project/environment/stack tags
+    naming: Naming = field(default_factory=lambda: naming(None, {}, timestamp()))
     keep_change_sets: bool = False  # --plan
     confirm: Callable[[StackPlan, list[ChangeRow]], bool] = lambda sp, rows: True
     after_success: Callable[[str], None] = lambda stack: None
@@ -93,7 +99,9 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
         result.action, kind = "recreate", Kind.ABSENT
     cs_type = "UPDATE" if kind in UPDATABLE else "CREATE"
     result.action = result.action if result.action != "none" else cs_type.lower()
-    args = change_set_args(sp, ctx.run_id, cs_type, ctx.tags[sp.stack], _template_url(ctx, sp))
+    if ctx.naming.chosen and kind is not Kind.ABSENT:
+        _replace_same_name(ctx, sp)
+    args = change_set_args(sp, ctx.naming.name, cs_type, ctx.tags[sp.stack], _template_url(ctx, sp))
     cs_id = runner.create_change_set(cf, args)
     result.change_set_id = cs_id
     try:
@@ -102,6 +110,14 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
     finally:
         if not result.executed and result.status != "planned":
             _discard(ctx, cs_id, cs_type, result)
+
+
+def _replace_same_name(ctx: Context, sp: StackPlan) -> None:
+    """A plan made again under the same name replaces the first (CloudFormation refuses a duplicate name)."""
+    for old in runner.list_change_sets(ctx.clients.cf, sp.stack_name):
+        if old["ChangeSetName"] == ctx.naming.name and old.get("ExecutionStatus") != "EXECUTE_COMPLETE":
+            ctx.report.stack(sp.stack, f"replacing change set {ctx.naming.name} left by an earlier plan")
+            runner.delete_change_set(ctx.clients.cf, old["ChangeSetId"])
 
 
 def _after_change_set(ctx: Context, sp: StackPlan, cs: dict[str, Any], result: StackResult) -> None:

@@ -6,8 +6,8 @@ Each returns the exit status. Imported lazily by deploy.py, so boto3 never loads
 from __future__ import annotations
 
 import json
+import os
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,10 +18,10 @@ from generators.naming import FOUNDATION_STACKS, network_param, stack_name
 from generators.synth import synth
 
 from . import preflight, runner
-from .actions import Context, StackResult, deploy_stack
+from .actions import Context, StackResult, deploy_stack, timestamp
 from .errors import UsageError
 from .executor import run_batches
-from .planner import Plan, StackPlan, make_plan, select_stacks, stack_tags
+from .planner import Naming, Plan, StackPlan, change_set_name_problem, make_plan, naming, select_stacks, stack_tags
 from .report import Reporter, result_dict, summary, to_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW = 0, 1, 2, 3
@@ -38,6 +38,7 @@ class Options:
     yes: bool = False
     output: str = "text"
     local: bool = False
+    change_set_name: str | None = None
 
 
 @dataclass
@@ -85,6 +86,7 @@ def show_plan(s: Session, what: str) -> None:
 
 def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) -> int:
     """mode: deploy | plan | execute."""
+    names = _naming(opts)
     s = prepare(opts)
     if mode != "plan" and not opts.yes and not sys.stdin.isatty():
         raise UsageError("no terminal to confirm on — pass --yes to execute change sets without asking")
@@ -96,7 +98,7 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local)
     preflight.fail_on(problems)
     ctx = Context(
-        clients, s.report, run_id=time.strftime("%Y%m%d-%H%M%S", time.gmtime()),
+        clients, s.report, naming=names,
         tags={st: _tags(s, sp) for st, sp in s.plan.stacks.items()}, keep_change_sets=mode == "plan", confirm=confirm,
         artifacts_bucket=f"{s.cfg.prefix}-cfn-{account}-{clients.region}"[:63],
         protect=frozenset(FOUNDATION_STACKS),
@@ -109,6 +111,17 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     else:
         results = _run(ctx, s, states)
     return finish(s, opts, results, mode)
+
+
+def _naming(opts: Options) -> Naming:
+    names = naming(opts.change_set_name, os.environ, timestamp())
+    problem = change_set_name_problem(names.name)
+    if problem and names.run is not None:
+        raise UsageError(f"GITHUB_RUN_ID gives the change set name {names.name!r}, which CloudFormation rejects "
+                         "— pass --change-set-name NAME")
+    if problem:
+        raise UsageError(problem)
+    return names
 
 
 def _tags(s: Session, sp: StackPlan) -> dict[str, str]:

@@ -1,5 +1,8 @@
 """`--execute`: run the change sets a previous `--plan` left for review, by name, never recreating them.
 
+Which one is the planner's decision (`pick_planned`): the name given with --change-set-name, else
+this GitHub Actions run's, else the newest deploy.py made.
+
 All of them are checked before any runs: still executable, and made from the template file as it
 is now (the digest in the change set's Description). A stale or missing plan is refused.
 """
@@ -14,19 +17,18 @@ from . import runner
 from .actions import Cancelled, Context, StackResult, execute
 from .errors import UsageError
 from .executor import run_batches
-from .planner import CHANGE_SET_PREFIX, Kind, Plan, change_rows, digest_of
+from .planner import CHANGE_SET_PREFIX, Kind, Naming, Plan, change_rows, digest_of, pick_planned
 
 
 def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
-    """Stack -> the newest deploy.py change set on it, described; refuses stale or dead ones."""
+    """Stack -> the change set --plan left on it (by name: see planner.pick_planned), described;
+    refuses stale or dead ones."""
     found: dict[str, dict[str, Any]] = {}
     for stack, sp in plan.stacks.items():
-        ours = [c for c in runner.list_change_sets(ctx.clients.cf, sp.stack_name)
-                if c["ChangeSetName"].startswith(CHANGE_SET_PREFIX)]
-        if not ours:
+        chosen = pick_planned(ctx.naming, runner.list_change_sets(ctx.clients.cf, sp.stack_name))
+        if chosen is None:
             continue
-        newest = max(ours, key=lambda c: c["CreationTime"])
-        cs = runner.describe_change_set(ctx.clients.cf, newest["ChangeSetId"])
+        cs = runner.describe_change_set(ctx.clients.cf, chosen["ChangeSetId"])
         name = cs["ChangeSetName"]
         if runner.change_set_kind(cs) is not Kind.READY:
             raise UsageError(f"change set {name} of {sp.stack_name} is no longer executable "
@@ -36,8 +38,17 @@ def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
                              f"{sp.path.name} as it is now — run --plan again and review the new change set")
         found[stack] = cs
     if not found:
-        raise UsageError("no change sets from --plan found for the selected stacks — run --plan first")
+        raise UsageError(f"no change sets from --plan found for the selected stacks ({_looked_for(ctx.naming)}) "
+                         "— run --plan first")
     return found
+
+
+def _looked_for(n: Naming) -> str:
+    if n.exact:
+        return f"named {n.name}"
+    if n.run is not None:
+        return f"made by workflow run {n.run}, attempt {n.attempt} or earlier"
+    return f"newest named {CHANGE_SET_PREFIX}-*"
 
 
 def execute_planned(

@@ -7,6 +7,7 @@ them into kinds, rows and arguments that the commands act on and the report prin
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -19,6 +20,9 @@ from generators.naming import FOUNDATION_STACKS, is_image_tag_param, stack_name
 # CloudFormation rejects a TemplateBody above this many bytes (UTF-8); larger ones need TemplateURL.
 TEMPLATE_BODY_LIMIT = 51_200
 CHANGE_SET_PREFIX = "deploy-py"
+RUN_PREFIX = f"{CHANGE_SET_PREFIX}-run-"
+# CreateChangeSet's own rule for ChangeSetName: a letter, then letters, digits and hyphens; 128 at most.
+CHANGE_SET_NAME = re.compile(r"[A-Za-z][-A-Za-z0-9]{0,127}")
 DIGEST_MARK = "sha256="
 CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM")
 NO_CHANGES_REASONS = ("didn't contain changes", "No updates are to be performed")
@@ -157,18 +161,70 @@ def image_service(path: str) -> str:
     return path.strip("/").split("/")[-2]
 
 
-def change_set_name(run_id: str) -> str:
-    return f"{CHANGE_SET_PREFIX}-{run_id}"
+def change_set_name_problem(name: str) -> str | None:
+    """Why CloudFormation would reject `name` as a change-set name, or None."""
+    if CHANGE_SET_NAME.fullmatch(name):
+        return None
+    return (f"{name!r} is not a valid change set name — start with a letter, then only letters, digits and "
+            "hyphens, 128 characters at most")
+
+
+@dataclass(frozen=True)
+class Naming:
+    """The name this run gives its change sets, and how --execute finds the ones a plan left."""
+
+    name: str
+    exact: bool = False  # --change-set-name: --execute takes that name and no other
+    run: str | None = None  # GITHUB_RUN_ID: --execute takes this workflow run's plan
+    attempt: int = 1
+
+    @property
+    def chosen(self) -> bool:
+        """A name that can recur (not a timestamp): a change set left under it is replaced."""
+        return self.exact or self.run is not None
+
+
+def naming(explicit: str | None, environ: Mapping[str, str], stamp: str) -> Naming:
+    """--change-set-name, else one derived from the GitHub Actions run, else deploy-py-<timestamp>.
+
+    A workflow's plan job and its (approved, later) execute job share GITHUB_RUN_ID, so they pair up
+    without passing anything, and a pull request's plan made in between (another run) is never taken.
+    """
+    if explicit:
+        return Naming(explicit, exact=True)
+    run = environ.get("GITHUB_RUN_ID", "").strip()
+    if not run:
+        return Naming(f"{CHANGE_SET_PREFIX}-{stamp}")
+    attempt = environ.get("GITHUB_RUN_ATTEMPT", "1").strip()
+    number = int(attempt) if attempt.isdigit() else 1
+    return Naming(f"{RUN_PREFIX}{run}-{number}", run=run, attempt=number)
+
+
+def pick_planned(n: Naming, summaries: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The change set --execute should run, from a stack's list_change_sets summaries (None: no plan)."""
+    def newest(found: list[dict[str, Any]]) -> dict[str, Any] | None:
+        return max(found, key=lambda c: c["CreationTime"], default=None)
+
+    if n.exact:
+        return newest([c for c in summaries if c["ChangeSetName"] == n.name])
+    if n.run is None:
+        return newest([c for c in summaries if c["ChangeSetName"].startswith(CHANGE_SET_PREFIX)])
+    # "Re-run failed jobs" re-runs only the execute job, as attempt N+1: the plan it was approved
+    # for is the latest attempt's up to this one.
+    own = re.compile(re.escape(f"{RUN_PREFIX}{n.run}-") + r"(\d+)")
+    attempts = [(int(m.group(1)), c) for c in summaries if (m := own.fullmatch(c["ChangeSetName"]))]
+    eligible = [(a, c) for a, c in attempts if a <= n.attempt]
+    return max(eligible, key=lambda p: (p[0], p[1]["CreationTime"]))[1] if eligible else None
 
 
 def change_set_args(
-    sp: StackPlan, run_id: str, change_set_type: str, tags: Mapping[str, str], template_url: str | None
+    sp: StackPlan, name: str, change_set_type: str, tags: Mapping[str, str], template_url: str | None
 ) -> dict[str, Any]:
     """Arguments for create_change_set. The digest in Description lets --execute refuse a stale plan."""
     source = {"TemplateURL": template_url} if template_url else {"TemplateBody": sp.body}
     return {
         "StackName": sp.stack_name,
-        "ChangeSetName": change_set_name(run_id),
+        "ChangeSetName": name,
         "ChangeSetType": change_set_type,
         "Capabilities": list(CAPABILITIES),
         "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],

@@ -6,7 +6,6 @@ selected stack's SSM parameters, or when termination protection is on (with the 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from . import preflight
@@ -35,7 +34,7 @@ def destroy(opts: Options, confirm_all: Callable[[list[str]], bool]) -> int:
         return finish(s, opts, {}, "destroy")
     if not opts.yes and not confirm_all([s.plan.stacks[t].stack_name for t in targets]):
         raise UsageError("not confirmed — nothing was deleted")
-    ctx = Context(clients, s.report, run_id=time.strftime("%Y%m%d-%H%M%S", time.gmtime()), tags={})
+    ctx = Context(clients, s.report, tags={})
 
     def work(stack: str) -> StackResult:
         state = states[stack]

@@ -16,7 +16,8 @@ UNSUPPORTED = "not supported by moto's CloudFormation implementation"
 
 
 def clean_env(url: str | None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # GITHUB_RUN_ID names change sets (deploy.py's pairing of --plan and --execute): tests set it themselves.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and not k.startswith("GITHUB_RUN_")}
     env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1",
                AWS_EC2_METADATA_DISABLED="true", AWS_CONFIG_FILE=os.devnull,
                AWS_SHARED_CREDENTIALS_FILE=os.devnull, PYTHONWARNINGS="ignore")

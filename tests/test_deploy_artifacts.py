@@ -29,7 +29,7 @@ def test_large_template_goes_through_the_artifacts_bucket(
     sp = StackPlan("big", "bench-big", tmp_path / "big.json", body, {})
     assert len(body) < TEMPLATE_BODY_LIMIT < sp.size
     clients = runner.Clients("us-east-1")
-    ctx = Context(clients, Reporter("us-east-1", stream=open(os.devnull, "w")), run_id="1",  # noqa: SIM115
+    ctx = Context(clients, Reporter("us-east-1", stream=open(os.devnull, "w")),  # noqa: SIM115
                   tags={"big": {"stack": "big"}}, artifacts_bucket="bench-cfn-123456789012-us-east-1")
     result = deploy_stack(ctx, sp, None)
     assert result.status == "created", result

@@ -88,7 +88,7 @@ def test_missing_parameters_name_their_writer_unless_written_earlier() -> None:
 
 def test_change_set_arguments() -> None:
     sp = StackPlan("registry", "layered-dev-registry", Path("registry.json"), '{"Resources": {}}', {})
-    args = change_set_args(sp, "20260101-000000", "CREATE", stack_tags("proj", "dev", "registry"), None)
+    args = change_set_args(sp, "deploy-py-20260101-000000", "CREATE", stack_tags("proj", "dev", "registry"), None)
     assert args["ChangeSetName"] == "deploy-py-20260101-000000" and args["ChangeSetType"] == "CREATE"
     assert args["TemplateBody"] == sp.body and "TemplateURL" not in args
     assert {"CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"} <= set(args["Capabilities"])
