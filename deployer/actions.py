@@ -95,7 +95,7 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
         assert existing is not None
         ctx.report.stack(sp.stack, f"is {existing['StackStatus']} from a failed first create: "
                                    "deleting it and creating it again")
-        _delete_and_wait(ctx, existing["StackId"])
+        _delete_and_wait(ctx, sp.stack, existing["StackId"])
         result.action, kind = "recreate", Kind.ABSENT
     cs_type = "UPDATE" if kind in UPDATABLE else "CREATE"
     result.action = result.action if result.action != "none" else cs_type.lower()
@@ -136,11 +136,16 @@ def _after_change_set(ctx: Context, sp: StackPlan, cs: dict[str, Any], result: S
         result.status, result.console_url = "planned", ctx.report.console_url(cs)
         ctx.report.stack(sp.stack, f"review: {result.console_url}")
         return
-    if not ctx.confirm(sp, result.changes):
+    if not confirmed(ctx, sp, result.changes):
         result.status = "declined"
         return
     result.console_url = ctx.report.console_url(cs)
     execute(ctx, sp, cs["ChangeSetId"], cs["StackId"], result)
+
+
+def confirmed(ctx: Context, sp: StackPlan, rows: list[ChangeRow]) -> bool:
+    with ctx.report.paused():  # a question on the terminal: no progress line drawn over it
+        return ctx.confirm(sp, rows)
 
 
 def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: StackResult) -> None:
@@ -148,16 +153,22 @@ def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: Stac
     cf = ctx.clients.cf
     seen = {e["EventId"] for e in runner.new_events(cf, stack_id, set())}
     ctx.executing[sp.stack_name] = result.action
-    runner.execute_change_set(cf, cs_id)
-    result.executed = True
     events: list[dict[str, Any]] = []
 
     def show(batch: list[dict[str, Any]]) -> None:
         events.extend(batch)
         for event in batch:
             ctx.report.event(sp.stack, event)
+        ctx.report.progress(sp.stack, batch)
 
-    final = runner.wait_stack(cf, stack_id, show, seen, ctx.sleep)
+    operation = "CREATE" if result.action in ("create", "recreate") else "UPDATE"
+    ctx.report.track(sp.stack, f"{operation}_IN_PROGRESS", len(result.changes))
+    try:
+        runner.execute_change_set(cf, cs_id)
+        result.executed = True
+        final = runner.wait_stack(cf, stack_id, show, seen, ctx.sleep)
+    finally:
+        ctx.report.untrack(sp.stack)
     ctx.executing.pop(sp.stack_name, None)
     result.stack_status = final["StackStatus"]
     if classify("stack", final["StackStatus"]) is Kind.STABLE:
@@ -186,11 +197,22 @@ def _discard(ctx: Context, cs_id: str, cs_type: str, result: StackResult) -> Non
             runner.delete_stack(cf, shell["StackId"])
 
 
-def _delete_and_wait(ctx: Context, stack_id: str, events: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def _delete_and_wait(
+    ctx: Context, stack: str, stack_id: str, events: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     seen = {e["EventId"] for e in runner.new_events(ctx.clients.cf, stack_id, set())}
-    runner.delete_stack(ctx.clients.cf, stack_id)
     sink = events if events is not None else []
-    return runner.wait_stack(ctx.clients.cf, stack_id, sink.extend, seen, ctx.sleep)
+
+    def collect(batch: list[dict[str, Any]]) -> None:
+        sink.extend(batch)
+        ctx.report.progress(stack, batch)
+
+    ctx.report.track(stack, "DELETE_IN_PROGRESS")
+    try:
+        runner.delete_stack(ctx.clients.cf, stack_id)
+        return runner.wait_stack(ctx.clients.cf, stack_id, collect, seen, ctx.sleep)
+    finally:
+        ctx.report.untrack(stack)
 
 
 def delete_stack(ctx: Context, stack: str, existing: dict[str, Any]) -> StackResult:
@@ -199,7 +221,7 @@ def delete_stack(ctx: Context, stack: str, existing: dict[str, Any]) -> StackRes
     ctx.report.stack(stack, "deleting")
     events: list[dict[str, Any]] = []
     try:
-        final = _delete_and_wait(ctx, existing["StackId"], events)
+        final = _delete_and_wait(ctx, stack, existing["StackId"], events)
         result.stack_status = final["StackStatus"]
         result.status = "deleted" if final["StackStatus"] == "DELETE_COMPLETE" else "failed"
         result.reason = final.get("StackStatusReason", "")

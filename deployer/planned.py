@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import runner
-from .actions import Cancelled, Context, StackResult, execute
+from .actions import Cancelled, Context, StackResult, confirmed, execute
 from .errors import UsageError
 from .executor import run_batches
 from .planner import CHANGE_SET_PREFIX, Kind, Naming, Plan, change_rows, digest_of, pick_planned
@@ -70,7 +70,7 @@ def execute_planned(
         result.console_url = ctx.report.console_url(cs)
         ctx.report.change_set(stack, cs, result.changes)
         try:
-            if ctx.confirm(sp, result.changes):
+            if confirmed(ctx, sp, result.changes):
                 execute(ctx, sp, cs["ChangeSetId"], cs["StackId"], result)
             else:
                 result.status = "declined"

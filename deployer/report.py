@@ -7,18 +7,23 @@ Threads print through one lock, one whole line at a time.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import IO, Any
 from urllib.parse import quote
 
 from generators.contract import Contract
 
 from .planner import ChangeRow
+from .progress import StackProgress, progress_line
 
 RED, BOLD, DIM, RESET = "\033[31m", "\033[1m", "\033[2m", "\033[0m"
+CLEAR_LINE = "\r\033[K"
+TICK = 0.2  # seconds between redraws of the progress line, so its elapsed time runs
 FAILED_SUFFIXES = ("_FAILED",)
 
 
@@ -28,12 +33,90 @@ class Reporter:
         self.json_mode = json_mode
         self.out: IO[str] = stream or (sys.stderr if json_mode else sys.stdout)
         self.color = self.out.isatty()
-        self.lock = threading.Lock()
+        # A redrawn line is for people at a terminal: CI logs would keep every frame.
+        self.live = not json_mode and self.out.isatty()
+        self.lock = threading.RLock()
         self.start = time.monotonic()
+        self._progress: dict[str, StackProgress] = {}
+        self._drawn = False
+        self._paused = False
+        self._ticker: threading.Thread | None = None
 
     def line(self, text: str = "") -> None:
+        self._write([text])
+
+    def _write(self, lines: list[str]) -> None:
         with self.lock:
-            print(text, file=self.out, flush=True)
+            if self._drawn:
+                self.out.write(CLEAR_LINE)
+                self._drawn = False
+            self.out.write("".join(f"{text}\n" for text in lines))
+            self._draw()
+            self.out.flush()
+
+    def _draw(self) -> None:
+        if self.live and self._progress and not self._paused:
+            frame = progress_line(time.monotonic() - self.start, self._progress, self._width())
+            self.out.write(CLEAR_LINE + frame)
+            self._drawn = True
+
+    def _width(self) -> int:
+        try:
+            return os.get_terminal_size(self.out.fileno()).columns
+        except (OSError, ValueError, AttributeError):
+            return 0
+
+    def track(self, stack: str, status: str, total: int = 0) -> None:
+        """Show `stack` on the progress line until untrack(); a no-op unless live."""
+        with self.lock:
+            self._progress[stack] = StackProgress(status, total)
+            self._redraw()
+            if self.live and self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick, name="progress", daemon=True)
+                self._ticker.start()
+
+    def progress(self, stack: str, events: list[dict[str, Any]]) -> None:
+        with self.lock:
+            if stack in self._progress:
+                self._progress[stack].update(events)
+                self._redraw()
+
+    def untrack(self, stack: str) -> None:
+        with self.lock:
+            self._progress.pop(stack, None)
+            if self._drawn and not self._progress:
+                self.out.write(CLEAR_LINE)
+                self._drawn = False
+            self._redraw()
+
+    def _redraw(self) -> None:
+        self._draw()
+        self.out.flush()
+
+    def _tick(self) -> None:
+        while True:
+            time.sleep(TICK)
+            with self.lock:
+                if not self._progress:
+                    self._ticker = None
+                    return
+                self._redraw()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No progress line while a question waits on the terminal (lines from other stacks still print)."""
+        with self.lock:
+            self._paused = True
+            if self._drawn:
+                self.out.write(CLEAR_LINE)
+                self.out.flush()
+                self._drawn = False
+        try:
+            yield
+        finally:
+            with self.lock:
+                self._paused = False
+                self._redraw()
 
     def elapsed(self) -> str:
         return f"{time.monotonic() - self.start:6.1f}s"
@@ -59,14 +142,14 @@ class Reporter:
         lines += table(["action", "logical id", "type", "replacement"],
                        [[r.action, r.logical_id, r.resource_type, r.replacement] for r in rows])
         dangerous = {i for i, r in enumerate(rows) if r.dangerous}
-        with self.lock:
-            for i, text in enumerate(lines):
-                row = i - 3  # header line, column titles, rule
-                mark = "!" if row in dangerous else " "
-                print(f"  {mark} {self.paint(text, BOLD + RED) if row in dangerous else text}", file=self.out)
-            if dangerous:
-                print("  ! = replacement or removal: data in those resources may be lost", file=self.out)
-            self.out.flush()
+        shown = []
+        for i, text in enumerate(lines):
+            row = i - 3  # header line, column titles, rule
+            mark = "!" if row in dangerous else " "
+            shown.append(f"  {mark} {self.paint(text, BOLD + RED) if row in dangerous else text}")
+        if dangerous:
+            shown.append("  ! = replacement or removal: data in those resources may be lost")
+        self._write(shown)  # one write: the table stays together when stacks print in parallel
 
     def failure(self, stack: str, final: Mapping[str, Any], events: list[Mapping[str, Any]]) -> None:
         failed = [e for e in events if str(e.get("ResourceStatus", "")).endswith(FAILED_SUFFIXES)]
