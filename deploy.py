@@ -11,7 +11,7 @@
   python deploy.py --destroy --stack app-api       delete stacks in reverse order
   python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
-  python deploy.py --publish frontend              upload the site, invalidate CloudFront
+  python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
 
 Exit status: 0 done or nothing to change, 1 a deployment failed, 2 bad usage, configuration
 or pre-flight check (nothing changed), 3 change sets created and waiting for review.
@@ -52,6 +52,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--check", action="store_true", help="with --synth: write nothing, exit 1 if stale")
     p.add_argument("--tag", help="with --publish: image tag (default: short git SHA of a clean tree)")
     p.add_argument("--docker", help="with --publish: docker command (default: $PLATFORM_DOCKER or docker)")
+    p.add_argument("--site", type=Path, metavar="DIR",
+                   help="with --publish frontend: site sources (default: services/frontend/src)")
     p.add_argument("--change-set-name", type=change_set_name, metavar="NAME",
                    help="name the --plan change sets, and --execute only those (default: deploy-py-<time>, "
                         "or deploy-py-run-<run id>-<attempt> in GitHub Actions; --execute: newest deploy-py-*)")
@@ -173,7 +175,7 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
     if args.set_image_tag:
         return publish.set_image_tag(opts, args.set_image_tag)
     if args.publish == "frontend":
-        return publish.publish_frontend(opts)
+        return publish.publish_frontend(opts, args.site)
     if args.publish:
         return publish.publish_service(opts, args.publish, args.tag, args.docker)
     mode = "plan" if args.plan else "execute" if args.execute else "deploy"
@@ -182,6 +184,8 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
 
 def run(args: argparse.Namespace) -> int:
     others = (args.synth, args.graph, args.cost, args.status, args.destroy, args.publish, args.set_image_tag)
+    if args.site and args.publish != "frontend":
+        raise_usage("--site only goes with --publish frontend")
     if args.change_set_name and any(others):
         raise_usage("--change-set-name only goes with a deploy, --plan or --execute")
     if args.synth:

@@ -12,14 +12,16 @@ import os
 import shlex
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from botocore.exceptions import ClientError
 
 from generators.naming import IMAGE_TAG_KEY, repository_name, service_param
 
-from . import preflight, runner
+from . import preflight, runner, site
 from .commands import EXIT_FAILED, EXIT_OK, Options, Session, connect, prepare
 from .errors import UsageError
 
@@ -125,7 +127,7 @@ def _frontend_build() -> ModuleType:
     return module
 
 
-def publish_frontend(opts: Options) -> int:
+def publish_frontend(opts: Options, site_src: Path | None = None) -> int:
     s = prepare(opts, need_stacks=False)
     clients = connect(s, opts)
     preflight.identity(clients, s.cfg)
@@ -135,15 +137,31 @@ def publish_frontend(opts: Options) -> int:
         raise UsageError(f"{bucket_path} does not exist — deploy the frontend stack first: "
                          f"python deploy.py --stack frontend --env {s.cfg.env.name}")
     build = _frontend_build()
-    build.build()
-    items = build.upload_plan()
-    bucket, before = found[bucket_path], runner.list_keys(clients.s3, found[bucket_path])
+    # Built outside the work tree: a publish never depends on (or rewrites) a dist/ left there.
+    with tempfile.TemporaryDirectory(prefix="frontend-dist-") as dist:
+        try:
+            build.build(site_src or build.DEFAULT_SRC, Path(dist))
+        except (FileNotFoundError, ValueError) as exc:
+            raise UsageError(f"cannot build the site: {exc}") from None
+        items = _upload(s, clients, build, found[bucket_path], build.upload_plan(Path(dist)))
+    return _invalidate(s, clients, found.get(dist_path), build.invalidation_paths(items))
+
+
+def _upload(s: Session, clients: runner.Clients, build: ModuleType, bucket: str, plan: list[Any]) -> list[Any]:
+    """Assets, then pages; then delete what neither this publish nor the previous one uses."""
+    before = runner.list_keys(clients.s3, bucket)
+    # Read before they are overwritten: the pages visitors may still have open name these assets.
+    published = {k: runner.get_text(clients.s3, bucket, k) for k in site.page_keys(before, build.PAGE_SUFFIXES)}
+    previous = site.previous_generation(published, build.asset_refs) & before
+    items = site.upload_order(plan, lambda i: str(i.key), build.PAGE_SUFFIXES)
     for item in items:
         runner.upload_file(clients.s3, bucket, item.key, str(item.path), item.content_type, item.cache_control)
-    stale = before - {i.key for i in items}
+    current = {i.key for i in items}
+    stale = site.stale_keys(before, current, previous)
     runner.delete_keys(clients.s3, bucket, stale)
-    s.report.line(f"uploaded {len(items)} file(s) to s3://{bucket}, deleted {len(stale)} no longer present")
-    return _invalidate(s, clients, found.get(dist_path), build.invalidation_paths(items))
+    s.report.line(f"uploaded {len(items)} file(s) to s3://{bucket} (pages last), kept {len(previous - current)} "
+                  f"the previous publish uses, deleted {len(stale)} older")
+    return items
 
 
 def _invalidate(s: Session, clients: runner.Clients, distribution: str | None, paths: list[str]) -> int:

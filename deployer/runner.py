@@ -266,6 +266,10 @@ def list_keys(s3: Any, bucket: str) -> set[str]:
     return keys
 
 
+def get_text(s3: Any, bucket: str, key: str) -> str:
+    return str(s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8", errors="replace"))
+
+
 def upload_file(s3: Any, bucket: str, key: str, path: str, content_type: str, cache_control: str) -> None:
     with open(path, "rb") as fh:
         s3.put_object(Bucket=bucket, Key=key, Body=fh, ContentType=content_type, CacheControl=cache_control)

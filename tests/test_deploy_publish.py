@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -97,3 +98,57 @@ def test_publish_frontend_uploads_and_prunes(aws: Aws) -> None:
     head = s3.head_object(Bucket=bucket, Key="index.html")
     assert head["ContentType"].startswith("text/html") and head["CacheControl"] == "no-cache"
     assert "CloudFront invalidation skipped" in done.stdout
+
+
+def write_site(root: Path, generation: str) -> Path:
+    """A small site whose two assets change with every generation (so their hashed names do)."""
+    src = root / generation
+    src.mkdir()
+    (src / "index.html").write_text('<!doctype html><link rel="stylesheet" href="styles.css">'
+                                    '<script src="app.js"></script>', encoding="utf-8")
+    (src / "app.js").write_text(f"console.log({generation!r});\n", encoding="utf-8")
+    (src / "styles.css").write_text(f"/* {generation} */ body {{ margin: 0 }}\n", encoding="utf-8")
+    return src
+
+
+def latest_modified(bucket: str) -> dict[str, datetime]:
+    """Upload times with microseconds, from the in-process emulator (the API rounds to seconds)."""
+    from moto.s3.models import s3_backends
+
+    keys = s3_backends["123456789012"]["aws"].buckets[bucket].keys
+    return {name: keys[name].last_modified for name in keys}
+
+
+def assets(keys: set[str] | dict[str, datetime]) -> set[str]:
+    return {k for k in keys if k != "index.html"}
+
+
+def test_publish_frontend_keeps_the_previous_generation_for_pages_loaded_mid_deploy(
+    aws: Aws, tmp_path: Path
+) -> None:
+    assert aws.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes").returncode == 0
+    bucket = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/frontend/bucket-name")["Parameter"]["Value"]
+    generations = []
+    for name in ("first", "second", "third"):
+        done = aws.deploy("--publish", "frontend", "--site", str(write_site(tmp_path, name)))
+        assert done.returncode == 0, done.stdout + done.stderr
+        modified = latest_modified(bucket)
+        new = {k for k in assets(modified) if not any(k in g for g in generations)}
+        assert len(new) == 2, modified  # app.<hash>.js and styles.<hash>.css
+        assert max(modified[k] for k in new) < modified["index.html"], "index.html must be uploaded last"
+        generations.append(new)
+        index = aws.client("s3").get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+        assert all(k in index for k in new)
+        if name == "second":  # a page loaded before this publish still finds its assets
+            assert assets(modified) == generations[0] | generations[1]
+            assert "kept 2 the previous publish uses, deleted 0 older" in done.stdout
+    assert assets(latest_modified(bucket)) == generations[1] | generations[2]
+    assert "deleted 2 older" in done.stdout
+
+
+def test_publish_frontend_with_a_site_without_pages_fails_clearly(aws: Aws, tmp_path: Path) -> None:
+    assert aws.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes").returncode == 0
+    done = aws.deploy("--publish", "frontend", "--site", str(tmp_path))
+    assert done.returncode == 2 and "cannot build the site: no .html page" in done.stderr
+    misplaced = aws.deploy("--publish", "app-api", "--site", str(tmp_path))
+    assert misplaced.returncode == 2 and "--site only goes with --publish frontend" in misplaced.stderr
