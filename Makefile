@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # checkov pins an old boto3, so it lives in a virtual environment of its own.
 CHECKOV_VENV ?= .venv-checkov
-SERVICES := services/app-api services/inference-api
+SERVICES := services/service-kit services/app-api services/inference-api
 
 .PHONY: setup demo test synth lint bench clean
 
