@@ -1,13 +1,13 @@
-"""Fixtures for the service tests (tests/services): logging isolation and per-service wheelhouses."""
+"""Fixtures for the service tests (tests/services): logging isolation and the session's wheelhouse."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from services_testkit import Service, bin_dir, copy_tree, run
+from services_testkit import ALL_SERVICES, KIT_DIR, KIT_PACKAGE, Wheelhouse, bin_dir, copy_tree, run
 
 
 @pytest.fixture
@@ -21,26 +21,27 @@ def restore_logging() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Service], Path]:
-    """Per service: its wheel, every dependency's wheel and setuptools, built once per session.
+def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
+    """The kit, both services, every dependency and setuptools, as wheels.
 
     Installs from here are offline (PIP_NO_INDEX), so each fresh environment takes seconds;
-    only this step reaches PyPI, through pip's cache. The source is copied first so that the
-    build leaves no build/ or egg-info in the work tree.
+    only this step reaches PyPI, through pip's cache. The sources are copied first so that the
+    build leaves no build/ or egg-info in the work tree; one pip command builds them all, so the
+    services' `service-kit` requirement is met by the kit's directory, never looked up in an index.
     """
-    built: dict[str, Path] = {}
-
-    def get(service: Service) -> Path:
-        if service.name not in built:
-            root = tmp_path_factory.mktemp(f"wheels-{service.name}")
-            source = root / "source"
-            copy_tree(service.directory, source)
-            house = root / "wheelhouse"
-            run([str(bin_dir() / "pip"), "wheel", "--quiet", "-w", str(house), str(source), "setuptools>=69"])
-            built[service.name] = house
-        return built[service.name]
-
-    return get
+    root = tmp_path_factory.mktemp("wheels")
+    sources = []
+    for directory in (KIT_DIR, *(s.directory for s in ALL_SERVICES)):
+        copy_tree(directory, root / "source" / directory.name)
+        sources.append(str(root / "source" / directory.name))
+    built, local, deps = root / "built", root / "local", root / "deps"
+    run([str(bin_dir() / "pip"), "wheel", "--quiet", "-w", str(built), *sources, "setuptools>=69"])
+    local.mkdir()
+    deps.mkdir()
+    ours = {KIT_PACKAGE, *(s.package for s in ALL_SERVICES)}
+    for wheel in built.glob("*.whl"):
+        wheel.rename((local if wheel.name.split("-")[0] in ours else deps) / wheel.name)
+    return Wheelhouse(local=local, deps=deps)
 
 
 @pytest.fixture

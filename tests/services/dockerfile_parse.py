@@ -6,10 +6,13 @@ Not a test module; uniquely named so it cannot collide with the rest of tests/.
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from path_globs import glob_regex  # Docker's ignore globs are GitHub's filter globs
 
 
 @dataclass(frozen=True)
@@ -83,3 +86,36 @@ def healthcheck_command(stage: Stage) -> list[str]:
     """The probe of `HEALTHCHECK [options] CMD [...]`."""
     healthcheck = stage.one("HEALTHCHECK")
     return exec_form(healthcheck[healthcheck.index("CMD") + 3 :].strip())
+
+
+# --- the build context, as BuildKit filters it through a .dockerignore file ------------------
+
+
+def ignore_rules(text: str) -> list[tuple[bool, re.Pattern[str]]]:
+    """(excluded when matched, pattern) per line; `!` lines let a path back in."""
+    rules = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line and not line.startswith("#"):
+            keep = line.startswith("!")
+            cleaned = posixpath.normpath(line.lstrip("!").strip()).lstrip("/")
+            rules.append((not keep, glob_regex(cleaned)))
+    return rules
+
+
+def is_ignored(path: str, rules: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """The last rule matching the path or one of its parent directories decides (moby's patternmatcher)."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    ignored = False
+    for excludes, regex in rules:
+        if any(regex.match(candidate) for candidate in candidates):
+            ignored = excludes
+    return ignored
+
+
+def context_files(root: Path, ignore_file: Path) -> list[str]:
+    """Every file of the build context rooted at `root` that the ignore file lets through."""
+    rules = ignore_rules(ignore_file.read_text())
+    files = (p.relative_to(root).as_posix() for p in sorted(root.rglob("*")) if p.is_file())
+    return [f for f in files if not is_ignored(f, rules)]

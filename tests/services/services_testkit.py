@@ -42,6 +42,27 @@ APP_API = Service("app-api", "app_api", "/health")
 INFERENCE_API = Service("inference-api", "inference_api", "/inference/health")
 ALL_SERVICES = (APP_API, INFERENCE_API)
 
+# The package both services depend on by name (services/service-kit); never published to an index.
+KIT_NAME = "service-kit"
+KIT_PACKAGE = "service_kit"
+KIT_DIR = SERVICES / KIT_NAME
+
+
+@dataclass(frozen=True)
+class Wheelhouse:
+    """Wheels built once per session: `local` holds the kit's and the services' own, `deps` the rest.
+
+    Keeping them apart lets a replayed Dockerfile prove it brings the kit itself: with `deps`
+    alone, `service-kit` can only come from the directory the Dockerfile copied.
+    """
+
+    local: Path
+    deps: Path
+
+    def wheel(self, package: str) -> Path:
+        [found] = self.local.glob(f"{package}-*.whl")
+        return found
+
 
 def bin_dir() -> Path:
     """The running virtual environment's bin/, where pip, hadolint and the console scripts live."""
@@ -73,17 +94,17 @@ def pip_into(python: Path, *args: str, env: dict[str, str] | None = None) -> Non
 
 
 def copy_tree(src: Path, dest: Path) -> None:
-    """Copy a source tree the way the build context's .dockerignore filters it."""
+    """Copy a source tree the way the images' Dockerfile.dockerignore files filter it."""
     shutil.copytree(src, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info"))
 
 
-def offline_env(wheelhouse: Path) -> dict[str, str]:
-    """pip resolves from the session's wheelhouse only, so installs take seconds, not downloads."""
+def offline_env(*wheelhouses: Path) -> dict[str, str]:
+    """pip resolves from the session's wheelhouses only, so installs take seconds, not downloads."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
     return {
         **env,
         "PIP_NO_INDEX": "1",
-        "PIP_FIND_LINKS": str(wheelhouse),
+        "PIP_FIND_LINKS": " ".join(str(house) for house in wheelhouses),
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
     }
 

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 from app_api.config import Settings
-from app_api.envconfig import ConfigError
+from service_kit.envconfig import ConfigError
 
 
 def test_defaults() -> None:

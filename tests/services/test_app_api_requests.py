@@ -11,8 +11,8 @@ import sys
 import pytest
 from app_api.app import create_app
 from app_api.config import Settings
-from app_api.jsonlog import configure_logging
 from fastapi.testclient import TestClient
+from service_kit.jsonlog import configure_logging
 
 ACCESS_KEYS = {
     "time",

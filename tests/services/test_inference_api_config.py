@@ -11,7 +11,7 @@ import textwrap
 import pytest
 from inference_api.bedrock import CONNECT_TIMEOUT_SECONDS, MAX_POOL_CONNECTIONS, ClientHolder, make_client
 from inference_api.config import DEFAULT_MODEL_ID, Settings
-from inference_api.envconfig import ConfigError
+from service_kit.envconfig import ConfigError
 
 
 def test_defaults() -> None:

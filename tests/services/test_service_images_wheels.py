@@ -1,5 +1,6 @@
-"""Each service as a built wheel, installed alone into a fresh environment outside the source
-tree, started the way the image starts it, called over real HTTP, then stopped with SIGTERM.
+"""Each service and service-kit as built wheels, installed together into a fresh environment
+outside the source tree, started the way the image starts it, called over real HTTP, then
+stopped with SIGTERM.
 
 This is the check that catches what the in-process tests cannot: a missing dependency in
 pyproject.toml, an absolute import that only works from the source tree, a module left out
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import zipfile
-from collections.abc import Callable
+from email.message import Message
 from email.parser import Parser
 from pathlib import Path
 
@@ -19,7 +20,11 @@ import pytest
 from dockerfile_parse import healthcheck_command, parse
 from services_testkit import (
     ALL_SERVICES,
+    KIT_DIR,
+    KIT_NAME,
+    KIT_PACKAGE,
     Service,
+    Wheelhouse,
     free_port,
     fresh_venv,
     json_lines,
@@ -32,26 +37,32 @@ from services_testkit import (
 IDS = [s.name for s in ALL_SERVICES]
 
 
-def wheel_of(service: Service, wheelhouse: Path) -> Path:
-    [wheel] = wheelhouse.glob(f"{service.package}-*.whl")
-    return wheel
+def read_wheel(wheel: Path, source: Path) -> tuple[Message, str]:
+    """Its metadata and entry points, after checking that every module of the source tree is in it."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        meta = Parser().parsestr(archive.read(metadata).decode())
+        entry_points = [archive.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt")]
+    sources = {p.relative_to(source / "src").as_posix() for p in source.glob("src/**/*.py")}
+    assert sources and sources <= names, sources - names
+    return meta, "".join(entry_points)
+
+
+def test_kit_wheel_holds_every_module_and_brings_the_web_stack(wheelhouse: Wheelhouse) -> None:
+    meta, _ = read_wheel(wheelhouse.wheel(KIT_PACKAGE), KIT_DIR)
+    requires = meta.get_all("Requires-Dist") or []
+    assert any(r.startswith("fastapi") for r in requires) and any(r.startswith("uvicorn") for r in requires)
 
 
 @pytest.mark.parametrize("service", ALL_SERVICES, ids=IDS)
-def test_wheel_holds_every_module_and_the_declared_dependencies(
-    service: Service, wheelhouse: Callable[[Service], Path]
-) -> None:
-    with zipfile.ZipFile(wheel_of(service, wheelhouse(service))) as wheel:
-        names = set(wheel.namelist())
-        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
-        meta = Parser().parsestr(wheel.read(metadata).decode())
-        [entry_points] = [n for n in names if n.endswith(".dist-info/entry_points.txt")]
-        scripts = wheel.read(entry_points).decode()
-    sources = {p.relative_to(service.directory / "src").as_posix() for p in service.directory.glob("src/**/*.py")}
-    assert sources <= names
+def test_wheel_holds_every_module_and_the_declared_dependencies(service: Service, wheelhouse: Wheelhouse) -> None:
+    meta, scripts = read_wheel(wheelhouse.wheel(service.package), service.directory)
     assert f"{service.name} = {service.package}.__main__:main" in scripts
     requires = meta.get_all("Requires-Dist") or []
-    assert any(r.startswith("fastapi") for r in requires) and any(r.startswith("uvicorn") for r in requires)
+    # By name only: a path or URL (`service-kit @ file:...`) would not resolve inside the image.
+    [kit] = [r for r in requires if r.startswith(KIT_NAME)]
+    assert "@" not in kit, kit
     if service.package == "inference_api":
         assert "agentcore" in (meta.get_all("Provides-Extra") or [])
         assert any(r.startswith("strands-agents") and 'extra == "agentcore"' in r for r in requires)
@@ -59,11 +70,11 @@ def test_wheel_holds_every_module_and_the_declared_dependencies(
 
 @pytest.mark.parametrize("service", ALL_SERVICES, ids=IDS)
 def test_installed_wheel_serves_health_and_stops_cleanly_on_sigterm(
-    service: Service, tmp_path: Path, wheelhouse: Callable[[Service], Path]
+    service: Service, tmp_path: Path, wheelhouse: Wheelhouse
 ) -> None:
-    house = wheelhouse(service)
     python = fresh_venv(tmp_path / "venv")
-    pip_into(python, service.name, env=offline_env(house))
+    kit, wheel = wheelhouse.wheel(KIT_PACKAGE), wheelhouse.wheel(service.package)
+    pip_into(python, str(kit), str(wheel), env=offline_env(wheelhouse.deps))
     port = free_port()
     env = {"PATH": f"{python.parent}:/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": str(port), "IMAGE_TAG": "wheel-test"}
     process = subprocess.Popen(

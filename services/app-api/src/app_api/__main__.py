@@ -1,12 +1,13 @@
 """`python -m app_api` and the `app-api` console script: the container's CMD."""
 
+from service_kit.server import run_service
+
 from .app import create_app
 from .config import Settings
-from .server import run_service
 
 
 def main() -> None:
-    run_service(Settings.from_env, create_app, fallback_name="app-api")
+    run_service(Settings, create_app)
 
 
 if __name__ == "__main__":

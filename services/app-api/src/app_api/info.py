@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from service_kit.jsonlog import request_id_var
 
 from . import __version__
-from .jsonlog import request_id_var
 
 router = APIRouter(prefix="/api", tags=["info"])
 

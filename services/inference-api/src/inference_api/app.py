@@ -1,43 +1,24 @@
-"""The ASGI application: routers, state and the access-log middleware, built from Settings."""
+"""The ASGI application: the kit's app (health, request ids, access log) plus the chat routes."""
 
 from __future__ import annotations
 
-import gc
-import logging
 import os
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from service_kit.factory import create_service_app
 
 from . import __version__
-from .accesslog import AccessLogMiddleware
 from .bedrock import ClientHolder
 from .chat import failure_response
 from .chat import router as chat_router
 from .config import Settings
 from .errors import UpstreamFailure
 from .features import agentcore_available
-from .health import Health, health_body
-from .health import router as health_router
+from .schemas import Health
 
-log = logging.getLogger("inference_api")
-
-
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    fields = {"version": __version__, "image_tag": settings.image_tag, "model_id": settings.bedrock_model_id}
-    log.info("started", extra={"fields": {**fields, "bedrock_region": settings.bedrock_region}})
-    # Everything allocated so far lives as long as the process: moving it out of the garbage
-    # collector's view keeps full collections short, which is what p99 latency feels.
-    gc.freeze()
-    app.state.ready = True
-    yield
-    # uvicorn has stopped accepting connections and drained in-flight requests by now.
-    app.state.ready = False
-    log.info("stopped")
+# /inference/* is the only prefix the load balancer routes here: docs and health live under it.
+PREFIX = "/inference"
 
 
 def create_app(settings: Settings | None = None, bedrock_client: Any = None) -> FastAPI:
@@ -46,29 +27,19 @@ def create_app(settings: Settings | None = None, bedrock_client: Any = None) -> 
     `bedrock_client` replaces the lazily created one (tests pass a Stubber-wrapped client).
     """
     settings = settings or Settings.from_env(os.environ)
-    # /inference/* is the only prefix the load balancer routes here, so the docs live under it.
-    app = FastAPI(
-        title=settings.service_name,
+    model = {"model_id": settings.bedrock_model_id}
+    app = create_service_app(
+        settings,
         version=__version__,
-        lifespan=lifespan,
-        docs_url="/inference/docs",
-        openapi_url="/inference/openapi.json",
-        redoc_url=None,
+        logger="inference_api",
+        docs_prefix=PREFIX,
+        health_prefix=PREFIX,
+        # Health never calls Bedrock: it says which model is configured, not whether it answers.
+        health_model=Health,
+        health_fields={**model, "agentcore": agentcore_available()},
+        started_fields={**model, "bedrock_region": settings.bedrock_region},
     )
-    app.state.settings = settings
-    app.state.ready = False
     app.state.bedrock = ClientHolder(settings, bedrock_client)
-    health = Health(
-        status="ok",
-        service=settings.service_name,
-        version=__version__,
-        image_tag=settings.image_tag,
-        model_id=settings.bedrock_model_id,
-        agentcore=agentcore_available(),
-    )
-    app.state.health_body = health_body(health)
-    app.include_router(health_router)
     app.include_router(chat_router)
     app.add_exception_handler(UpstreamFailure, failure_response)
-    app.add_middleware(AccessLogMiddleware)
     return app

@@ -13,11 +13,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, StreamingResponse
+from service_kit.jsonlog import request_id_var
 
 from .bedrock import converse_params, read_converse, relay_stream
 from .config import Settings
 from .errors import UpstreamFailure, classify
-from .jsonlog import request_id_var
 from .schemas import ChatRequest, ChatResponse, check_sizes
 
 router = APIRouter(prefix="/inference", tags=["chat"])

@@ -6,6 +6,7 @@ from typing import Literal
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from service_kit import health
 
 from .config import MAX_TOKENS_LIMIT
 
@@ -86,3 +87,10 @@ class ChatResponse(BaseModel):
     stop_reason: str
     usage: Usage
     latency_ms: int | None = None
+
+
+# /inference/health: which build, which model, and whether the optional agent stack is installed.
+# (No docstring: pydantic would put it into the OpenAPI schema, which stays as it was.)
+class Health(health.Health):
+    model_id: str
+    agentcore: bool
