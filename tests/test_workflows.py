@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
+from path_globs import glob_regex  # GitHub's filter globs
 
 ROOT = Path(__file__).resolve().parents[1]
 GITHUB = ROOT / ".github"
@@ -224,6 +225,17 @@ def test_deploy_is_gated_by_an_environment(stack: str) -> None:
     assert "github.ref == 'refs/heads/main'" in deploy["if"]
 
 
+def test_images_build_from_services_with_their_own_dockerfile() -> None:
+    """Both images need service-kit, so the context is services/ and the Dockerfile is named."""
+    [build] = [s for s in load(GITHUB / "actions" / "image" / "action.yml")["runs"]["steps"]
+               if str(s.get("uses", "")).startswith("docker/build-push-action@")]
+    assert build["with"]["context"] == "services"
+    assert build["with"]["file"] == "services/${{ inputs.service }}/Dockerfile"
+    for service in SERVICES:
+        assert (ROOT / "services" / service / "Dockerfile").is_file()
+        assert (ROOT / "services" / service / "Dockerfile.dockerignore").is_file()
+
+
 # --- deploy.py calls ----------------------------------------------------------------------------
 
 
@@ -254,23 +266,6 @@ def test_the_plan_review_execute_calls() -> None:
 
 
 # --- path filters -------------------------------------------------------------------------------
-
-
-def glob_regex(pattern: str) -> re.Pattern[str]:
-    """GitHub's filter globs: `*` stays within one directory, `**` crosses them."""
-    out, i = "", 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out, i = out + "(?:.*/)?", i + 3
-        elif pattern.startswith("**", i):
-            out, i = out + ".*", i + 2
-        elif pattern[i] == "*":
-            out, i = out + "[^/]*", i + 1
-        elif pattern[i] == "?":
-            out, i = out + "[^/]", i + 1
-        else:
-            out, i = out + re.escape(pattern[i]), i + 1
-    return re.compile(out + r"\Z")
 
 
 def triggered(patterns: list[str], path: str) -> bool:
@@ -329,6 +324,8 @@ def test_every_shared_generator_module_triggers_all_five() -> None:
     ("templates/dev/inference-api.json", {"inference-api"}),
     ("services/app-api/src/app_api/app.py", {"app-api"}),
     ("services/inference-api/Dockerfile", {"inference-api"}),
+    ("services/service-kit/src/service_kit/server.py", {"app-api", "inference-api"}),  # both images hold it
+    ("services/service-kit/pyproject.toml", {"app-api", "inference-api"}),
     ("services/frontend/src/app.js", {"frontend"}),
     (".github/workflows/registry.yml", {"registry"}),
     ("README.md", set()),
