@@ -25,7 +25,7 @@ from .planner import (
     classify,
     naming,
 )
-from .report import Reporter
+from .report import Reporter, failed_dicts, failed_resources
 
 
 def timestamp() -> str:
@@ -49,6 +49,7 @@ class StackResult:
     stack_status: str | None = None
     executed: bool = False
     console_url: str | None = None  # the change set in the AWS console, while it exists (planned or executed)
+    failed_resources: list[dict[str, Any]] = field(default_factory=list)  # logical id, type, status, reason
 
     @property
     def ok(self) -> bool:
@@ -177,9 +178,14 @@ def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: Stac
             _protect(ctx, sp)
         ctx.report.stack(sp.stack, final["StackStatus"])
         return
-    result.status = "failed"
-    result.reason = final.get("StackStatusReason", final["StackStatus"])
-    ctx.report.failure(sp.stack, final, events)
+    _failed(ctx, sp.stack, final, events, result)
+
+
+def _failed(ctx: Context, stack: str, final: dict[str, Any], events: list[dict[str, Any]], result: StackResult) -> None:
+    failed = failed_resources(events)
+    result.status, result.reason = "failed", final.get("StackStatusReason", final["StackStatus"])
+    result.failed_resources = failed_dicts(failed)
+    ctx.report.failure(stack, final, failed)
 
 
 def _protect(ctx: Context, sp: StackPlan) -> None:
@@ -223,14 +229,14 @@ def delete_stack(ctx: Context, stack: str, existing: dict[str, Any]) -> StackRes
     try:
         final = _delete_and_wait(ctx, stack, existing["StackId"], events)
         result.stack_status = final["StackStatus"]
-        result.status = "deleted" if final["StackStatus"] == "DELETE_COMPLETE" else "failed"
-        result.reason = final.get("StackStatusReason", "")
+        if final["StackStatus"] == "DELETE_COMPLETE":
+            result.status = "deleted"
+        else:
+            _failed(ctx, stack, final, events, result)
     except Cancelled:
         result.status = "interrupted"
     result.seconds = round(time.monotonic() - start, 2)
-    if result.status == "failed":
-        ctx.report.failure(stack, final, events)
-    else:
+    if result.status != "failed":
         ctx.report.stack(stack, result.status)
     return result
 

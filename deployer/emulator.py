@@ -15,16 +15,24 @@ Gaps filled (moto 5.x):
   the stack ends DELETE_FAILED), and moto's CloudFormation never deletes VPC endpoints, NAT
   gateways, gateway attachments or route tables, so every VPC delete hits DependencyViolation.
   The VPC's leftovers are removed the way CloudFormation would; other failures become DELETE_FAILED.
+- ExecuteChangeSet likewise fails the API call when a resource cannot be created or updated, and
+  leaves the stack REVIEW_IN_PROGRESS or half-updated. AWS accepts the call, records the resource's
+  CREATE_FAILED/UPDATE_FAILED event with the reason, rolls back and ends ROLLBACK_COMPLETE (a new
+  stack) or UPDATE_ROLLBACK_COMPLETE. The emulator now does the same: resources this execution
+  added are deleted and the stack's record of its template and resources is restored (a resource
+  already modified in place in the emulated service is not reverted).
 """
 
 from __future__ import annotations
 
 import warnings
+from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Event, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
@@ -147,6 +155,79 @@ def _tolerant_delete(original: Any) -> Any:
     return delete
 
 
+def _named_failure(original: Any) -> Any:
+    """Let a resource's creation or update error say which resource it was."""
+    def parse(logical_id: str, resource_json: dict[str, Any], *args: Any, **kwargs: Any) -> Any:
+        try:
+            return original(logical_id, resource_json, *args, **kwargs)
+        except Exception as exc:
+            if not hasattr(exc, "cfn_logical_id"):  # the innermost resource is the one that failed
+                exc.cfn_logical_id, exc.cfn_resource_type = logical_id, resource_json.get("Type", "?")  # type: ignore[attr-defined]
+            raise
+
+    return parse
+
+
+@dataclass(frozen=True)
+class _Before:
+    """What a stack's resource map held before an execution, to roll back to."""
+
+    parsed: dict[str, Any]
+    resources: dict[str, Any]
+    template: dict[str, Any]
+
+    @classmethod
+    def take(cls, stack: Stack) -> _Before:
+        rm = stack.resource_map
+        return cls(dict(rm._parsed_resources), dict(rm._resource_json_map), rm._template)
+
+    def restore(self, stack: Stack) -> None:
+        rm = stack.resource_map
+        added = {k: v for k, v in rm._parsed_resources.items() if k not in self.parsed and not isinstance(v, str)}
+        rm._parsed_resources = added
+        with suppress(Exception):  # best effort, as moto's own delete: what stays, stays
+            rm.delete()  # walks the new template's resources, in dependency-retry passes
+        rm._parsed_resources, rm._resource_json_map, rm._template = dict(self.parsed), self.resources, self.template
+
+
+def _resource_event(stack: Stack, exc: Exception, status: str) -> None:
+    reason = getattr(exc, "message", None) or str(exc)
+    stack.events.append(Event(
+        stack_id=stack.stack_id, stack_name=stack.name, logical_resource_id=getattr(exc, "cfn_logical_id", "?"),
+        physical_resource_id="", resource_type=getattr(exc, "cfn_resource_type", "?"), resource_status=status,
+        resource_status_reason=reason, resource_properties=None,
+    ))
+
+
+def _roll_back(stack: Stack, change_set: ChangeSet, exc: Exception, before: _Before) -> None:
+    logical, new_stack = getattr(exc, "cfn_logical_id", "?"), change_set.change_set_type == "CREATE"
+    verb = "create" if new_stack or logical not in before.resources else "update"
+    phase = "ROLLBACK" if new_stack else "UPDATE_ROLLBACK"
+    _resource_event(stack, exc, f"{verb.upper()}_FAILED")
+    reason = f"The following resource(s) failed to {verb}: [{logical}]. Rollback requested by user."
+    stack._add_stack_event(f"{phase}_IN_PROGRESS", resource_status_reason=reason)
+    before.restore(stack)
+    stack._add_stack_event(f"{phase}_COMPLETE")
+    stack.status, stack.status_reason = f"{phase}_COMPLETE", reason
+    change_set.execution_status = "EXECUTE_FAILED"
+
+
+def _failing_execute(original: Any) -> Any:
+    def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+        by_name = [c for c in self.change_sets.values() if c.change_set_name == change_set_name]
+        change_set = self.change_sets.get(change_set_name) or (by_name[-1] if by_name else None)
+        if change_set is None or change_set.stack_id not in self.stacks:
+            return original(self, change_set_name, stack_name)
+        stack = self.stacks[change_set.stack_id]
+        before = _Before.take(stack)
+        try:
+            original(self, change_set_name, stack_name)
+        except Exception as exc:  # AWS reports a failed resource as a stack status, not an API error
+            _roll_back(stack, change_set, exc, before)
+
+    return execute_change_set
+
+
 def patch_moto() -> None:
     """Idempotent: fill the gaps listed in the module docstring."""
     global _patched
@@ -157,6 +238,10 @@ def patch_moto() -> None:
     CloudFormationResponse.cancel_update_stack = _cancel_update_stack  # type: ignore[attr-defined]
     CloudFormationBackend.delete_stack = _protected_delete(CloudFormationBackend.delete_stack)  # type: ignore[method-assign]
     Stack.delete = _tolerant_delete(Stack.delete)  # type: ignore[method-assign]
+    parsing.parse_and_create_resource = _named_failure(parsing.parse_and_create_resource)
+    parsing.parse_and_update_resource = _named_failure(parsing.parse_and_update_resource)
+    CloudFormationBackend.execute_change_set = _failing_execute(  # type: ignore[method-assign]
+        CloudFormationBackend.execute_change_set)
     _patched = True
 
 

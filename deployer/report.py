@@ -25,6 +25,7 @@ RED, BOLD, DIM, RESET = "\033[31m", "\033[1m", "\033[2m", "\033[0m"
 CLEAR_LINE = "\r\033[K"
 TICK = 0.2  # seconds between redraws of the progress line, so its elapsed time runs
 FAILED_SUFFIXES = ("_FAILED",)
+CANCELLED = "cancelled"
 
 
 class Reporter:
@@ -151,17 +152,33 @@ class Reporter:
             shown.append("  ! = replacement or removal: data in those resources may be lost")
         self._write(shown)  # one write: the table stays together when stacks print in parallel
 
-    def failure(self, stack: str, final: Mapping[str, Any], events: list[Mapping[str, Any]]) -> None:
-        failed = [e for e in events if str(e.get("ResourceStatus", "")).endswith(FAILED_SUFFIXES)]
-        self.line(self.paint(f"{stack} failed: {final['StackStatus']}", BOLD + RED))
-        for e in failed:
-            self.line(f"  {e.get('LogicalResourceId')} ({e.get('ResourceType')}): {e.get('ResourceStatus')} — "
-                      f"{e.get('ResourceStatusReason', 'no reason given')}")
+    def failure(self, stack: str, final: Mapping[str, Any], failed: list[Mapping[str, Any]]) -> None:
+        """The stack's final status and reason, then its failed resources, the causes first."""
+        reason = f" — {final['StackStatusReason']}" if final.get("StackStatusReason") else ""
+        lines = [self.paint(f"{stack} failed: {final['StackStatus']}{reason}", BOLD + RED)]
+        lines += [f"  {e.get('LogicalResourceId')} ({e.get('ResourceType')}): {e.get('ResourceStatus')} — "
+                  f"{e.get('ResourceStatusReason') or 'no reason given'}" for e in failed]
+        if not failed:
+            lines.append("  no failed resource among the events read — see the stack's events in the console")
+        self._write(lines)  # one block, even with other stacks printing in parallel
 
     def console_url(self, cs: Mapping[str, Any]) -> str:
         return (f"https://{self.region}.console.aws.amazon.com/cloudformation/home?region={self.region}"
                 f"#/stacks/changesets/changes?stackId={quote(str(cs.get('StackId')), safe='')}"
                 f"&changeSetId={quote(str(cs.get('ChangeSetId')), safe='')}")
+
+
+def failed_resources(events: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Failed resource events (oldest first in, causes first out). When one resource fails,
+    CloudFormation stops the others in flight with "Resource creation cancelled": those follow."""
+    failed = [e for e in events if str(e.get("ResourceStatus", "")).endswith(FAILED_SUFFIXES)
+              and e.get("LogicalResourceId") != e.get("StackName")]  # the stack's own status is the header
+    return sorted(failed, key=lambda e: CANCELLED in str(e.get("ResourceStatusReason", "")).lower())
+
+
+def failed_dicts(failed: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"logical_id": e.get("LogicalResourceId"), "type": e.get("ResourceType"),
+             "status": e.get("ResourceStatus"), "reason": e.get("ResourceStatusReason")} for e in failed]
 
 
 def table(headers: list[str], rows: Iterable[list[str]]) -> list[str]:
@@ -184,7 +201,7 @@ def result_dict(r: Any) -> dict[str, Any]:
     return {
         "stack": r.stack, "stack_name": r.stack_name, "action": r.action, "status": r.status,
         "seconds": r.seconds, "change_set_id": r.change_set_id, "stack_status": r.stack_status,
-        "reason": r.reason, "console_url": r.console_url,
+        "reason": r.reason, "console_url": r.console_url, "failed_resources": r.failed_resources,
         "changes": [{"action": c.action, "logical_id": c.logical_id, "type": c.resource_type,
                      "replacement": c.replacement} for c in r.changes],
     }
