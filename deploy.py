@@ -6,6 +6,7 @@
   python deploy.py --stack app-api --plan          create change sets and stop (review them)
   python deploy.py --stack app-api --execute       execute the change sets --plan created
   python deploy.py ... --change-set-name NAME      pair a --plan and an --execute by name
+  python deploy.py --stack all --wait              wait for stacks someone else is changing
   python deploy.py --local --stack all --yes       the same against an embedded AWS emulator
   python deploy.py --status | --graph | --cost     inspect
   python deploy.py --destroy --stack app-api       delete stacks in reverse order
@@ -52,6 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--check", action="store_true", help="with --synth: write nothing, exit 1 if stale")
     p.add_argument("--tag", help="with --publish: image tag (default: short git SHA of a clean tree)")
     p.add_argument("--docker", help="with --publish: docker command (default: $PLATFORM_DOCKER or docker)")
+    p.add_argument("--wait", action="store_true",
+                   help="a stack another deployment is changing: wait for it to settle, then go on (default: refuse)")
     p.add_argument("--site", type=Path, metavar="DIR",
                    help="with --publish frontend: site sources (default: services/frontend/src)")
     p.add_argument("--change-set-name", type=change_set_name, metavar="NAME",
@@ -150,7 +153,7 @@ def cmd_aws(args: argparse.Namespace) -> int:
 
     opts = Options(config=args.config, env=args.env, prefix=args.prefix, stacks=args.stack, region=args.region,
                    profile=args.profile, yes=args.yes, output=args.output, local=args.local,
-                   change_set_name=args.change_set_name)
+                   change_set_name=args.change_set_name, wait=args.wait)
     if not args.local:
         return dispatch(args, opts)
     from deployer.local import emulator
@@ -186,8 +189,9 @@ def run(args: argparse.Namespace) -> int:
     others = (args.synth, args.graph, args.cost, args.status, args.destroy, args.publish, args.set_image_tag)
     if args.site and args.publish != "frontend":
         raise_usage("--site only goes with --publish frontend")
-    if args.change_set_name and any(others):
-        raise_usage("--change-set-name only goes with a deploy, --plan or --execute")
+    for given, flag in ((args.change_set_name, "--change-set-name"), (args.wait, "--wait")):
+        if given and any(others):
+            raise_usage(f"{flag} only goes with a deploy, --plan or --execute")
     if args.synth:
         return cmd_synth(args)
     if args.graph:

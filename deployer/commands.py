@@ -39,6 +39,7 @@ class Options:
     output: str = "text"
     local: bool = False
     change_set_name: str | None = None
+    wait: bool = False  # wait for a stack someone else is changing, instead of refusing
 
 
 @dataclass
@@ -94,6 +95,8 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     show_plan(s, {"deploy": "deploy", "plan": "plan (change sets kept for review)", "execute": "execute"}[mode])
     account = preflight.identity(clients, s.cfg)
     states = preflight.stack_states(clients, {k: v.stack_name for k, v in s.plan.stacks.items()})
+    if opts.wait:
+        states = preflight.wait_for_others(clients, states, s.report)
     problems = preflight.state_problems(states, clients.region)
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local)
     preflight.fail_on(problems)

@@ -21,6 +21,7 @@ from generators.naming import repository_name
 from . import runner
 from .errors import UsageError
 from .planner import Kind, Missing, Plan, classify, image_service, missing_parameters
+from .report import Reporter
 
 Problems = list[str]
 
@@ -49,6 +50,37 @@ def stack_states(clients: runner.Clients, names: dict[str, str]) -> dict[str, di
     return {stack: runner.describe_stack(clients.cf, name) for stack, name in names.items()}
 
 
+def wait_for_others(
+    clients: runner.Clients, states: dict[str, dict[str, Any] | None], report: Reporter
+) -> dict[str, dict[str, Any] | None]:
+    """--wait: a stack someone else is changing is watched until it settles, then read again;
+    never updated concurrently."""
+    settled = dict(states)
+    for stack, state in states.items():
+        if state is not None and classify("stack", state["StackStatus"]) is Kind.PENDING:
+            _watch(clients, stack, state, report)
+            settled[stack] = runner.describe_stack(clients.cf, state["StackName"])  # None after a delete
+    return settled
+
+
+def _watch(clients: runner.Clients, stack: str, state: dict[str, Any], report: Reporter) -> None:
+    """The same polling, event stream and progress line as for our own deployments."""
+    report.stack(stack, f"is {state['StackStatus']}: another deployment is running — waiting for it (--wait)")
+
+    def show(batch: list[dict[str, Any]]) -> None:
+        for event in batch:
+            report.event(stack, event)
+        report.progress(stack, batch)
+
+    seen = {e["EventId"] for e in runner.new_events(clients.cf, state["StackId"], set())}
+    report.track(stack, state["StackStatus"])
+    try:
+        final = runner.wait_stack(clients.cf, state["StackId"], show, seen)
+    finally:
+        report.untrack(stack)
+    report.stack(stack, f"settled: {final['StackStatus']}")
+
+
 def state_problems(states: dict[str, dict[str, Any] | None], region: str) -> Problems:
     problems: Problems = []
     for state in states.values():
@@ -57,7 +89,8 @@ def state_problems(states: dict[str, dict[str, Any] | None], region: str) -> Pro
         status, name = state["StackStatus"], state["StackName"]
         kind = classify("stack", status)
         if kind is Kind.PENDING:
-            problems.append(f"{name} is {status}: another deployment is running — wait for it to finish, then rerun")
+            problems.append(f"{name} is {status}: another deployment is running — wait for it to finish, then "
+                            "rerun (or pass --wait)")
         elif status == "UPDATE_ROLLBACK_FAILED":
             problems.append(f"{name} is UPDATE_ROLLBACK_FAILED — fix the cause shown in its events, then run: "
                             f"aws cloudformation continue-update-rollback --stack-name {name} --region {region}")

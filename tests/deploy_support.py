@@ -49,3 +49,12 @@ class Aws:
 
     def unsupported(self) -> set[str]:
         return {str(w.message).split()[3] for w in self.warnings if UNSUPPORTED in str(w.message)}
+
+
+def set_status(name: str, status: str) -> None:
+    """Put a stack of the in-process emulator in any status (as if a deployment were running, or stuck)."""
+    from moto.cloudformation.models import cloudformation_backends
+
+    for stack in cloudformation_backends["123456789012"]["us-east-1"].stacks.values():
+        if stack.name == name:
+            stack.status = status

@@ -10,7 +10,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from deploy_support import REPO, Aws, clean_env
+from deploy_support import REPO, Aws, clean_env, set_status
 
 from generators.naming import NETWORK_KEYS
 
@@ -127,6 +127,8 @@ def test_service_on_empty_account_fails_preflight_naming_parameters(aws: Aws) ->
     (["--stack", "all", "--plan", "--execute"], "not allowed with argument"),
     (["--stack", "registry"], "pass --yes"),
     (["--set-image-tag", "app-api", "--yes"], "expects SERVICE=TAG"),
+    (["--status", "--wait"], "--wait only goes with a deploy, --plan or --execute"),
+    (["--destroy", "--stack", "registry", "--change-set-name", "x"], "--change-set-name only goes with a deploy"),
 ])
 def test_bad_input_is_one_line_and_exit_2(aws: Aws, args: list[str], expected: str) -> None:
     done = aws.deploy(*args)
@@ -154,14 +156,6 @@ def test_missing_credentials_are_refused(aws: Aws) -> None:
     assert aws.stacks() == {}
 
 
-def _set_status(name: str, status: str) -> None:
-    from moto.cloudformation.models import cloudformation_backends
-
-    for stack in cloudformation_backends["123456789012"]["us-east-1"].stacks.values():
-        if stack.name == name:
-            stack.status = status
-
-
 def test_rollback_complete_is_deleted_and_recreated(aws: Aws) -> None:
     assert aws.deploy("--stack", "registry", "--yes").returncode == 0
     old_id = aws.stacks()[f"{PREFIX}-registry"]["StackId"]
@@ -170,7 +164,7 @@ def test_rollback_complete_is_deleted_and_recreated(aws: Aws) -> None:
     ecr = aws.client("ecr")  # a failed first create leaves no images behind
     for repo in ("app-api", "inference-api"):
         ecr.batch_delete_image(repositoryName=f"{PREFIX}/{repo}", imageIds=[{"imageTag": "local-placeholder"}])
-    _set_status(f"{PREFIX}-registry", "ROLLBACK_COMPLETE")
+    set_status(f"{PREFIX}-registry", "ROLLBACK_COMPLETE")
     done = aws.deploy("--stack", "registry", "--yes")
     assert done.returncode == 0, done.stderr
     assert "ROLLBACK_COMPLETE from a failed first create: deleting it and creating it again" in done.stdout
@@ -184,7 +178,7 @@ def test_rollback_complete_is_deleted_and_recreated(aws: Aws) -> None:
 ])
 def test_stuck_or_busy_stacks_are_refused(aws: Aws, status: str, expected: str) -> None:
     assert aws.deploy("--stack", "registry", "--yes").returncode == 0
-    _set_status(f"{PREFIX}-registry", status)
+    set_status(f"{PREFIX}-registry", status)
     done = aws.deploy("--stack", "registry", "--yes")
     assert done.returncode == 2 and expected in done.stderr
     assert aws.stacks()[f"{PREFIX}-registry"]["StackStatus"] == status
