@@ -17,7 +17,7 @@ from deploy_support import REPO, Aws
 from deployer.progress import StackProgress, progress_line
 from deployer.report import CLEAR_LINE, Reporter
 
-FRAME = re.compile(rb"\r\x1b\[K\[\s*\d+\.\ds\] registry (CREATE|UPDATE)_IN_PROGRESS \(\d+/4\)")
+FRAME = re.compile(rb"\r\x1b\[K\[\s*\d+\.\ds\] registry (CREATE|UPDATE)_IN_PROGRESS \(\d+/[1-9]\d*\)")
 
 
 def ev(logical: str, status: str, stack: str = "layered-dev-app-api") -> dict[str, str]:
