@@ -80,12 +80,20 @@ def publish_service(opts: Options, service: str, tag: str | None, docker: str | 
     tag = tag or git_tag()
     s, clients = _service_session(opts, service)
     repo, uri = _repository(s, clients, service)
+    if runner.image_exists(clients.ecr, repo, tag):
+        # Repositories are IMMUTABLE: the tag already names exactly one image, and a second push
+        # of it would be refused. Re-publishing a commit only re-points SSM.
+        s.report.line(f"publish {service}: {uri}:{tag} is already in ECR (tags are immutable) — not rebuilt")
+        return _write_tag(s, clients, service, tag)
     registry, user, password = runner.registry_login(clients.ecr)
-    image, context = f"{uri}:{tag}", SERVICES_DIR / service
+    # The context is services/ so the build can copy the shared service-kit package too; each
+    # Dockerfile's own <Dockerfile>.dockerignore keeps the context to what that image needs.
+    image, dockerfile = f"{uri}:{tag}", SERVICES_DIR / service / "Dockerfile"
     s.report.line(f"publish {service}: {image}")
     try:
         _docker(command, "login", "--username", user, "--password-stdin", registry, stdin=password)
-        _docker(command, "build", "--tag", image, "--build-arg", f"IMAGE_TAG={tag}", str(context))
+        _docker(command, "build", "--tag", image, "--build-arg", f"IMAGE_TAG={tag}",
+                "-f", str(dockerfile), str(SERVICES_DIR))
         _docker(command, "push", image)
     except RuntimeError as exc:
         s.report.line(f"error: {exc} — nothing was written to SSM")

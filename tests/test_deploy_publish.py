@@ -45,10 +45,26 @@ def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, P
     assert verbs == ["login", "build", "push"]
     assert calls[0]["argv"][1:4] == ["--username", "AWS", "--password-stdin"] and calls[0]["stdin"]
     image = f"123456789012.dkr.ecr.us-east-1.amazonaws.com/{PREFIX}/app-api:v7"
-    assert image in calls[1]["argv"] and calls[1]["argv"][-1].endswith("services/app-api")
+    build = calls[1]["argv"]
+    assert image in build and build[-1].endswith("services")
+    assert build[build.index("-f") + 1].endswith("services/app-api/Dockerfile")
     assert calls[2]["argv"] == ["push", image]
     param = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]
     assert param["Value"] == "v7"
+
+
+def test_republishing_a_tag_already_in_ecr_skips_the_build(aws: Aws, docker: tuple[str, Path]) -> None:
+    """Repositories are IMMUTABLE: a second push of the same tag would fail, so it is not attempted."""
+    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    assert aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0]).returncode == 0
+    first = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]["Version"]
+    again = aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0])
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "already in ECR" in again.stdout
+    verbs = [json.loads(line)["argv"][0] for line in docker[1].read_text().splitlines()]
+    assert verbs == ["login", "build", "push"], "the second publish must not build or push"
+    param = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]
+    assert (param["Value"], param["Version"]) == ("v8", first + 1)
 
 
 def test_publish_without_registry_or_docker_fails_clearly(aws: Aws, docker: tuple[str, Path]) -> None:
