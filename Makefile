@@ -36,8 +36,11 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(PY) deploy.py --synth --check
 
+# Benchmarks print figures; they are not tests. bench_health uses wrk when installed (apt-get install wrk).
 bench: setup
 	$(PY) bench/synth_bench.py
+	$(PY) bench/bench_deploy.py
+	$(PY) bench/bench_health.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build
