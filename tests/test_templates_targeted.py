@@ -162,3 +162,17 @@ def test_timeouts_agree_between_load_balancer_task_and_service(stack: str) -> No
     (task,) = resources(template("dev", stack), "AWS::ECS::TaskDefinition")
     stop = task["Properties"]["ContainerDefinitions"][0]["StopTimeout"]
     assert stop > server.GRACEFUL_SHUTDOWN_SECONDS, "SIGKILL must not arrive before graceful shutdown ends"
+
+
+def test_the_site_runs_under_the_content_security_policy_cloudfront_sends() -> None:
+    """The CSP allows only same-origin scripts and styles: an inline one would be blocked in browsers."""
+    import re
+
+    (policy,) = resources(template("dev", "frontend"), "AWS::CloudFront::ResponseHeadersPolicy")
+    csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+    assert "script-src 'self'" in csp["ContentSecurityPolicy"] and "'unsafe-inline'" not in csp["ContentSecurityPolicy"]
+    site = ROOT / "services" / "frontend" / "src"
+    html = (site / "index.html").read_text()
+    assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script> is blocked by the CSP"
+    assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", html), "inline styles and handlers are blocked"
+    assert not re.search(r"\.innerHTML\s*=|\.style\.|https?://", (site / "app.js").read_text())
