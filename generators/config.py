@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .schema import ENV_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
+from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
 
@@ -94,8 +94,9 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     for name, table in envs.items():
         check_table(table, ENV_FIELDS, where, f"environments.{name}")
         _env(where, name, table, None)
+        _services(where, raw["services"], name, table.get("services", {}))
     env_cfg = _env(where, env, envs[env], prefix)
-    services = _services(where, raw["services"])
+    services = _services(where, raw["services"], env, envs[env].get("services", {}))
     return Config(
         project=raw["project"],
         env=env_cfg,
@@ -158,14 +159,33 @@ def _check_cidr(where: str, key: str, value: str, az_count: int) -> None:
         )
 
 
-def _services(where: str, items: list[dict[str, Any]]) -> tuple[ServiceSpec, ...]:
+def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
+                     overrides: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+    """Each service table merged with its environment's sizing overrides, labelled for errors."""
+    for i, t in enumerate(items):
+        check_table(t, SERVICE_FIELDS, where, f"services[{i}]")
+    names = [t["name"] for t in items]
+    for name, table in overrides.items():
+        key = f"environments.{env}.services.{name}"
+        if name not in names:
+            raise ConfigError(f"{where}: {key}: no such service (expected one of: {', '.join(names)})")
+        check_table(table, OVERRIDE_FIELDS, where, key)
+    merged = []
+    for i, t in enumerate(items):
+        extra = overrides.get(t["name"], {})
+        label = f"services[{i}] with environments.{env}.services.{t['name']}" if extra else f"services[{i}]"
+        env_vars = {**t.get("environment", {}), **extra.get("environment", {})}
+        merged.append((label, {**t, **extra, "environment": env_vars}))
+    return merged
+
+
+def _services(where: str, items: list[dict[str, Any]], env: str,
+              overrides: dict[str, dict[str, Any]]) -> tuple[ServiceSpec, ...]:
     specs = []
     seen_names: dict[str, int] = {}
     seen_priorities: dict[int, str] = {}
     seen_paths: dict[str, str] = {}
-    for i, t in enumerate(items):
-        key = f"services[{i}]"
-        check_table(t, SERVICE_FIELDS, where, key)
+    for i, (key, t) in enumerate(_apply_overrides(where, items, env, overrides)):
         spec = _service(where, key, t)
         if spec.name in seen_names:
             raise ConfigError(f"{where}: {key}.name: duplicate service name {spec.name!r} "

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -138,6 +138,8 @@ ENV_FIELDS: dict[str, Field] = {
         "int", False, lambda v: None if v in LOG_RETENTION_DAYS else "a CloudWatch retention such as 7, 14, 30, 90"
     ),
     "deletion_protection": Field("bool", False),
+    # Per-environment sizing of services: [environments.<env>.services.<name>], see OVERRIDE_FIELDS.
+    "services": Field("table-map", False),
     "certificate_arn": Field("str", False, _matches(
         r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", "an ACM certificate ARN")),
 }
@@ -158,4 +160,11 @@ SERVICE_FIELDS: dict[str, Field] = {
     "cpu_target_percent": Field("int", False, _between(10, 95)),
     "bedrock_models": Field("str-list", False, _each(_matches(r"[a-z0-9.-]+\.[A-Za-z0-9.:-]+", "a model id"))),
     "environment": Field("str-map", False, _env_names),
+}
+
+# What an environment may change about a service: its size and scale, and extra variables.
+# Routing (paths, priority, port) stays the same everywhere, so every environment is the same product.
+OVERRIDE_FIELDS: dict[str, Field] = {
+    k: replace(SERVICE_FIELDS[k], required=False)
+    for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment")
 }

@@ -65,6 +65,16 @@ CASES = {
     "bool is not an int": (edit("az_count = 2", "az_count = true"),
                            r"environments\.dev\.az_count: wrong type bool \(expected an integer\)"),
     "bad nat": (edit('nat = "single"', 'nat = "two"'), r"environments\.dev\.nat: 'two' is not accepted"),
+    "override of an unknown service": (
+        edit("[environments.prod.services.app-api]", "[environments.prod.services.app-apj]"),
+        r"environments\.prod\.services\.app-apj: no such service \(expected one of: app-api, inference-api\)"),
+    "override of a routing field": (
+        edit("[environments.prod.services.app-api]\n", "[environments.prod.services.app-api]\npriority = 3\n"),
+        r"environments\.prod\.services\.app-api\.priority: unknown key \(expected one of: cpu, memory, "),
+    "override makes a bad fargate size": (
+        edit("cpu = 1024\nmemory = 2048", "cpu = 1024\nmemory = 512"),
+        r"services\[1\] with environments\.prod\.services\.inference-api\.cpu/memory: Fargate does not accept "
+        r"cpu=1024 with memory=512"),
     "not toml": (BASE + "\n[[services]\n", r"platform\.toml: not valid TOML: "),
     "bad error in another env": (edit('vpc_cidr = "10.30.0.0/16"', 'vpc_cidr = "10.30.0.0"'),
                                  r"environments\.prod\.vpc_cidr: wrong type|environments\.prod\.vpc_cidr: .*/32"),

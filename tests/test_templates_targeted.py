@@ -176,3 +176,19 @@ def test_the_site_runs_under_the_content_security_policy_cloudfront_sends() -> N
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), "inline <script> is blocked by the CSP"
     assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", html), "inline styles and handlers are blocked"
     assert not re.search(r"\.innerHTML\s*=|\.style\.|https?://", (site / "app.js").read_text())
+
+
+def test_environments_size_services_differently_from_one_service_list() -> None:
+    def scaling(env: str, stack: str) -> tuple[int, int, str, str]:
+        t = template(env, stack)
+        (target,) = resources(t, "AWS::ApplicationAutoScaling::ScalableTarget")
+        (task,) = resources(t, "AWS::ECS::TaskDefinition")
+        p = target["Properties"]
+        return p["MinCapacity"], p["MaxCapacity"], task["Properties"]["Cpu"], task["Properties"]["Memory"]
+
+    assert scaling("dev", "app-api") == (1, 4, "256", "512")
+    assert scaling("prod", "app-api") == (2, 8, "256", "512")
+    assert scaling("prod", "inference-api") == (2, 8, "1024", "2048")
+    rules = [resources(template(env, "inference-api"), "AWS::ElasticLoadBalancingV2::ListenerRule")[0]["Properties"]
+             for env in ENVS]
+    assert rules[0]["Priority"] == rules[1]["Priority"] == 10
