@@ -21,6 +21,7 @@ or pre-flight check (nothing changed), 3 change sets created and waiting for rev
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 from pathlib import Path
@@ -231,12 +232,20 @@ def handle(exc: Exception) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     from botocore.exceptions import BotoCoreError, ClientError
+    from botocore.parsers import ResponseParserError
 
-    if isinstance(exc, ClientError | BotoCoreError):
-        print(f"error: AWS call failed: {exc} — nothing further was attempted; rerun to converge",
+    if isinstance(exc, ClientError | BotoCoreError | ResponseParserError):
+        # ResponseParserError is what an endpoint that answers an API it lacks with an HTML 500
+        # page produces (an emulator other than --local's); it is not a BotoCoreError.
+        detail = str(exc).splitlines()[0]
+        print(f"error: AWS call failed: {detail} — nothing further was attempted; rerun to converge",
               file=sys.stderr)
         return EXIT_FAILED
-    raise exc
+    if os.environ.get("PLATFORM_DEBUG"):
+        raise exc
+    print(f"error: unexpected {type(exc).__name__}: {exc} — this is a bug in deploy.py; rerun with "
+          "PLATFORM_DEBUG=1 for the traceback and report it", file=sys.stderr)
+    return EXIT_FAILED
 
 
 if __name__ == "__main__":
