@@ -191,7 +191,8 @@ def get_parameters(ssm: Any, paths: Iterable[str]) -> dict[str, str]:
 
 
 def put_parameter(ssm: Any, name: str, value: str) -> int:
-    # Never with Tags: AWS rejects Tags together with Overwrite (the seed's lesson).
+    # Never with Tags: AWS rejects Tags together with Overwrite
+    # ("Invalid request: tags and overwrite can't be used together").
     return int(ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)["Version"])
 
 

@@ -96,7 +96,7 @@ def add_private_routing(t: Template, cfg: Config, net: Network) -> ec2.RouteTabl
         "PrivateRouteTable", VpcId=Ref(net.vpc), Tags=name_tags(cfg.prefix, "private"),
     ))
     if cfg.env.nat == "single":
-        # One NAT gateway, as the seed chose: ~$33/month instead of one per AZ, at the cost of
+        # One NAT gateway: ~$33/month instead of one per AZ, at the cost of
         # private egress depending on the first AZ.
         eip = t.add_resource(ec2.EIP(
             "NatEip", Domain="vpc", DependsOn="InternetGatewayAttachment", Tags=name_tags(cfg.prefix, "nat"),

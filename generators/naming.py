@@ -9,7 +9,7 @@ from __future__ import annotations
 
 FOUNDATION_STACKS = ("infrastructure", "registry")
 
-# The network values the infrastructure stack publishes, as in the seed's naming table.
+# The network values the infrastructure stack publishes: the platform's naming table.
 NETWORK_KEYS = (
     "vpc-id",
     "vpc-cidr",

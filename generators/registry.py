@@ -16,7 +16,7 @@ from .common import logical_id, ssm_output
 from .config import Config, ServiceSpec
 from .naming import REPOSITORY_URI_KEY, repository_name, service_param
 
-# The seed's protected tags. ECR selects an image for a rule only if it carries *all* prefixes
+# Protected tags. ECR selects an image for a rule only if it carries *all* prefixes
 # of that rule's tagPrefixList, and rejects "" — so each prefix gets a rule of its own.
 PROTECTED_TAG_PREFIXES = ("latest", "deployed", "prod", "staging", "v", "release")
 PROTECTED_KEEP = 1000  # "keep": a count ECR will not reach in practice

@@ -34,7 +34,7 @@ def test_every_ssm_read_has_exactly_one_writer_or_is_an_image_tag(contract: Cont
                 assert len(writers) == 1, f"{stack}.{logical_id} reads {path}, written by {writers}"
 
 
-def test_foundation_publishes_the_seed_network_paths(contract: Contract) -> None:
+def test_foundation_publishes_every_network_path(contract: Contract) -> None:
     prefix = next(iter(contract.writes["infrastructure"])).split("/")[1]
     expected = {f"/{prefix}/network/{k}" for k in NETWORK_KEYS}
     assert expected <= contract.writes["infrastructure"]
