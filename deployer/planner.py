@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from generators.contract import Contract, launch_order
-from generators.naming import FOUNDATION_STACKS, is_image_tag_param, stack_name
+from generators.naming import is_image_tag_param, stack_name
 
 # CloudFormation rejects a TemplateBody above this many bytes (UTF-8); larger ones need TemplateURL.
 TEMPLATE_BODY_LIMIT = 51_200
@@ -275,10 +275,6 @@ def destroy_blockers(plan: Plan, deployed: set[str]) -> dict[str, list[str]]:
         if still:
             blockers[stack] = still
     return blockers
-
-
-def is_foundation(stack: str) -> bool:
-    return stack in FOUNDATION_STACKS
 
 
 @dataclass

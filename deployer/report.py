@@ -21,7 +21,7 @@ from generators.contract import Contract
 from .planner import ChangeRow
 from .progress import StackProgress, progress_line
 
-RED, BOLD, DIM, RESET = "\033[31m", "\033[1m", "\033[2m", "\033[0m"
+RED, BOLD, RESET = "\033[31m", "\033[1m", "\033[0m"
 CLEAR_LINE = "\r\033[K"
 TICK = 0.2  # seconds between redraws of the progress line, so its elapsed time runs
 FAILED_SUFFIXES = ("_FAILED",)
