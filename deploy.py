@@ -84,9 +84,12 @@ def change_set_name(value: str) -> str:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    from generators.auth import auth_warning
     from generators.synth import synth  # troposphere only; boto3 stays off this path
 
     cfg = load_config(args.config, args.env, args.prefix)
+    if warning := auth_warning(cfg):
+        print(warning, file=sys.stderr)
     result = synth(cfg, check=args.check)
     for path in result.changed:
         shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
@@ -45,6 +46,9 @@ class EnvConfig:
     log_retention_days: int
     deletion_protection: bool
     certificate_arn: str | None
+    production: bool = False
+    auth: AuthConfig = AuthConfig()
+    spend_guard: SpendGuard = SpendGuard()
 
     @property
     def https(self) -> bool:
@@ -66,6 +70,7 @@ class ServiceSpec:
     bedrock_models: tuple[str, ...] = ()
     environment: tuple[tuple[str, str], ...] = ()
     cpu_target_percent: int = 60
+    limits: tuple[tuple[str, int], ...] = ()  # (container variable, value), from [services.limits]
 
 
 @dataclass(frozen=True)
@@ -140,6 +145,7 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         log_retention_days=t.get("log_retention_days", 30),
         deletion_protection=t.get("deletion_protection", False),
         certificate_arn=t.get("certificate_arn"),
+        **env_security(where, key, t, chosen),
     )
 
 
@@ -175,7 +181,8 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
         extra = overrides.get(t["name"], {})
         label = f"services[{i}] with environments.{env}.services.{t['name']}" if extra else f"services[{i}]"
         env_vars = {**t.get("environment", {}), **extra.get("environment", {})}
-        merged.append((label, {**t, **extra, "environment": env_vars}))
+        limits = {**t.get("limits", {}), **extra.get("limits", {})}
+        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits}))
     return merged
 
 
@@ -231,5 +238,6 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         bedrock_models=tuple(t.get("bedrock_models", ())),
         environment=tuple(sorted(env.items())),
         cpu_target_percent=t.get("cpu_target_percent", 60),
+        limits=parse_limits(where, key, t),
     )
 

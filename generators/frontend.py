@@ -10,6 +10,7 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, Sub, Template, s3
 from troposphere import cloudfront as cf
 
+from .auth_config import identity_origins
 from .common import SSM_STRING, checkov_skip, ssm_input, ssm_output
 from .config import Config
 from .naming import network_param, service_param
@@ -82,7 +83,7 @@ def origin_access_control(cfg: Config) -> cf.OriginAccessControl:
 
 def security_headers(cfg: Config) -> cf.ResponseHeadersPolicy:
     csp = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-           "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+           f"connect-src {connect_src(cfg)}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
     config = cf.ResponseHeadersPolicyConfig(
         Name=f"{cfg.prefix}-security-headers",
         SecurityHeadersConfig=cf.SecurityHeadersConfig(
@@ -96,6 +97,12 @@ def security_headers(cfg: Config) -> cf.ResponseHeadersPolicy:
         ),
     )
     return cf.ResponseHeadersPolicy("SecurityHeadersPolicy", ResponseHeadersPolicyConfig=config)
+
+
+def connect_src(cfg: Config) -> str:
+    """The site fetches its own origin, and the identity provider's token endpoint when sign-in is on."""
+    origins = identity_origins(cfg.env.auth, cfg.env.region) if cfg.env.auth.enabled else ()
+    return " ".join(("'self'", *origins))
 
 
 def spa_rewrite_function(cfg: Config) -> cf.Function:

@@ -8,6 +8,8 @@ The deploy order is derived from that contract (generators/contract.py), never l
 from __future__ import annotations
 
 FOUNDATION_STACKS = ("infrastructure", "registry")
+# Stack names of the platform itself: no service may take one (its stack would collide).
+RESERVED_NAMES = ("all", "infrastructure", "registry", "frontend", "auth", "alerts", "edge", "ci")
 
 # The network values the infrastructure stack publishes: the platform's naming table.
 NETWORK_KEYS = (
@@ -32,6 +34,13 @@ REPOSITORY_URI_KEY = "repository-uri"
 IMAGE_TAG_KEY = "image-tag"
 
 
+# Written by the `auth` stack (Cognito or an external OIDC issuer), read by the services and the site.
+AUTH_KEYS = ("issuer", "audience", "client-id", "authorize-url", "token-url")
+# Written by the `alerts` stack: the environment's notification topic, for every alarm to reuse.
+ALERTS_TOPIC_KEY = "topic-arn"
+SITE_URL_KEY = "url"  # /<prefix>/frontend/url, written by the frontend stack
+
+
 def stack_name(prefix: str, stack: str) -> str:
     return f"{prefix}-{stack}"
 
@@ -50,3 +59,11 @@ def repository_name(prefix: str, service: str) -> str:
 
 def is_image_tag_param(path: str) -> bool:
     return path.rsplit("/", 1)[-1] == IMAGE_TAG_KEY
+
+
+def auth_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/auth/{key}"
+
+
+def alerts_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/alerts/{key}"

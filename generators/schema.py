@@ -21,7 +21,7 @@ Check = Callable[[Any], str | None]  # returns what was expected when the value 
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "str" | "int" | "bool" | "str-list" | "str-map" | "table-map" | "table-list"
+    kind: str  # "str" | "int" | "bool" | "str-list" | "str-map" | "table" | "table-map" | "table-list"
     required: bool = False
     check: Check | None = None
 
@@ -32,6 +32,7 @@ _KIND_NAMES = {
     "bool": "true or false",
     "str-list": "a list of strings",
     "str-map": "a table of string values",
+    "table": "a table",
     "table-map": "a table of tables",
     "table-list": "an array of tables ([[...]])",
 }
@@ -48,6 +49,8 @@ def _is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "str-map":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "table":
+        return isinstance(value, dict)
     if kind == "table-map":
         return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
     if kind == "table-list":
@@ -142,6 +145,10 @@ ENV_FIELDS: dict[str, Field] = {
     "services": Field("table-map", False),
     "certificate_arn": Field("str", False, _matches(
         r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", "an ACM certificate ARN")),
+    # Parsed in auth_config.py: an environment people depend on, its sign-in and its spend guard.
+    "production": Field("bool", False),
+    "auth": Field("table", False),
+    "spend_guard": Field("table", False),
 }
 
 _PATH = _matches(r"/[A-Za-z0-9_./*?-]{0,127}", "a path starting with / (wildcards * and ? allowed)")
@@ -160,11 +167,13 @@ SERVICE_FIELDS: dict[str, Field] = {
     "cpu_target_percent": Field("int", False, _between(10, 95)),
     "bedrock_models": Field("str-list", False, _each(_matches(r"[a-z0-9.-]+\.[A-Za-z0-9.:-]+", "a model id"))),
     "environment": Field("str-map", False, _env_names),
+    "limits": Field("table", False),  # parsed in auth_config.py
 }
 
 # What an environment may change about a service: its size and scale, and extra variables.
 # Routing (paths, priority, port) stays the same everywhere, so every environment is the same product.
 OVERRIDE_FIELDS: dict[str, Field] = {
     k: replace(SERVICE_FIELDS[k], required=False)
-    for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment")
+    for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment",
+                        "limits")
 }

@@ -13,6 +13,7 @@ from troposphere import GetAtt, Ref, Sub, Template, ec2, ecs, logs
 from troposphere import applicationautoscaling as aas
 from troposphere import elasticloadbalancingv2 as elb
 
+from .auth import service_auth_environment
 from .common import SSM_SECURITY_GROUP, SSM_SUBNETS, SSM_VPC, checkov_skip, ssm_input
 from .config import Config, ServiceSpec
 from .iam import execution_role, task_role
@@ -33,6 +34,7 @@ class NetworkInputs:
     cluster_name: Ref
     repository_uri: Ref
     image_tag: Ref
+    auth_env: tuple[tuple[str, object], ...] = ()  # AUTH_ISSUER/AUTH_AUDIENCE from SSM, or AUTH_DISABLED
 
 
 def build_service(cfg: Config, svc: ServiceSpec) -> Template:
@@ -64,6 +66,7 @@ def add_inputs(t: Template, cfg: Config, svc: ServiceSpec) -> NetworkInputs:
         cluster_name=ssm_input(t, "ClusterName", network_param(p, "ecs-cluster-name")),
         repository_uri=ssm_input(t, "RepositoryUri", service_param(p, svc.name, REPOSITORY_URI_KEY)),
         image_tag=ssm_input(t, "ImageTag", service_param(p, svc.name, IMAGE_TAG_KEY)),
+        auth_env=tuple(service_auth_environment(t, cfg).items()),
     )
 
 
@@ -90,6 +93,9 @@ def container_environment(cfg: Config, svc: ServiceSpec, net: NetworkInputs) -> 
         env["BEDROCK_MODEL_ID"] = svc.bedrock_models[0]
         env["BEDROCK_REGION"] = Ref("AWS::Region")
     env.update(dict(svc.environment))
+    # After `environment`, though config already refuses these names there: the platform's say wins.
+    env.update(dict(net.auth_env))
+    env.update({name: str(value) for name, value in svc.limits})
     return [ecs.Environment(Name=k, Value=v) for k, v in sorted(env.items())]
 
 

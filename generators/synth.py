@@ -10,6 +10,8 @@ from pathlib import Path
 
 from troposphere import Template
 
+from .alerts import build_alerts
+from .auth import build_auth
 from .config import Config
 from .frontend import build_frontend
 from .infrastructure import build_infrastructure
@@ -29,6 +31,9 @@ def stack_builders(cfg: Config) -> dict[str, BuildFn]:
     for svc in cfg.services:
         builders[svc.name] = lambda c, s=svc: build_service(c, s)
     builders["frontend"] = build_frontend
+    if cfg.env.auth.enabled:  # provider "off": no identity provider, nothing to publish
+        builders["auth"] = build_auth
+    builders["alerts"] = build_alerts
     return builders
 
 
