@@ -22,7 +22,7 @@ RATES = (
     "nat_gateway_hour", "alb_hour", "alb_lcu_hour", "public_ipv4_hour", "fargate_vcpu_hour",
     "fargate_gb_hour", "fargate_arm_vcpu_hour", "fargate_arm_gb_hour", "interface_endpoint_az_hour",
     "gateway_endpoint_month", "cloudfront_distribution_month", "s3_standard_gb_month",
-    "ecr_storage_gb_month",
+    "ecr_storage_gb_month", "cloudwatch_alarm_month", "kms_key_month", "budget_day",
 )
 ASSUMPTIONS = (
     "alb_public_ipv4_per_az", "alb_idle_lcu", "default_az_count", "s3_bucket_gb", "ecr_repository_gb",
@@ -240,6 +240,17 @@ def _flat(item: str, rate: str, quantity: str | None = None) -> Estimator:
     return estimate_one
 
 
+def _user_pool(lid: str, props: Mapping[str, Any], ctx: _Ctx) -> list[CostLine]:
+    tier = props.get("UserPoolTier", "ESSENTIALS")  # AWS's default plan
+    free = "no free tier" if tier == "PLUS" else "the first 10,000 a month per account free"
+    ctx.notes.append(f"{lid}: Cognito {tier} is billed per monthly active user ({free}); nothing at idle")
+    return []
+
+
+def _budget(lid: str, props: Mapping[str, Any], ctx: _Ctx) -> list[CostLine]:
+    return [ctx.line("AWS Budgets budget (per day)", lid, ctx.prices.hours_per_month / 24, "budget_day")]
+
+
 ESTIMATORS: dict[str, Estimator] = {
     # The NAT's address is its AWS::EC2::EIP, priced below: never count it twice.
     "AWS::EC2::NatGateway": lambda lid, p, ctx: [ctx.hourly("NAT gateway", lid, 1, "nat_gateway_hour")],
@@ -252,6 +263,10 @@ ESTIMATORS: dict[str, Estimator] = {
     "AWS::S3::Bucket": _flat("S3 Standard storage", "s3_standard_gb_month", "s3_bucket_gb"),
     "AWS::ECR::Repository": _flat("ECR image storage", "ecr_storage_gb_month", "ecr_repository_gb"),
     "AWS::ECS::Cluster": _cluster,
+    "AWS::CloudWatch::Alarm": _flat("CloudWatch alarm (standard resolution)", "cloudwatch_alarm_month"),
+    "AWS::KMS::Key": _flat("KMS customer managed key", "kms_key_month"),
+    "AWS::Budgets::Budget": _budget,
+    "AWS::Cognito::UserPool": _user_pool,
 }
 
 # Charged by use, so absent from an idle figure; named so nobody mistakes the total for a bill.
@@ -260,6 +275,9 @@ USAGE_NOTES = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "ALB LCUs above the assumed idle level not included",
     "AWS::Logs::LogGroup": "CloudWatch Logs ingestion and storage (per GB) not included",
     "AWS::CloudFront::Distribution": "CloudFront transfer/requests beyond the free tier not included",
+    "AWS::CloudWatch::Alarm": "CloudWatch: the first 10 alarms per account are free; counted here at full price",
+    "AWS::Budgets::Budget": "AWS Budgets: the first two budgets per account are free; counted here at full price",
+    "AWS::SNS::Topic": "SNS e-mail notifications beyond 1,000 a month not included",
 }
 
 

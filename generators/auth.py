@@ -73,8 +73,9 @@ def user_pool(cfg: Config) -> cg.UserPool:
             RequireSymbols=True, TemporaryPasswordValidityDays=3)),
         AccountRecoverySetting=cg.AccountRecoverySetting(RecoveryMechanisms=[
             cg.RecoveryOption(Name="verified_email", Priority=1)]),
-        # Threat protection ("advanced security") needs the Plus plan, billed per user with no free tier.
-        UserPoolTier="PLUS" if auth.advanced_security != "OFF" else "ESSENTIALS",
+        # Lite covers the hosted (classic) sign-in page with code + PKCE at the lowest per-user price;
+        # threat protection ("advanced security") needs Plus, billed per user with no free tier.
+        UserPoolTier="PLUS" if auth.advanced_security != "OFF" else "LITE",
         UserPoolAddOns=cg.UserPoolAddOns(AdvancedSecurityMode=auth.advanced_security),
         DeletionProtection="ACTIVE" if auth.deletion_protection else "INACTIVE",
         Schema=[cg.SchemaAttribute(Name="email", AttributeDataType="String", Required=True, Mutable=True)],

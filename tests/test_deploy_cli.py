@@ -15,7 +15,7 @@ from deploy_support import REPO, Aws, clean_env, set_status
 from generators.naming import NETWORK_KEYS
 
 PREFIX = "layered-dev"
-ALL = ["infrastructure", "registry", "app-api", "inference-api", "frontend"]
+ALL = ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts"]
 SERVICE_TYPES = ("AWS::ECS::Service", "AWS::ECS::TaskDefinition", "AWS::ElasticLoadBalancingV2::ListenerRule",
                  "AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::SSM::Parameter", "AWS::ECR::Repository")
 
@@ -52,7 +52,8 @@ def test_all_from_empty_creates_every_stack_in_order(aws: Aws) -> None:
     rules = {r["Priority"]: r["Conditions"][0]["PathPatternConfig"]["Values"]
              for r in elb.describe_rules(ListenerArn=listener)["Rules"] if r["Priority"] != "default"}
     assert rules == {"1": ["/api/*", "/health"], "10": ["/inference/*"]}
-    assert "batch 1: infrastructure, registry" in done.stdout
+    assert "batch 1: alerts, infrastructure, registry" in done.stdout
+    assert created["frontend"] < created["auth"] < created["app-api"]
     assert "/health" in done.stdout and "/inference/health" in done.stdout
 
 
@@ -192,7 +193,7 @@ def test_destroy_reverse_order_refusing_foundation_while_services_remain(aws: Aw
     protected = aws.deploy("--destroy", "--stack", "all", "--yes")
     assert protected.returncode == 2
     assert "update-termination-protection --no-enable-termination-protection" in one_error_line(protected.stderr)
-    assert len(aws.stacks()) == 5
+    assert len(aws.stacks()) == len(ALL)
     cf = aws.client("cloudformation")
     for stack in ("infrastructure", "registry"):
         cf.update_termination_protection(StackName=f"{PREFIX}-{stack}", EnableTerminationProtection=False)
@@ -206,8 +207,8 @@ def test_destroy_reverse_order_refusing_foundation_while_services_remain(aws: Aw
     assert done.returncode == 0, done.stdout + done.stderr
     assert aws.stacks() == {}
     order = [ln.split()[2] for ln in failed.stdout.splitlines() if ln.endswith(" deleting")]
-    assert set(order[:3]) == {"app-api", "inference-api", "frontend"}
-    assert set(order[3:]) == {"infrastructure", "registry"}
+    assert set(order[:2]) == {"app-api", "inference-api"} and order[2:4] == ["auth", "frontend"]
+    assert set(order[4:]) == {"infrastructure", "registry", "alerts"}
 
 
 def test_status_and_graph(aws: Aws) -> None:

@@ -26,7 +26,7 @@ from deployer.report import mermaid
 from generators.contract import build_contract
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "dev"
-ALL = ["infrastructure", "registry", "app-api", "inference-api", "frontend"]
+ALL = ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts"]
 
 
 def plan_for(selected: list[str]):  # type: ignore[no-untyped-def]
@@ -38,7 +38,8 @@ def plan_for(selected: list[str]):  # type: ignore[no-untyped-def]
 
 def test_order_comes_from_the_ssm_contract() -> None:
     plan = plan_for(ALL)
-    assert plan.batches == [["infrastructure", "registry"], ["app-api", "frontend", "inference-api"]]
+    assert plan.batches == [["alerts", "infrastructure", "registry"], ["frontend"], ["auth"],
+                            ["app-api", "inference-api"]]
     assert plan_for(["app-api", "infrastructure"]).batches == [["infrastructure"], ["app-api"]]
 
 
@@ -78,8 +79,9 @@ def test_select_stacks() -> None:
 def test_missing_parameters_name_their_writer_unless_written_earlier() -> None:
     only_app = missing_parameters(plan_for(["app-api"]), existing=set())
     writers = {m.writer for m in only_app}
-    assert writers == {"infrastructure", "registry", None}  # None: the image tag, from --publish
-    with_foundation = missing_parameters(plan_for(["infrastructure", "registry", "app-api"]), existing=set())
+    assert writers == {"infrastructure", "registry", "auth", None}  # None: the image tag, from --publish
+    with_foundation = missing_parameters(plan_for(["infrastructure", "registry", "frontend", "auth", "app-api"]),
+                                         existing=set())
     assert [(m.path, m.writer) for m in with_foundation] == [("/layered-dev/app-api/image-tag", None)]
     provided = missing_parameters(plan_for(ALL), set(), provided={"/layered-dev/app-api/image-tag",
                                                                   "/layered-dev/inference-api/image-tag"})

@@ -27,12 +27,13 @@ def test_check_reports_stale_files_and_synth_fixes_them() -> None:
     try:
         proc = deploy("--synth", "--check", "--prefix", "synth-check-test")
         assert proc.returncode == 1
-        assert proc.stdout.count("stale") == 5 and "app-api.json" in proc.stdout
+        assert proc.stdout.count("stale") == 7 and "app-api.json" in proc.stdout
         assert "python deploy.py --synth" in proc.stderr
         assert not out.exists(), "--check must write nothing"
         assert deploy("--synth", "--prefix", "synth-check-test").returncode == 0
         assert sorted(p.name for p in out.iterdir()) == sorted(
-            f"{s}.json" for s in ("infrastructure", "registry", "app-api", "inference-api", "frontend"))
+            f"{s}.json" for s in ("infrastructure", "registry", "app-api", "inference-api", "frontend", "auth",
+                                  "alerts"))
         assert '"/synth-check-test/network/vpc-id"' in (out / "infrastructure.json").read_text()
         proc = deploy("--synth", "--check", "--prefix", "synth-check-test")
         assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -69,7 +70,7 @@ def test_a_third_service_is_one_config_entry() -> None:
     registry = json.loads(rendered["registry"])
     assert "WorkerApiRepository" in registry["Resources"]
     contract = build_contract({k: json.loads(v) for k, v in rendered.items()})
-    assert "worker-api" in launch_order(contract)[1]
+    assert "worker-api" in launch_order(contract)[-1]  # with the other services, after auth
 
 
 def test_same_config_renders_byte_identical_output() -> None:
