@@ -203,3 +203,20 @@ def test_prod_budget_covers_the_configured_services_and_mails_the_same_addresses
     assert data["CostFilters"] == {"Service": ["Amazon Bedrock", "Claude 3 Haiku (Amazon Bedrock Edition)"]}
     for n in budget["Properties"]["NotificationsWithSubscribers"]:
         assert n["Subscribers"] == [{"SubscriptionType": "EMAIL", "Address": "platform-team@example.com"}]
+
+
+def test_cost_counts_the_key_alarms_and_budget_and_notes_cognito_pricing() -> None:
+    from deployer.cost import estimate_stack, load_prices
+
+    prices = load_prices()
+    alerts = estimate_stack("alerts", template("prod", "alerts"), prices)
+    by_type = {line.item.split(" (")[0]: line.monthly_usd for line in alerts.lines}
+    r = prices.rates
+    assert by_type["KMS customer managed key"] == pytest.approx(r["kms_key_month"])
+    assert by_type["AWS Budgets budget"] == pytest.approx(r["budget_day"] * prices.hours_per_month / 24)
+    alarms = [ln for ln in alerts.lines if ln.item.startswith("CloudWatch alarm")]
+    assert len(alarms) == 2 and alerts.monthly_usd == pytest.approx(
+        r["kms_key_month"] + 2 * r["cloudwatch_alarm_month"] + r["budget_day"] * prices.hours_per_month / 24)
+    assert any("first 10 alarms" in n for n in alerts.notes)
+    auth = estimate_stack("auth", template("dev", "auth"), prices)
+    assert auth.monthly_usd == 0 and any("monthly active user" in n for n in auth.notes)
