@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from deploy_support import Aws
 
 from generators.alerts import build_alerts
 from generators.auth_config import AuthConfig
@@ -220,3 +221,23 @@ def test_cost_counts_the_key_alarms_and_budget_and_notes_cognito_pricing() -> No
     assert any("first 10 alarms" in n for n in alerts.notes)
     auth = estimate_stack("auth", template("dev", "auth"), prices)
     assert auth.monthly_usd == 0 and any("monthly active user" in n for n in auth.notes)
+
+
+@pytest.mark.moto_required("AWS::SSM::Parameter", "AWS::ECS::TaskDefinition", "AWS::SNS::Topic", "AWS::KMS::Key")
+def test_deployed_services_get_the_issuer_the_auth_stack_published(aws: Aws) -> None:
+    """Through the emulator: the contract holds at run time, not only in the templates (Cognito, the
+    alarms and the budget are the emulator's placeholders; the SSM wiring between stacks is real)."""
+    done = aws.deploy("--stack", "all", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    ssm = aws.client("ssm")
+    values = {k: ssm.get_parameter(Name=f"/layered-dev/auth/{k}")["Parameter"]["Value"] for k in AUTH_KEYS}
+    assert values["issuer"].startswith("https://cognito-idp.us-east-1.amazonaws.com/")
+    topic = ssm.get_parameter(Name="/layered-dev/alerts/topic-arn")["Parameter"]["Value"]
+    sns = aws.client("sns")
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["KmsMasterKeyId"].startswith("arn:aws:kms:")
+    ecs = aws.client("ecs")
+    for family in ("layered-dev-app-api", "layered-dev-inference-api"):
+        task = ecs.describe_task_definition(taskDefinition=family)["taskDefinition"]
+        env = {e["name"]: e["value"] for e in task["containerDefinitions"][0]["environment"]}
+        assert (env["AUTH_ISSUER"], env["AUTH_AUDIENCE"]) == (values["issuer"], values["audience"])
+        assert "AUTH_DISABLED" not in env and env["MAX_BODY_BYTES"]
