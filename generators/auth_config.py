@@ -32,7 +32,9 @@ LIMIT_ENV = {
     "max_messages": "BEDROCK_MAX_MESSAGES",
     "max_streams_per_user": "MAX_STREAMS_PER_USER",
 }
-AUTH_ENV = ("AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_DISABLED")
+# AUTH_JWKS_URL stays settable through `environment`: the platform never sets it, and it is the
+# documented override for an issuer whose discovery document a service cannot use.
+AUTH_ENV = ("AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_DISABLED")
 # Set by the platform from the tables above; `environment` must not be able to undo them.
 RESERVED_ENV = {**{v: f"limits.{k}" for k, v in LIMIT_ENV.items()},
                 **dict.fromkeys(AUTH_ENV, "[environments.<env>.auth]")}
@@ -66,6 +68,9 @@ def _emails(values: list[str]) -> str | None:
     bad = [v for v in values if not EMAIL_RE.fullmatch(v)]
     if bad:
         return f"e-mail addresses; {bad[0]!r} is not one"
+    seen = [v.lower() for v in values]
+    if len(set(seen)) < len(seen):
+        return f"each address once; {next(v for v in values if seen.count(v.lower()) > 1)!r} is repeated"
     return None if len(values) <= 10 else "at most 10 addresses (an AWS Budgets notification limit)"
 
 

@@ -81,6 +81,9 @@ CASES = {
     "bad email": (edit('alarm_emails = ["platform-team@example.com"]', 'alarm_emails = ["platform-team.example.com"]'),
                   r"environments\.dev\.spend_guard\.alarm_emails: .* \(expected e-mail addresses; "
                   r"'platform-team\.example\.com' is not one\)"),
+    "repeated email": (edit('alarm_emails = ["platform-team@example.com"]',
+                            'alarm_emails = ["ops@example.com", "OPS@example.com"]'),
+                       r"environments\.dev\.spend_guard\.alarm_emails: .*'ops@example\.com' is repeated"),
     "budget without emails": (
         edit('alarm_emails = ["platform-team@example.com"]\nmonthly_budget_usd', 'monthly_budget_usd'),
         r"environments\.prod\.spend_guard\.alarm_emails: missing, but monthly_budget_usd is set"),
