@@ -63,7 +63,7 @@ def add_cognito(t: Template, cfg: Config) -> dict[str, object]:
 
 def user_pool(cfg: Config) -> cg.UserPool:
     auth = cfg.env.auth
-    return cg.UserPool(
+    pool = cg.UserPool(
         "UserPool", UserPoolName=f"{cfg.prefix}-users",
         UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
         UsernameConfiguration=cg.UsernameConfiguration(CaseSensitive=False),
@@ -76,12 +76,14 @@ def user_pool(cfg: Config) -> cg.UserPool:
         # Lite covers the hosted (classic) sign-in page with code + PKCE at the lowest per-user price;
         # threat protection ("advanced security") needs Plus, billed per user with no free tier.
         UserPoolTier="PLUS" if auth.advanced_security != "OFF" else "LITE",
-        UserPoolAddOns=cg.UserPoolAddOns(AdvancedSecurityMode=auth.advanced_security),
         DeletionProtection="ACTIVE" if auth.deletion_protection else "INACTIVE",
         Schema=[cg.SchemaAttribute(Name="email", AttributeDataType="String", Required=True, Mutable=True)],
         # The pool holds the users' accounts: deleting the stack must not delete them with it.
         DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
     )
+    if auth.advanced_security != "OFF":  # an add-on block at all only where the plan includes it
+        pool.UserPoolAddOns = cg.UserPoolAddOns(AdvancedSecurityMode=auth.advanced_security)
+    return pool
 
 
 def app_client(cfg: Config, pool: cg.UserPool, site: Ref) -> cg.UserPoolClient:

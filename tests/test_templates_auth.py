@@ -66,7 +66,7 @@ def test_user_pool_signs_in_by_email_with_a_strong_password_and_no_self_sign_up(
     policy = p["Policies"]["PasswordPolicy"]
     assert policy["MinimumLength"] >= 12 and all(policy[k] for k in (
         "RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
-    assert p["UserPoolAddOns"] == {"AdvancedSecurityMode": "OFF"}
+    assert "UserPoolAddOns" not in p and p["UserPoolTier"] == "LITE", "threat protection is off by default"
     assert p["DeletionProtection"] == {"dev": "INACTIVE", "prod": "ACTIVE"}[env]
     assert pool["DeletionPolicy"] == "Retain", "the pool holds the users' accounts"
     (domain,) = resources(template(env, "auth"), "AWS::Cognito::UserPoolDomain").values()
@@ -120,6 +120,16 @@ def test_auth_off_removes_the_stack_and_disables_auth_in_every_service() -> None
         assert not any(p.startswith("Auth") for p in rendered[stack]["Parameters"])
     csp = json.dumps(rendered["frontend"])
     assert "connect-src 'self';" in csp
+
+
+def test_threat_protection_is_a_switch_that_brings_the_plus_plan() -> None:
+    cfg = load_config()
+    on = replace(cfg, env=replace(cfg.env, auth=replace(cfg.env.auth, advanced_security="ENFORCED",
+                                                         self_sign_up=True)))
+    (pool,) = resources(json.loads(render(on)["auth"]), "AWS::Cognito::UserPool").values()
+    assert pool["Properties"]["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
+    assert pool["Properties"]["UserPoolTier"] == "PLUS"
+    assert pool["Properties"]["AdminCreateUserConfig"] == {"AllowAdminCreateUserOnly": False}
 
 
 def test_oidc_publishes_the_configured_values_only() -> None:
