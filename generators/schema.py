@@ -170,10 +170,10 @@ SERVICE_FIELDS: dict[str, Field] = {
     "limits": Field("table", False),  # parsed in auth_config.py
 }
 
-# What an environment may change about a service: its size and scale, and extra variables.
+# What an environment may change about a service: its size and scale, extra variables and limits.
 # Routing (paths, priority, port) stays the same everywhere, so every environment is the same product.
 OVERRIDE_FIELDS: dict[str, Field] = {
     k: replace(SERVICE_FIELDS[k], required=False)
     for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment",
-                        "limits")
+              "limits")
 }
