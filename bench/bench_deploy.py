@@ -31,7 +31,19 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-STACKS = ["infrastructure", "registry", "app-api", "inference-api", "frontend"]
+
+
+def contract_order() -> list[str]:
+    """The dev stacks in the order their SSM contract implies (awscli below deploys one at a time)."""
+    import json
+
+    from generators.contract import build_contract, launch_order
+
+    templates = {p.stem: json.loads(p.read_text()) for p in sorted((REPO / "templates" / "dev").glob("*.json"))}
+    return [stack for batch in launch_order(build_contract(templates)) for stack in batch]
+
+
+STACKS = contract_order()
 PREFIX = "layered-dev"
 
 
