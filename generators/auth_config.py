@@ -32,9 +32,8 @@ LIMIT_ENV = {
     "max_messages": "BEDROCK_MAX_MESSAGES",
     "max_streams_per_user": "MAX_STREAMS_PER_USER",
 }
-# AUTH_JWKS_URL stays settable through `environment`: the platform never sets it, and it is the
-# documented override for an issuer whose discovery document a service cannot use.
-AUTH_ENV = ("AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_DISABLED")
+# AUTH_JWKS_URL too: where a service fetches its signing keys is as much a sign-in setting as the issuer.
+AUTH_ENV = ("AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_DISABLED")
 # Set by the platform from the tables above; `environment` must not be able to undo them.
 RESERVED_ENV = {**{v: f"limits.{k}" for k, v in LIMIT_ENV.items()},
                 **dict.fromkeys(AUTH_ENV, "[environments.<env>.auth]")}
