@@ -171,7 +171,8 @@ def test_cli_builds_and_prints_the_plan(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_app_js_parses() -> None:
-    subprocess.run(["node", "--check", str(fb.DEFAULT_SRC / "app.js")], check=True)
+    for script in ("app.js", "auth.js"):
+        subprocess.run(["node", "--check", str(fb.DEFAULT_SRC / script)], check=True)
 
 
 INFO_OK = {"status": 200, "body": '{"service": "app-api", "version": "1.2.3", "image_tag": "abc1234"}'}
