@@ -192,10 +192,11 @@ def test_without_the_provider_in_connect_src_sign_in_is_blocked(
         tmp_path: Path, issuer: FakeIssuer) -> None:
     """The harness enforces the distribution's CSP: this is what happens if the header lacks the origin."""
     with site(tmp_path, auth_config(issuer), Api(issuer)) as server:
-        seen = run_tab(server.origin, [{"open": "/"}])
+        seen = run_tab(server.origin, [{"open": "/?code=abc&state=xyz"}])
     assert {b["directive"] for b in seen["blocked"]} == {"connect-src"}
     assert "sign-in settings: network error" in seen["snapshots"][0]["authError"]
     assert not seen["snapshots"][0]["signIn"]
+    assert seen["snapshots"][0]["url"] == f"{server.origin}/"  # the code left the address bar anyway
 
 
 def test_without_auth_the_site_shows_no_sign_in_and_sends_no_token(tmp_path: Path, issuer: FakeIssuer) -> None:

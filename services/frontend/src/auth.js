@@ -38,11 +38,12 @@ globalThis.siteAuth = (() => {
   // The ID token comes straight from the token endpoint over TLS, so (OIDC Core 3.1.3.7) its
   // claims are read without checking the signature; the APIs verify the access token themselves.
   function claimsOf(jwt) {
-    const part = String(jwt || "").split(".")[1];
-    if (!part) return {};
-    const json = atob(part.replace(/-/g, "+").replace(/_/g, "/"));
-    const bytes = Uint8Array.from(json, (c) => c.charCodeAt(0));
-    return JSON.parse(new TextDecoder().decode(bytes));
+    try {
+      const json = atob(String(jwt).split(".")[1].replace(/-/g, "+").replace(/_/g, "/"));
+      return JSON.parse(new TextDecoder().decode(Uint8Array.from(json, (c) => c.charCodeAt(0))));
+    } catch {
+      return {}; // unreadable: fails the iss/aud/nonce check below
+    }
   }
 
   function redirectUri() {
@@ -165,13 +166,19 @@ globalThis.siteAuth = (() => {
                 expiresAt: Date.now() + lifetime * 1000 };
   }
 
-  // Back from the authorize endpoint: `state` must be the one this tab sent, or the answer
-  // belongs to someone else's sign-in (login CSRF) and is refused without using the code.
-  async function completeSignIn(url) {
+  // Back from the authorize endpoint? The code leaves the address bar and the pending sign-in
+  // leaves sessionStorage at once, whatever happens next.
+  function takeCallback(url) {
     const params = new URLSearchParams(url.search);
-    if (!params.has("code") && !params.has("error")) return;
+    if (!params.has("code") && !params.has("error")) return null;
     const pending = takePending();
     cleanAddress(url);
+    return { params, pending };
+  }
+
+  // `state` must be the one this tab sent, or the answer belongs to someone else's sign-in
+  // (login CSRF) and is refused without using the code.
+  async function completeSignIn({ params, pending }) {
     if (!pending || !params.get("state") || params.get("state") !== pending.state) {
       throw new Error("sign-in refused: the answer does not match a sign-in started here — sign in again");
     }
@@ -192,8 +199,9 @@ globalThis.siteAuth = (() => {
     }
     if (!settings) return null;
     try {
+      const callback = takeCallback(new URL(location.href));
       endpoints = await discover();
-      await completeSignIn(new URL(location.href));
+      if (callback) await completeSignIn(callback);
       return null;
     } catch (err) {
       return err.message;
