@@ -21,10 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 HARNESS = Path(__file__).resolve().parents[1] / "services" / "frontend" / "tests" / "dom_harness.js"
-# What the distribution sends (generators/frontend.py), with the identity provider's origin
-# added to connect-src the way the auth settings add it.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'{extra}; frame-ancestors 'none'; base-uri 'self'; form-action 'self'")
+TEMPLATE = Path(__file__).resolve().parents[1] / "templates" / "dev" / "frontend.json"
 Reply = tuple[int, dict[str, str], bytes]
 
 
@@ -198,9 +195,19 @@ class FakeIssuer(_Server):
         return f"{head}.{body}.{b64url(sig)}"
 
 
+def distribution_csp(connect: str) -> str:
+    """The CSP the committed frontend template makes CloudFront send, with connect-src set to
+    'self' plus `connect` (the test's identity provider stands where the real one would be)."""
+    template = json.loads(TEMPLATE.read_text(encoding="utf-8"))
+    (policy,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFront::ResponseHeadersPolicy"]
+    csp = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]["ContentSecurityPolicy"]
+    directives = [d.strip() for d in csp["ContentSecurityPolicy"].split(";") if d.strip()]
+    return "; ".join(f"connect-src 'self'{connect}" if d.startswith("connect-src") else d for d in directives)
+
+
 @contextmanager
 def serve_site(dist: Path, routes: dict[str, Callable[[Seen], Reply]], extra_connect: str = "") -> Iterator[SiteServer]:
-    server = SiteServer(dist, routes, CSP.format(extra=extra_connect))
+    server = SiteServer(dist, routes, distribution_csp(extra_connect))
     try:
         yield server
     finally:
