@@ -142,7 +142,8 @@ def _check_domain(where: str, key: str, edge: EdgeConfig) -> None:
 def _check_certificate_regions(where: str, key: str, edge: EdgeConfig, env_region: str) -> None:
     for name, expected, why in (
         ("cloudfront_certificate_arn", CLOUDFRONT_CERT_REGION, "CloudFront uses ACM certificates from us-east-1 only"),
-        ("alb_certificate_arn", env_region, "a load balancer uses certificates from its own region"),
+        ("alb_certificate_arn", env_region, "the environment's region; a load balancer uses certificates from its "
+                                            "own region only"),
     ):
         arn = getattr(edge, name)
         m = re.fullmatch(ACM_ARN, arn) if arn else None
