@@ -10,7 +10,7 @@ import ipaddress
 import math
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Join, Output, Ref, Sub, Template, ec2, ecs, route53
+from troposphere import Equals, GetAtt, Join, Output, Ref, Sub, Template, ec2, ecs, route53
 from troposphere import elasticloadbalancingv2 as elb
 
 from .common import checkov_skip, name_tags, ssm_output
@@ -30,6 +30,7 @@ class Network:
 
 def build_infrastructure(cfg: Config) -> Template:
     t = Template(Description=f"{cfg.prefix} infrastructure: VPC, load balancer and ECS cluster (foundation layer)")
+    add_region_rule(t, cfg)
     net = add_network(t, cfg)
     public_routes = add_public_routing(t, cfg, net)
     private_routes = add_private_routing(t, cfg, net)
@@ -42,6 +43,15 @@ def build_infrastructure(cfg: Config) -> Template:
     publish_network(t, cfg, net, alb, alb_sg, listener, cluster)
     add_outputs(t, cfg, alb)
     return t
+
+
+def add_region_rule(t: Template, cfg: Config) -> None:
+    """Zone IDs and the prefix list id are per region: refuse a change set anywhere else, before any change."""
+    t.add_rule("RegionMatchesConfiguration", {"Assertions": [{
+        "Assert": Equals(Ref("AWS::Region"), cfg.env.region),
+        "AssertDescription": f"Generated for {cfg.env.region} (zone IDs, CloudFront prefix list id): set region in "
+                             f"platform.toml and run deploy.py --synth for another region",
+    }]})
 
 
 def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -149,7 +159,8 @@ def add_alb_security_group(t: Template, cfg: Config, net: Network) -> ec2.Securi
         )],
         # Without an explicit rule AWS adds "all traffic to 0.0.0.0/0". This one matches nothing (ICMP
         # type 252 code 86 to the broadcast address); each service stack adds an egress rule to its own
-        # security group and port, so this stack does not have to know the services' ports.
+        # security group and port, so this stack does not have to know the services' ports. Keep this
+        # list fixed: CloudFormation rewrites a security group's egress when its inline list changes.
         SecurityGroupEgress=[ec2.SecurityGroupRule(
             IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
             Description="Placeholder that allows nothing: service stacks add their own egress rules",

@@ -199,3 +199,9 @@ def test_rendered_public_alb_passes_checkov(tmp_path: Path) -> None:
               for r in reports for c in r.get("results", {}).get("failed_checks", [])]
     assert not failed, failed
     assert sum(r.get("summary", {}).get("passed", 0) for r in reports) > 20, out.stderr[-2000:]
+
+
+def test_infrastructure_refuses_a_region_it_was_not_generated_for(every_mode: Templates) -> None:
+    """Zone IDs and the prefix list id are per region; `--region` elsewhere fails before any change."""
+    (assertion,) = every_mode["infrastructure"]["Rules"]["RegionMatchesConfiguration"]["Assertions"]
+    assert assertion["Assert"] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
