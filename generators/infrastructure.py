@@ -148,7 +148,7 @@ def add_alb_security_group(t: Template, cfg: Config, net: Network) -> ec2.Securi
     of 60 rules per group: one port fits, a second would not, so the ALB has exactly one listener.
     """
     edge = cfg.env.edge
-    sg = t.add_resource(ec2.SecurityGroup(
+    return t.add_resource(ec2.SecurityGroup(
         "AlbSecurityGroup",
         GroupDescription=f"{cfg.prefix} load balancer: CloudFront in, service ports out (rules added per service)",
         VpcId=Ref(net.vpc),
@@ -167,7 +167,6 @@ def add_alb_security_group(t: Template, cfg: Config, net: Network) -> ec2.Securi
         )],
         Tags=name_tags(cfg.prefix, "alb"),
     ))
-    return sg
 
 
 def add_load_balancer(t: Template, cfg: Config, net: Network, sg: ec2.SecurityGroup) -> elb.LoadBalancer:
