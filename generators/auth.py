@@ -2,9 +2,9 @@
 
 Provider "cognito": a user pool signing in by e-mail, one public app client (authorization
 code + PKCE, no secret) and the hosted sign-in domain. Provider "oidc": only the SSM
-parameters, holding an external issuer's values. Either way the stack publishes the same five
-paths, so services and the site never know which provider is behind them. Provider "off": no
-stack at all, and services are told so explicitly (AUTH_DISABLED=1).
+parameters, holding an external issuer's values (the endpoints only when configured: the site
+then uses the issuer's discovery document). Services and the site read the same paths either
+way. Provider "off": no stack at all, and services are told so explicitly (AUTH_DISABLED=1).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def build_auth(cfg: Config) -> Template:
     auth = cfg.env.auth
     t = Template(Description=f"{cfg.prefix} auth: sign-in ({auth.provider}) published for services and site")
     values = add_cognito(t, cfg) if auth.provider == "cognito" else oidc_values(cfg)
-    for key in AUTH_KEYS:
+    for key in (k for k in AUTH_KEYS if k in values):
         ssm_output(t, auth_param(cfg.prefix, key), values[key], f"Sign-in: {key} ({auth.provider})")
     t.add_output(Output("Issuer", Description="Token issuer (AUTH_ISSUER)", Value=values["issuer"]))
     return t
@@ -32,11 +32,11 @@ def build_auth(cfg: Config) -> Template:
 
 def oidc_values(cfg: Config) -> dict[str, object]:
     auth = cfg.env.auth
-    base = (auth.issuer or "").rstrip("/")
-    # Without explicit endpoints, the common layout (<issuer>/authorize, <issuer>/token, as Auth0 has);
-    # Okta and Entra ID put them elsewhere, so set authorize_url and token_url for those.
-    return {"issuer": auth.issuer, "audience": auth.audience, "client-id": auth.client_id,
-            "authorize-url": auth.authorize_url or f"{base}/authorize", "token-url": auth.token_url or f"{base}/token"}
+    # The endpoints only when configured: without them the site reads the issuer's discovery
+    # document, which knows where each provider (Auth0, Entra ID, Okta) puts them.
+    values = {"issuer": auth.issuer, "audience": auth.audience, "client-id": auth.client_id,
+              "authorize-url": auth.authorize_url, "token-url": auth.token_url}
+    return {k: v for k, v in values.items() if v}
 
 
 def add_cognito(t: Template, cfg: Config) -> dict[str, object]:
@@ -88,8 +88,11 @@ def user_pool(cfg: Config) -> cg.UserPool:
 
 def app_client(cfg: Config, pool: cg.UserPool, site: Ref) -> cg.UserPoolClient:
     auth = cfg.env.auth
-    # Both spellings of the site's root: Cognito compares redirect URIs as exact strings.
-    urls = [site, Sub("${SiteUrl}/")]
+    # Both spellings of the site's root: Cognito compares redirect URIs as exact strings. With a
+    # domain, viewers reach the site under that name as well as under CloudFront's own.
+    urls: list[object] = [site, Sub("${SiteUrl}/")]
+    if cfg.env.edge.domain:
+        urls.append(f"https://{cfg.env.edge.domain}/")
     return cg.UserPoolClient(
         "AppClient", ClientName=f"{cfg.prefix}-site", UserPoolId=Ref(pool),
         # A browser cannot keep a secret: a public client, and the code flow only (the site sends a

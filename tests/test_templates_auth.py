@@ -54,7 +54,11 @@ def test_callback_and_logout_urls_are_the_site_read_from_ssm(env: str) -> None:
         "Description": f"Read from SSM /{PREFIX[env]}/frontend/url"}
     (client,) = resources(t, "AWS::Cognito::UserPoolClient").values()
     site = [{"Ref": "SiteUrl"}, {"Fn::Sub": "${SiteUrl}/"}]
+    domain = load_config(env=env).env.edge.domain
+    if domain:  # prod's example configures one; the site answers under it too
+        site.append(f"https://{domain}/")
     assert client["Properties"]["CallbackURLs"] == site and client["Properties"]["LogoutURLs"] == site
+    assert len(site) == {"dev": 2, "prod": 3}[env]
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -142,8 +146,8 @@ def test_oidc_publishes_the_configured_values_only() -> None:
     assert "Parameters" not in auth, "no reads: an external issuer does not wait for the site"
     values = {r["Properties"]["Name"].rsplit("/", 1)[1]: r["Properties"]["Value"] for r in auth["Resources"].values()}
     assert values == {"issuer": "https://login.example.com/tenant/", "audience": "api://platform",
-                      "client-id": "spa-123", "authorize-url": "https://login.example.com/tenant/authorize",
-                      "token-url": "https://login.example.com/tenant/oauth2/token"}
+                      "client-id": "spa-123", "token-url": "https://login.example.com/tenant/oauth2/token"}
+    # No authorize_url configured: no parameter, so the site reads the issuer's discovery document.
     assert "connect-src 'self' https://login.example.com;" in json.dumps(rendered["frontend"])
 
 
