@@ -12,7 +12,7 @@ import pytest
 from deploy_support import Aws
 from edge_support import dev_config
 
-ALL = ("infrastructure", "registry", "app-api", "inference-api", "frontend")
+ALL = ("infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts")
 
 
 def certificate(aws: Aws, name: str) -> str:
