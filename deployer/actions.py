@@ -174,9 +174,7 @@ def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: Stac
     result.stack_status = final["StackStatus"]
     if classify("stack", final["StackStatus"]) is Kind.STABLE:
         result.status = "created" if final["StackStatus"] == "CREATE_COMPLETE" else "updated"
-        if result.action in ("create", "recreate") and sp.stack in ctx.protect:
-            _protect(ctx, sp)
-        ctx.report.stack(sp.stack, final["StackStatus"])
+        ctx.report.stack(sp.stack, final["StackStatus"])  # protection: converge.py, on every run
         return
     _failed(ctx, sp.stack, final, events, result)
 
@@ -186,11 +184,6 @@ def _failed(ctx: Context, stack: str, final: dict[str, Any], events: list[dict[s
     result.status, result.reason = "failed", final.get("StackStatusReason", final["StackStatus"])
     result.failed_resources = failed_dicts(failed)
     ctx.report.failure(stack, final, failed)
-
-
-def _protect(ctx: Context, sp: StackPlan) -> None:
-    runner.set_termination_protection(ctx.clients.cf, sp.stack_name, True)
-    ctx.report.stack(sp.stack, "termination protection on (foundation stack)")
 
 
 def _discard(ctx: Context, cs_id: str, cs_type: str, result: StackResult) -> None:
