@@ -12,7 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import runner
+from botocore.exceptions import ClientError
+
+from . import converge, runner
 from .planner import (
     TEMPLATE_BODY_LIMIT,
     UPDATABLE,
@@ -163,9 +165,15 @@ def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: Stac
         ctx.report.progress(sp.stack, batch)
 
     operation = "CREATE" if result.action in ("create", "recreate") else "UPDATE"
-    ctx.report.track(sp.stack, f"{operation}_IN_PROGRESS", len(result.changes))
     try:
         runner.execute_change_set(cf, cs_id)
+    except ClientError as exc:  # an endpoint that fails the call instead of the stack (an emulator)
+        result.status = "failed"
+        result.reason = converge.refused_execute(ctx.clients, sp, exc)
+        ctx.report.line(f"{sp.stack} failed: {result.reason}")
+        return
+    ctx.report.track(sp.stack, f"{operation}_IN_PROGRESS", len(result.changes))
+    try:
         result.executed = True
         final = runner.wait_stack(cf, stack_id, show, seen, ctx.sleep)
     finally:

@@ -45,8 +45,10 @@ def ensure_protection(clients: runner.Clients, report: Reporter, stack: str, sta
     except (ClientError, ResponseParserError, BotoCoreError) as exc:
         if not not_implemented(exc):
             raise
+        detail = "its answer is not an AWS response" if isinstance(exc, ResponseParserError) else \
+            f"{runner.error_code(exc)}: {runner.error_message(exc)}"[:160]
         report.warn(f"{stack}: optional step skipped: termination protection (UpdateTerminationProtection) — "
-                    f"the endpoint does not implement it ({str(exc).splitlines()[0][:120]})")
+                    f"the endpoint does not implement it ({detail}); the next run tries again")
         return
     report.stack(stack, "termination protection on (foundation stack)")
 
@@ -98,3 +100,18 @@ def after_stack(clients: runner.Clients, report: Reporter, sp: StackPlan, writes
     missing = missing_writes(clients, writes)
     if missing:
         restore_parameters(clients, report, sp, missing)
+
+
+def refused_execute(clients: runner.Clients, sp: StackPlan, exc: ClientError) -> str:
+    """One line for an endpoint that fails ExecuteChangeSet itself (AWS accepts the call and fails
+    the stack instead): the stack, the resources it did not get to, and the endpoint's reason."""
+    try:
+        made = {r["LogicalResourceId"] for r in clients.cf.describe_stack_resources(
+            StackName=sp.stack_name)["StackResources"]}
+    except ClientError:
+        made = set()
+    resources = json.loads(sp.body)["Resources"]
+    missing = [f"{k} ({r['Type']})" for k, r in sorted(resources.items()) if k not in made]
+    where = f"resource(s) not created: {', '.join(missing)}" if missing else "every resource was created"
+    return (f"{sp.stack_name}: the endpoint failed the change set: {runner.error_code(exc)}: "
+            f"{runner.error_message(exc)} ({where}; a resource type the endpoint cannot create?)")

@@ -146,9 +146,19 @@ def _clear_vpc(stack: Stack) -> None:
                 ec2.delete_route_table(table.id)
 
 
+def _retain_after_create(stack: Stack) -> None:
+    """moto retains only `Retain`; RetainExceptOnCreate retains too once the stack's create succeeded."""
+    if stack.status in ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "CREATE_IN_PROGRESS"):
+        return
+    for resource in stack.resource_map._resource_json_map.values():
+        if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+            resource["DeletionPolicy"] = "Retain"
+
+
 def _tolerant_delete(original: Any) -> Any:
     def delete(self: Stack) -> None:
         try:
+            _retain_after_create(self)
             _clear_vpc(self)
             original(self)
         except Exception as exc:  # AWS reports a failed resource delete as a stack status, not an API error

@@ -268,6 +268,24 @@ def image_exists(ecr: Any, repository: str, tag: str) -> bool:
     return True
 
 
+def image_ids(ecr: Any, repository: str) -> list[dict[str, str]]:
+    """Every image of a repository ([] when the repository does not exist)."""
+    ids: list[dict[str, str]] = []
+    try:
+        for page in ecr.get_paginator("list_images").paginate(repositoryName=repository):
+            ids += page.get("imageIds", [])
+    except ClientError as exc:
+        if error_code(exc) == "RepositoryNotFoundException":
+            return []
+        raise
+    return ids
+
+
+def delete_images(ecr: Any, repository: str, ids: list[dict[str, str]]) -> None:
+    for i in range(0, len(ids), 100):  # BatchDeleteImage takes 100 image ids per call
+        ecr.batch_delete_image(repositoryName=repository, imageIds=ids[i:i + 100])
+
+
 def put_placeholder_image(ecr: Any, repository: str, tag: str) -> None:
     """A minimal image manifest, so an emulated ECR answers describe_images for the tag."""
     manifest = {
