@@ -16,7 +16,7 @@ from botocore.exceptions import (
 )
 
 from generators.config import Config
-from generators.naming import repository_name
+from generators.naming import REPOSITORY_URI_KEY, repository_name, service_param
 
 from . import runner
 from .errors import UsageError
@@ -117,6 +117,9 @@ def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulate
     for path in sorted(image_paths & set(existing)):
         service = image_service(path)
         repo, tag = repository_name(cfg.prefix, service), existing[path]
+        if emulated_images and plan.contract.writer.get(service_param(cfg.prefix, service, REPOSITORY_URI_KEY)) \
+                in plan.stacks:
+            continue  # the emulator registers a placeholder image once that stack has made the repository
         if not runner.image_exists(clients.ecr, repo, tag):
             problems.append(f"image tag {tag!r} (from {path}) is not in ECR repository {repo} (deleted with an "
                             f"earlier registry?) — push it with python deploy.py --publish {service} {rerun}, "

@@ -27,7 +27,7 @@ RETRIES = BotoConfig(retries={"mode": "adaptive", "max_attempts": 8}, connect_ti
 # The first call of every command (who am I?) goes without botocore's retries: `caller_account`
 # retries throttling itself, but gives up on the second timeout, so a silent endpoint is named
 # within PROBE_READ * 2 seconds and an unreachable one within a few.
-PROBE_READ = 10
+PROBE_READ = 8
 PROBE = BotoConfig(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=PROBE_READ)
 THROTTLED = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 Sleep = Callable[[float], None]

@@ -16,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 from .errors import UsageError
@@ -39,12 +38,12 @@ def _state_file(number: int) -> Path:
     return REPO_ROOT / "build" / f"local-emulator-{number}.json"
 
 
-def _answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2) as answer:
-            return bool(answer.status == 200)
-    except OSError:
-        return False
+def _listening(url: str) -> bool:
+    """A TCP connect, not a request: moto's own endpoints can take seconds once it holds many stacks."""
+    host, number = url.removeprefix("http://").split(":")
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex((host, int(number))) == 0
 
 
 def running_url() -> str | None:
@@ -56,7 +55,7 @@ def running_url() -> str | None:
     except (OSError, ValueError, KeyError):
         state.unlink(missing_ok=True)  # a stale file from a process that is gone
         return None
-    return str(data["url"]) if _answers(str(data["url"])) else None
+    return str(data["url"]) if _listening(str(data["url"])) else None
 
 
 def start() -> int:
@@ -76,7 +75,7 @@ def start() -> int:
         proc = subprocess.Popen([sys.executable, "-m", "deployer.serve", str(number)], cwd=REPO_ROOT,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + START_SECONDS
-    while not _answers(url):
+    while not _listening(url):
         if proc.poll() is not None or time.monotonic() > deadline:
             proc.kill()
             raise UsageError(f"the emulator did not start on {url} — see {state.with_suffix('.log')}")
@@ -89,11 +88,13 @@ def start() -> int:
 
 def stop() -> int:
     state = _state_file(port())
-    if running_url() is None:
+    try:
+        pid = int(json.loads(state.read_text(encoding="utf-8"))["pid"])
+        os.kill(pid, signal.SIGTERM)  # whether or not it still answers
+    except (OSError, ValueError, KeyError):
+        state.unlink(missing_ok=True)
         print(f"no local emulator is running on port {port()}")
         return 0
-    pid = int(json.loads(state.read_text(encoding="utf-8"))["pid"])
-    os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:

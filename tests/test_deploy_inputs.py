@@ -32,7 +32,8 @@ def deployed(aws: Aws) -> Aws:
 
 
 @pytest.mark.parametrize("args, expected", [
-    (["--stack", "nope", "--synth"], "--stack only goes with a deploy, --plan, --execute or --destroy, not with --synth"),
+    (["--stack", "nope", "--synth"],
+     "--stack only goes with a deploy, --plan, --execute or --destroy, not with --synth"),
     (["--output", "json", "--graph"], "--output only goes with"),
     (["--check", "--status"], "--check only goes with --synth"),
     (["--force", "--stack", "all", "--yes"], "--force only goes with --destroy"),

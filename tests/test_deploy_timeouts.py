@@ -62,7 +62,7 @@ def test_a_silent_endpoint_is_named_within_30_seconds(aws: Aws, silent_url: str,
     assert done.returncode == 2, done.stdout + done.stderr
     line = done.stderr.strip()
     assert len(line.splitlines()) == 1 and line.startswith("error: ")
-    assert f"{silent_url} accepted the connection but did not answer within 10 s, twice" in line
+    assert f"{silent_url} accepted the connection but did not answer within 8 s, twice" in line
     assert elapsed <= 30, elapsed
 
 
