@@ -98,7 +98,12 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
         assert existing is not None
         ctx.report.stack(sp.stack, f"is {existing['StackStatus']} from a failed first create: "
                                    "deleting it and creating it again")
-        _delete_and_wait(ctx, sp.stack, existing["StackId"])
+        events: list[dict[str, Any]] = []
+        final = _delete_and_wait(ctx, sp.stack, existing["StackId"], events)
+        if final["StackStatus"] != "DELETE_COMPLETE":  # never create over a stack that is still there
+            result.action = "recreate"
+            _failed(ctx, sp.stack, final, events, result)
+            return
         result.action, kind = "recreate", Kind.ABSENT
     cs_type = "UPDATE" if kind in UPDATABLE else "CREATE"
     result.action = result.action if result.action != "none" else cs_type.lower()

@@ -19,7 +19,7 @@ from generators.contract import Contract, ContractError, build_contract
 from generators.naming import FOUNDATION_STACKS, network_param, stack_name
 from generators.synth import committed, synth
 
-from . import converge, preflight, runner
+from . import converge, orphans, preflight, runner
 from .actions import Context, StackResult, deploy_stack, timestamp
 from .errors import UsageError
 from .executor import run_batches
@@ -110,6 +110,7 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     if opts.wait is not None:
         states = preflight.wait_for_others(clients, states, s.report, opts.wait)
     problems = preflight.state_problems(states, clients.region)
+    problems += orphans.removal_problems(clients, s.cfg.prefix, s.plan, states, clients.region)
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun)
     preflight.fail_on(problems)
     ctx = Context(

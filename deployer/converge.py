@@ -105,11 +105,7 @@ def after_stack(clients: runner.Clients, report: Reporter, sp: StackPlan, writes
 def refused_execute(clients: runner.Clients, sp: StackPlan, exc: ClientError) -> str:
     """One line for an endpoint that fails ExecuteChangeSet itself (AWS accepts the call and fails
     the stack instead): the stack, the resources it did not get to, and the endpoint's reason."""
-    try:
-        made = {r["LogicalResourceId"] for r in clients.cf.describe_stack_resources(
-            StackName=sp.stack_name)["StackResources"]}
-    except ClientError:
-        made = set()
+    made = runner.resource_ids(clients.cf, sp.stack_name)
     resources = json.loads(sp.body)["Resources"]
     missing = [f"{k} ({r['Type']})" for k, r in sorted(resources.items()) if k not in made]
     where = f"resource(s) not created: {', '.join(missing)}" if missing else "every resource was created"

@@ -25,6 +25,9 @@ Gaps filled (moto 5.x):
   now resolves to a new value. CloudFormation re-reads those for every change set, so a new image
   tag is a change; the emulator now diffs the resolved values too and modifies the resources
   that reference a changed parameter, on execute as well.
+- Deleting an AWS::SSM::Parameter that is already gone failed the update; CloudFormation treats a
+  resource that no longer exists as deleted. An update that removed a resource kept it in the
+  stack's resource map, so adding it back later created nothing.
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.server import ThreadedMotoServer
+from moto.ssm.exceptions import ParameterNotFound
+from moto.ssm.models import Parameter as SsmParameter
 
 UNSUPPORTED_WARNING = "but it's not supported by moto's CloudFormation implementation"
 _patched = False
@@ -288,6 +293,25 @@ def _changes_count(original: Any) -> Any:
     return create_change_set
 
 
+def _gone_is_deleted(original: Any) -> Any:
+    def delete_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str) -> None:
+        with suppress(ParameterNotFound):
+            original.__func__(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    return classmethod(delete_from_cloudformation_json)
+
+
+def _forgetting_update(original: Any) -> Any:
+    def update(self: parsing.ResourceMap, template: dict[str, Any], parameters: Any = None) -> None:
+        removed = [n for n in self._resource_json_map if n not in template.get("Resources", {})]
+        original(self, template, parameters)
+        for name in removed:
+            self._parsed_resources.pop(name, None)
+
+    return update
+
+
 def patch_moto() -> None:
     """Idempotent: fill the gaps listed in the module docstring."""
     global _patched
@@ -304,6 +328,9 @@ def patch_moto() -> None:
         CloudFormationBackend.execute_change_set)
     parsing.ResourceMap.build_resource_diff = _rereading_diff(  # type: ignore[method-assign]
         parsing.ResourceMap.build_resource_diff)
+    parsing.ResourceMap.update = _forgetting_update(parsing.ResourceMap.update)  # type: ignore[method-assign]
+    SsmParameter.delete_from_cloudformation_json = _gone_is_deleted(  # type: ignore[method-assign]
+        SsmParameter.__dict__["delete_from_cloudformation_json"])
     CloudFormationBackend.create_change_set = _changes_count(  # type: ignore[method-assign]
         CloudFormationBackend.create_change_set)
     _patched = True

@@ -131,6 +131,28 @@ def describe_stack(cf: Any, name: str) -> dict[str, Any] | None:
     return stacks[0] if stacks and stacks[0]["StackStatus"] != "DELETE_COMPLETE" else None
 
 
+def stacks_named(cf: Any, prefix: str) -> list[dict[str, Any]]:
+    """Every live stack whose name starts with `prefix`."""
+    found: list[dict[str, Any]] = []
+    for page in cf.get_paginator("describe_stacks").paginate():
+        found += [s for s in page["Stacks"] if s["StackName"].startswith(prefix)
+                  and s["StackStatus"] != "DELETE_COMPLETE"]
+    return found
+
+
+def resource_ids(cf: Any, stack_name: str) -> set[str]:
+    """Logical ids of the resources a stack has ([] when there is no such stack)."""
+    try:
+        return {r["LogicalResourceId"] for r in cf.describe_stack_resources(StackName=stack_name)["StackResources"]}
+    except ClientError:
+        return set()
+
+
+def deployed_template(cf: Any, stack_name: str) -> dict[str, Any]:
+    body = cf.get_template(StackName=stack_name)["TemplateBody"]
+    return json.loads(body) if isinstance(body, str) else dict(body)  # boto3 parses JSON bodies itself
+
+
 def create_change_set(cf: Any, args: dict[str, Any]) -> str:
     return str(cf.create_change_set(**args)["Id"])
 
