@@ -242,7 +242,9 @@ def raise_usage(message: str) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # here, not at exit: a reader gone by then would print a BrokenPipeError
+        return code
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE

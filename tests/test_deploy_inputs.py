@@ -75,8 +75,9 @@ def test_an_endpoint_that_is_not_a_url_is_one_line(deployed: Aws, url: str) -> N
     assert snapshot(deployed) == before
 
 
-def test_a_broken_pipe_ends_quietly(deployed: Aws) -> None:
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "--status"], cwd=REPO, env=deployed.env,
+@pytest.mark.parametrize("args", [["--status"], ["--status", "--output", "json"], ["--graph"]])
+def test_a_broken_pipe_ends_quietly(deployed: Aws, args: list[str]) -> None:
+    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=deployed.env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # what `| head -1` does once it has its line: the reader is gone
