@@ -111,7 +111,12 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
         states = preflight.wait_for_others(clients, states, s.report, opts.wait)
     problems = preflight.state_problems(states, clients.region)
     problems += orphans.removal_problems(clients, s.cfg.prefix, s.plan, states, clients.region)
-    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun)
+    # One read for what the stacks read and what the deployed ones write (converge restores those).
+    written = {p for p, w in s.contract.writer.items() if w in s.plan.stacks and states.get(w)}
+    reads = {p for sp in s.plan.stacks.values() for p in sp.reads.values()}
+    known = runner.get_parameters(clients.ssm, written | reads)
+    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
+                                             existing=known)
     preflight.fail_on(problems)
     ctx = Context(
         clients, s.report, naming=names,
@@ -119,7 +124,8 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
         artifacts_bucket=f"{s.cfg.prefix}-cfn-{account}-{clients.region}"[:63],
         protect=frozenset(FOUNDATION_STACKS),
     )
-    ctx.after_success = lambda stack: _after(s, stack, after_success)
+    missing = sorted(written - set(known))
+    ctx.after_success = lambda stack: _after(s, stack, states.get(stack), missing, after_success)
     if mode == "execute":
         from .planned import execute_planned
         results = execute_planned(ctx, s.plan, states, lambda: interrupt(ctx, s))
@@ -128,11 +134,11 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     return finish(s, opts, results, mode)
 
 
-def _after(s: Session, stack: str, extra: Any) -> None:
+def _after(s: Session, stack: str, before: dict[str, Any] | None, missing: list[str], extra: Any) -> None:
     """After each stack that deployed or had no changes: converge what a change set cannot see."""
     assert s.clients is not None
-    writes = sorted(p for p, writer in s.contract.writer.items() if writer == stack)
-    converge.after_stack(s.clients, s.report, s.plan.stacks[stack], writes, stack in FOUNDATION_STACKS)
+    own = [p for p in missing if s.contract.writer.get(p) == stack]
+    converge.after_stack(s.clients, s.report, s.plan.stacks[stack], before, own, stack in FOUNDATION_STACKS)
     if extra:
         extra(s.clients, s, stack)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
@@ -37,9 +38,7 @@ def not_implemented(exc: Exception) -> bool:
 
 
 def ensure_protection(clients: runner.Clients, report: Reporter, stack: str, stack_name: str) -> None:
-    state = runner.describe_stack(clients.cf, stack_name)
-    if state is None or state.get("EnableTerminationProtection"):
-        return
+    """Turn termination protection on (the caller knows it is off, or that the stack is new)."""
     try:
         runner.set_termination_protection(clients.cf_once, stack_name, True)
     except (ClientError, ResponseParserError, BotoCoreError) as exc:
@@ -51,11 +50,6 @@ def ensure_protection(clients: runner.Clients, report: Reporter, stack: str, sta
                     f"the endpoint does not implement it ({detail}); the next run tries again")
         return
     report.stack(stack, "termination protection on (foundation stack)")
-
-
-def missing_writes(clients: runner.Clients, writes: list[str]) -> list[str]:
-    found = runner.get_parameters(clients.ssm, writes) if writes else {}
-    return sorted(set(writes) - set(found))
 
 
 def restore_parameters(clients: runner.Clients, report: Reporter, sp: StackPlan, missing: list[str]) -> None:
@@ -92,13 +86,14 @@ class RestoreFailed(Failed):
     """The two-step update that restores a deleted parameter did not complete."""
 
 
-def after_stack(clients: runner.Clients, report: Reporter, sp: StackPlan, writes: list[str],
-                protect: bool) -> None:
-    """The checks above, for one stack that just deployed (or reported no changes)."""
-    if protect:
+def after_stack(clients: runner.Clients, report: Reporter, sp: StackPlan, before: dict[str, Any] | None,
+                missing: list[str], protect: bool) -> None:
+    """The checks above, for one stack that just deployed (or reported no changes). `before`: its
+    state at pre-flight; `missing`: the parameters it writes that were absent then (known only for a
+    stack that existed: a new one writes all of its own)."""
+    if protect and not (before and before.get("EnableTerminationProtection")):
         ensure_protection(clients, report, sp.stack, sp.stack_name)
-    missing = missing_writes(clients, writes)
-    if missing:
+    if before is not None and missing:
         restore_parameters(clients, report, sp, missing)
 
 

@@ -106,10 +106,11 @@ def state_problems(states: dict[str, dict[str, Any] | None], region: str) -> Pro
 
 
 def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulated_images: bool,
-                       rerun: str = "") -> Problems:
-    """Missing SSM parameters (by the stack that writes them) and image tags absent from ECR."""
+                       rerun: str = "", existing: dict[str, str] | None = None) -> Problems:
+    """Missing SSM parameters (by the stack that writes them) and image tags absent from ECR.
+    `existing`: the parameters already read (path -> value), to save the calls."""
     paths = {p for sp in plan.stacks.values() for p in sp.reads.values()}
-    existing = runner.get_parameters(clients.ssm, paths)
+    existing = existing if existing is not None else runner.get_parameters(clients.ssm, paths)
     image_paths = {p for sp in plan.stacks.values() for p in sp.image_tag_reads.values()}
     provided = image_paths if emulated_images else set()
     rerun = rerun or f"--env {cfg.env.name}"
