@@ -23,7 +23,18 @@ from . import converge, orphans, preflight, runner
 from .actions import Context, StackResult, deploy_stack, timestamp
 from .errors import UsageError
 from .executor import run_batches
-from .planner import Naming, Plan, StackPlan, change_set_name_problem, make_plan, naming, select_stacks, stack_tags
+from .planner import (
+    UPDATABLE,
+    Naming,
+    Plan,
+    StackPlan,
+    change_set_name_problem,
+    classify,
+    make_plan,
+    naming,
+    select_stacks,
+    stack_tags,
+)
 from .report import Reporter, result_dict, summary, to_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW, EXIT_DECLINED = 0, 1, 2, 3, 4
@@ -112,7 +123,10 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     problems = preflight.state_problems(states, clients.region)
     problems += orphans.removal_problems(clients, s.cfg.prefix, s.plan, states, clients.region)
     # One read for what the stacks read and what the deployed ones write (converge restores those).
-    written = {p for p, w in s.contract.writer.items() if w in s.plan.stacks and states.get(w)}
+    # Only stacks that stay (not recreated): their state now is the one the checks after them judge by.
+    kept = {st: state for st, state in states.items()
+            if state and classify("stack", state["StackStatus"]) in UPDATABLE}
+    written = {p for p, w in s.contract.writer.items() if w in s.plan.stacks and w in kept}
     reads = {p for sp in s.plan.stacks.values() for p in sp.reads.values()}
     known = runner.get_parameters(clients.ssm, written | reads)
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
@@ -125,7 +139,7 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
         protect=frozenset(FOUNDATION_STACKS),
     )
     missing = sorted(written - set(known))
-    ctx.after_success = lambda stack: _after(s, stack, states.get(stack), missing, after_success)
+    ctx.after_success = lambda stack: _after(s, stack, kept.get(stack), missing, after_success)
     if mode == "execute":
         from .planned import execute_planned
         results = execute_planned(ctx, s.plan, states, lambda: interrupt(ctx, s))
