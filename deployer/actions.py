@@ -113,7 +113,11 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
     cs_id = runner.create_change_set(cf, args)
     result.change_set_id = cs_id
     try:
-        cs = runner.wait_change_set(cf, cs_id, ctx.sleep)
+        ctx.report.track(sp.stack, "CHANGE_SET_CREATE_IN_PROGRESS")  # the clock runs while AWS computes it
+        try:
+            cs = runner.wait_change_set(cf, cs_id, ctx.sleep)
+        finally:
+            ctx.report.untrack(sp.stack)
         _after_change_set(ctx, sp, cs, result)
     finally:
         if not result.executed and result.status != "planned":
