@@ -12,11 +12,12 @@ import pytest
 from inference_api.bedrock import CONNECT_TIMEOUT_SECONDS, MAX_POOL_CONNECTIONS, ClientHolder, make_client
 from inference_api.config import DEFAULT_MODEL_ID, Settings
 from service_kit.envconfig import ConfigError
+from services_testkit import NO_AUTH, OPEN
 
 
 def test_defaults() -> None:
-    settings = Settings.from_env({})
-    assert settings == Settings()
+    settings = Settings.from_env(NO_AUTH)
+    assert settings == Settings(auth=OPEN)
     assert (settings.service_name, settings.port, settings.bedrock_model_id) == (
         "inference-api",
         8000,
@@ -31,8 +32,8 @@ def test_defaults() -> None:
 
 
 def test_bedrock_region_falls_back_to_aws_region() -> None:
-    assert Settings.from_env({"AWS_REGION": "eu-central-1"}).bedrock_region == "eu-central-1"
-    both = Settings.from_env({"AWS_REGION": "eu-central-1", "BEDROCK_REGION": "us-west-2"})
+    assert Settings.from_env({**NO_AUTH, "AWS_REGION": "eu-central-1"}).bedrock_region == "eu-central-1"
+    both = Settings.from_env({**NO_AUTH, "AWS_REGION": "eu-central-1", "BEDROCK_REGION": "us-west-2"})
     assert (both.aws_region, both.bedrock_region) == ("eu-central-1", "us-west-2")
 
 
@@ -45,6 +46,7 @@ def test_values_are_read() -> None:
         "MAX_MESSAGE_CHARS": "100",
         "BEDROCK_READ_TIMEOUT": "120",
         "BEDROCK_MAX_ATTEMPTS": "5",
+        **NO_AUTH,
     }
     settings = Settings.from_env(env)
     assert (settings.bedrock_model_id, settings.bedrock_max_tokens, settings.bedrock_temperature) == (arn, 8192, 0.0)
@@ -71,12 +73,12 @@ def test_values_are_read() -> None:
 )
 def test_bad_values_are_named(name: str, value: str, expected: str) -> None:
     with pytest.raises(ConfigError) as failure:
-        Settings.from_env({name: value})
+        Settings.from_env({**NO_AUTH, name: value})
     assert expected in str(failure.value)
 
 
 def test_bad_config_stops_start_up_with_one_json_line() -> None:
-    env = {**os.environ, "BEDROCK_MAX_TOKENS": "100000", "SERVICE_NAME": ""}
+    env = {**os.environ, **NO_AUTH, "BEDROCK_MAX_TOKENS": "100000", "SERVICE_NAME": ""}
     result = subprocess.run(
         [sys.executable, "-m", "inference_api"], env=env, capture_output=True, text=True, timeout=30
     )
@@ -89,7 +91,9 @@ def test_bad_config_stops_start_up_with_one_json_line() -> None:
 
 
 def test_client_has_bounded_timeouts_and_adaptive_retries(aws_credentials: None) -> None:
-    client = make_client(Settings(bedrock_region="eu-west-3", bedrock_read_timeout=45, bedrock_max_attempts=4))
+    client = make_client(
+        Settings(auth=OPEN, bedrock_region="eu-west-3", bedrock_read_timeout=45, bedrock_max_attempts=4)
+    )
     config = client.meta.config
     assert client.meta.service_model.service_name == "bedrock-runtime"
     assert client.meta.region_name == "eu-west-3"
@@ -100,7 +104,7 @@ def test_client_has_bounded_timeouts_and_adaptive_retries(aws_credentials: None)
 
 
 def test_client_is_created_once_and_only_when_first_needed(aws_credentials: None) -> None:
-    holder = ClientHolder(Settings())
+    holder = ClientHolder(Settings(auth=OPEN))
     assert holder._client is None  # nothing built at start-up: health checks never wait on boto3
     first = holder.get()
     assert holder.get() is first
@@ -108,7 +112,7 @@ def test_client_is_created_once_and_only_when_first_needed(aws_credentials: None
 
 def test_an_injected_client_is_used_as_is() -> None:
     sentinel = object()
-    assert ClientHolder(Settings(), client=sentinel).get() is sentinel
+    assert ClientHolder(Settings(auth=OPEN), client=sentinel).get() is sentinel
 
 
 def test_service_runs_without_the_agent_stack() -> None:
@@ -125,7 +129,8 @@ def test_service_runs_without_the_agent_stack() -> None:
         from fastapi.testclient import TestClient
         from inference_api.app import create_app
         from inference_api.config import Settings
-        with TestClient(create_app(Settings())) as client:
+        from service_kit.authconfig import AuthSettings
+        with TestClient(create_app(Settings(auth=AuthSettings(disabled=True)))) as client:
             print(json.dumps(client.get("/inference/health").json()))
         """
     )

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
 import threading
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+import anyio
+import anyio.to_thread
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import __version__
 from .config import Settings
+from .failures import UpstreamFailure, classify
 from .schemas import AssistantMessage, ChatRequest, ChatResponse, Usage
+
+T = TypeVar("T")
 
 CONNECT_TIMEOUT_SECONDS = 5
 # Sync handlers run in anyio's thread pool (40 threads by default) and a stream holds its
@@ -46,6 +55,34 @@ class ClientHolder:
                 if self._client is None:
                     self._client = make_client(self._settings)
         return self._client
+
+
+async def within_deadline(call: Callable[[], T], seconds: float) -> T:
+    """Run a blocking Bedrock call in a worker thread; 504 once `seconds` have passed, whatever
+    botocore's per-attempt timeouts and retries would still allow. The thread is abandoned
+    then; its own read timeout ends it."""
+    try:
+        with anyio.fail_after(seconds):
+            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+    except TimeoutError:
+        raise UpstreamFailure(504, "upstream_timeout", "Bedrock did not answer in time") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise classify(exc) from exc
+
+
+def shutdown_stream(stream: Any) -> None:
+    """Stop a ConverseStream now, even while a worker thread is blocked reading it.
+
+    Closing the socket alone does not wake a thread blocked in recv(); shutting it down does,
+    and sends Bedrock the FIN that ends the generation (and its billing).
+    """
+    raw = getattr(stream, "_raw_stream", None)  # botocore's EventStream over urllib3's response
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(Exception):
+        stream.close()
 
 
 def converse_params(request: ChatRequest, settings: Settings) -> dict[str, Any]:
