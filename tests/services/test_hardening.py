@@ -75,7 +75,7 @@ def test_a_chunked_10_mb_body_is_413_once_it_passes_the_limit(running: tuple[Ser
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1" * 5000])
 def test_non_finite_numbers_are_422_not_500(running: tuple[Service, Running], number: str) -> None:
     service, app = running
-    raw = '{"name": "a", "messages": [{"role": "user", "content": "Hi"}], "temperature": %s}' % number
+    raw = '{"name": "a", "messages": [{"role": "user", "content": "Hi"}], "temperature": ' + number + "}"
     error = assert_error_shape(call(app.url, "POST", WRITE[service.name], raw=raw.encode()), 422, "invalid_request")
     assert number not in error["message"] or len(number) < 10
 

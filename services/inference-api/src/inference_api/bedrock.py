@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-import anyio
-import anyio.to_thread
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import __version__
@@ -58,16 +57,41 @@ class ClientHolder:
 
 
 async def within_deadline(call: Callable[[], T], seconds: float) -> T:
-    """Run a blocking Bedrock call in a worker thread; 504 once `seconds` have passed, whatever
-    botocore's per-attempt timeouts and retries would still allow. The thread is abandoned
-    then; its own read timeout ends it."""
+    """Run a blocking Bedrock call in a thread of its own; 504 once `seconds` have passed,
+    whatever botocore's per-attempt timeouts and retries would still allow.
+
+    The thread is a daemon and is abandoned at the deadline (botocore cannot be interrupted;
+    its read timeout ends it): a daemon, so a stuck call never holds up the process's exit
+    after SIGTERM, and not from the shared pool, so stuck calls never starve other requests.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result = call()
+        except BaseException as exc:  # handed to the waiting request, re-raised there
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=run, name="bedrock-call", daemon=True).start()
     try:
-        with anyio.fail_after(seconds):
-            return await anyio.to_thread.run_sync(call, abandon_on_cancel=True)
+        async with asyncio.timeout(seconds):
+            return await future
     except TimeoutError:
         raise UpstreamFailure(504, "upstream_timeout", "Bedrock did not answer in time") from None
     except (ClientError, BotoCoreError) as exc:
         raise classify(exc) from exc
+
+
+def _settle(future: asyncio.Future[T], result: T | None, exc: BaseException | None) -> None:
+    if future.done():  # the deadline passed first
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
 
 
 def shutdown_stream(stream: Any) -> None:

@@ -19,7 +19,7 @@ from service_kit.errors import ApiError
 from service_kit.jsonlog import request_id_var
 from service_kit.sse import EventStreamResponse
 
-from .bedrock import converse_params, read_converse, relay_stream, shutdown_stream, within_deadline
+from .bedrock import ClientHolder, converse_params, read_converse, relay_stream, shutdown_stream, within_deadline
 from .config import Settings
 from .failures import UpstreamFailure, classify
 from .schemas import ChatRequest, ChatResponse, check_limits
@@ -38,30 +38,35 @@ _FAILURES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _prepare(request: Request, body: ChatRequest) -> tuple[Any, dict[str, Any], Settings]:
+def _prepare(request: Request, body: ChatRequest) -> tuple[ClientHolder, dict[str, Any], Settings]:
     settings: Settings = request.app.state.settings
     check_limits(body, settings)
-    return request.app.state.bedrock.get(), converse_params(body, settings), settings
+    return request.app.state.bedrock, converse_params(body, settings), settings
+
+
+def _call(holder: ClientHolder, operation: str, params: dict[str, Any]) -> Any:
+    """In the worker thread: the first call also creates the client, which takes a while."""
+    return getattr(holder.get(), operation)(**params)
 
 
 @router.post("/chat", response_model=ChatResponse, responses=_FAILURES)
 async def chat(request: Request, body: ChatRequest) -> ChatResponse:
-    client, params, settings = _prepare(request, body)
-    response = await within_deadline(partial(client.converse, **params), settings.bedrock_deadline_seconds)
+    holder, params, settings = _prepare(request, body)
+    response = await within_deadline(partial(_call, holder, "converse", params), settings.bedrock_deadline_seconds)
     return read_converse(response, settings.bedrock_model_id)
 
 
 @router.post("/chat/stream", responses={200: {"content": {"text/event-stream": {}}}, **_FAILURES})
 async def chat_stream(request: Request, body: ChatRequest) -> EventStreamResponse:
     """Errors before the first byte get a status code; later ones can only be an `error` event."""
-    client, params, settings = _prepare(request, body)
+    holder, params, settings = _prepare(request, body)
     slots: StreamSlots = request.app.state.streams
     sub = caller_of(request).sub
     if not slots.acquire(sub):
         message = f"at most {slots.per_user} streams may be open at once per user"
         raise ApiError(429, "too_many_streams", message, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     try:
-        call = partial(client.converse_stream, **params)
+        call = partial(_call, holder, "converse_stream", params)
         stream = (await within_deadline(call, settings.bedrock_deadline_seconds))["stream"]
     except BaseException:
         slots.release(sub)
