@@ -177,3 +177,23 @@ def test_validation_exception_passes_bedrock_reason_on(stubbed: tuple[TestClient
     stubber.add_client_error("converse", "ValidationException", "Input is too long for requested model.", 400)
     body = client.post("/inference/chat", json=USER_HI).json()
     assert body["error"]["message"] == "Bedrock rejected the request: Input is too long for requested model."
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"messages": _msgs("user", "assistant", "user")}, "all text together must be at most 10 characters"),
+        ({**USER_HI, "system": "sys-prompt"}, "all text together must be at most 10 characters"),
+        ({**USER_HI, "max_tokens": 101}, "max_tokens must be at most 100"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/inference/chat", "/inference/chat/stream"])
+def test_spend_ceilings_are_422_before_bedrock(
+    aws_credentials: None, path: str, body: dict[str, Any], needle: str
+) -> None:
+    settings = Settings(auth=OPEN, bedrock_max_input_chars=10, bedrock_max_tokens=100)
+    client = make_client(settings)
+    with Stubber(client), TestClient(create_app(settings, bedrock_client=client)) as test_client:
+        response = test_client.post(path, json=body)  # no response queued: a Bedrock call would fail
+    assert response.status_code == 422
+    assert needle in response.json()["error"]["message"]

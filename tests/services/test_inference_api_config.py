@@ -46,9 +46,20 @@ def test_values_are_read() -> None:
         "MAX_MESSAGE_CHARS": "100",
         "BEDROCK_READ_TIMEOUT": "120",
         "BEDROCK_MAX_ATTEMPTS": "5",
+        "BEDROCK_MAX_INPUT_CHARS": "5000",
+        "BEDROCK_MAX_MESSAGES": "9",
+        "MAX_STREAMS_PER_USER": "2",
+        "MAX_BODY_BYTES": "65536",
+        "BEDROCK_DEADLINE_SECONDS": "12.5",
         **NO_AUTH,
     }
     settings = Settings.from_env(env)
+    assert (settings.bedrock_max_input_chars, settings.bedrock_max_messages, settings.max_streams_per_user) == (
+        5000,
+        9,
+        2,
+    )
+    assert (settings.max_body_bytes, settings.bedrock_deadline_seconds) == (65536, 12.5)
     assert (settings.bedrock_model_id, settings.bedrock_max_tokens, settings.bedrock_temperature) == (arn, 8192, 0.0)
     assert (settings.max_message_chars, settings.bedrock_read_timeout, settings.bedrock_max_attempts) == (100, 120, 5)
 
@@ -67,6 +78,12 @@ def test_values_are_read() -> None:
         ("MAX_MESSAGE_CHARS", "0", "MAX_MESSAGE_CHARS must be an integer from 1 to 1000000"),
         ("BEDROCK_READ_TIMEOUT", "0", "BEDROCK_READ_TIMEOUT must be an integer from 1 to 900"),
         ("BEDROCK_MAX_ATTEMPTS", "11", "BEDROCK_MAX_ATTEMPTS must be an integer from 1 to 10"),
+        # The spend guard's ceilings: 0 or below would mean "no request passes" or nonsense.
+        ("BEDROCK_MAX_INPUT_CHARS", "0", "BEDROCK_MAX_INPUT_CHARS must be an integer from 1"),
+        ("BEDROCK_MAX_MESSAGES", "-3", "BEDROCK_MAX_MESSAGES must be an integer from 1 to 1000"),
+        ("MAX_STREAMS_PER_USER", "0", "MAX_STREAMS_PER_USER must be an integer from 1"),
+        ("MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES must be an integer from 1"),
+        ("BEDROCK_DEADLINE_SECONDS", "0", "BEDROCK_DEADLINE_SECONDS must be a number from 0.1 to 54"),
         ("PORT", "-1", "PORT must be an integer from 1 to 65535"),
         ("LOG_LEVEL", "trace", "LOG_LEVEL must be one of"),
     ],
