@@ -9,6 +9,8 @@ never verify. Key fetching is ours (jwks.py), to keep the issuer's latency off t
 from __future__ import annotations
 
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +28,9 @@ log = logging.getLogger("service_kit.auth")
 
 ALGORITHMS = ("RS256", "ES256")
 LEEWAY_SECONDS = 30  # clocks of the issuer and of the task may differ a little
+# A client sends the same access token for an hour: its signature is checked once, and later
+# requests only compare `exp` with the clock. Only verified tokens enter, so junk cannot evict.
+VERIFIED_CACHE_SIZE = 4096
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _bearer = HTTPBearer(auto_error=False, description="An access token from the sign-in issuer")
 _BEARER = Depends(_bearer)  # also puts the bearer scheme (the Authorize button) into the OpenAPI document
@@ -45,9 +50,21 @@ class TokenVerifier:
         self.issuer = auth.issuer
         self.audience = auth.audience
         self.keys = JwksCache(auth.issuer, auth.jwks_url)
+        self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
 
     async def verify(self, token: str) -> Caller:
         """The caller named by a valid token; ApiError 401 (bad token) or 503 (issuer unreachable)."""
+        known = self._verified.get(token)
+        if known is not None and time.time() < known[1] + LEEWAY_SECONDS:
+            return known[0]
+        caller, expires = await self._verify_signed(token)
+        self._verified[token] = (caller, expires)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return caller
+
+    async def _verify_signed(self, token: str) -> tuple[Caller, float]:
+        self._verified.pop(token, None)
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -62,7 +79,7 @@ class TokenVerifier:
         if key is None or key.algorithm_name != algorithm:
             raise invalid_token("the token is not signed by a key of the issuer")
         claims = claims_checked(self._decode(token, key.key, algorithm), self.audience)
-        return Caller(sub=claims["sub"])
+        return Caller(sub=claims["sub"]), float(claims["exp"])
 
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
         try:
