@@ -4,6 +4,7 @@ shape for every failure, and docs that run under the site's CSP (or are off)."""
 
 from __future__ import annotations
 
+import http.client
 import re
 import select
 import socket
@@ -54,7 +55,20 @@ def test_a_declared_10_mb_body_is_413_before_it_is_sent(running: tuple[Service, 
         sock.sendall(f"{head}Content-Length: {TEN_MB}\r\n\r\n".encode())
         answer = _read_answer(sock)  # no byte of the body was sent: the header alone decides
     assert_error_shape(answer, 413, "payload_too_large")
-    assert answer.headers["connection"] == "close"
+
+
+def test_a_client_that_sends_all_10_mb_first_still_reads_the_413(running: tuple[Service, Running]) -> None:
+    """Most clients send the whole body before reading: the connection must not be reset under them."""
+    service, app = running
+    host, port = app.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    conn.request("POST", WRITE[service.name], body=b"x" * TEN_MB, headers={"Content-Type": "application/json"})
+    response = conn.getresponse()
+    answer = Answer(response.status, {k.lower(): v for k, v in response.getheaders()}, response.read())
+    assert_error_shape(answer, 413, "payload_too_large")
+    conn.request("GET", service.health_path)  # the same connection goes on serving
+    assert conn.getresponse().status == 200
+    conn.close()
 
 
 def test_a_chunked_10_mb_body_is_413_once_it_passes_the_limit(running: tuple[Service, Running]) -> None:
@@ -70,6 +84,7 @@ def test_a_chunked_10_mb_body_is_413_once_it_passes_the_limit(running: tuple[Ser
         answer = _read_answer(sock)
     assert_error_shape(answer, 413, "payload_too_large")
     assert sent < 2 * 2**20, "the service answered soon after the 1 MiB limit, without reading the rest"
+    assert answer.headers["connection"] == "close", "a chunked body of unknown size is not drained"
 
 
 @pytest.mark.parametrize("number", ["NaN", "Infinity", "-Infinity", "1e999", "-1e999", "1" * 5000])

@@ -17,6 +17,9 @@ from .errors import error_bytes
 Scope = dict[str, Any]
 Message = dict[str, Any]
 _BODYLESS = (b"content-length", b"transfer-encoding")
+# A declared body up to this size is discarded as it arrives after a 413, keeping the connection;
+# a larger one, or a chunked body past the limit, gets the 413 and the connection closed.
+DRAIN_LIMIT_BYTES = 64 * 2**20
 
 
 class NotFinite(ValueError):
@@ -58,11 +61,13 @@ class BodyGuardMiddleware:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
-            await self._refuse(send, 413, "payload_too_large", self._too_large())
+            # A client that sends the whole body before reading (most do) must still get the 413:
+            # closing now would reset the connection under it. The server discards what follows.
+            await self._refuse(send, 413, "payload_too_large", self._too_large(), close=declared > DRAIN_LIMIT_BYTES)
             return
         body = await self._read(receive)
-        if body is None:
-            await self._refuse(send, 413, "payload_too_large", self._too_large())
+        if body is None:  # chunked, size unknown: stop reading and close rather than drain forever
+            await self._refuse(send, 413, "payload_too_large", self._too_large(), close=True)
             return
         problem = non_finite_problem(body) if body and _is_json(scope) else None
         if problem:
@@ -89,10 +94,10 @@ class BodyGuardMiddleware:
     def _too_large(self) -> str:
         return f"the request body is larger than {self.max_bytes} bytes"
 
-    async def _refuse(self, send: Any, status: int, code: str, message: str) -> None:
+    async def _refuse(self, send: Any, status: int, code: str, message: str, close: bool = False) -> None:
         body = error_bytes(code, message)
         headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        if status == 413:  # the rest of the body is never read: close rather than drain it
+        if close:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
