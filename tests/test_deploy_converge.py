@@ -30,7 +30,8 @@ def test_every_run_repairs_termination_protection(aws: Aws) -> None:
 
 def test_a_deleted_parameter_is_restored_by_its_writer_and_the_advice_keeps_every_flag(aws: Aws) -> None:
     flags = ["--prefix", "conv-a", "--region", "us-east-1"]
-    ok(aws.deploy("--stack", "infrastructure", "--stack", "registry", "--yes", *flags))
+    ok(aws.deploy("--stack", "infrastructure", "--stack", "registry", "--stack", "frontend", "--stack", "auth",
+                  "--yes", *flags))
     aws.client("ssm").delete_parameter(Name="/conv-a/network/vpc-id")
     refused = aws.deploy("--stack", "app-api", "--yes", *flags)
     assert refused.returncode == 2
@@ -76,7 +77,7 @@ def test_destroy_says_what_it_keeps_refuses_full_repositories_and_redeploy_conve
     bucket = [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]]
     assert len(bucket) == 1  # the site bucket, kept as said
     ok(aws.deploy("--stack", "all", "--yes"))
-    assert sorted(s["StackStatus"] for s in aws.stacks().values()) == ["CREATE_COMPLETE"] * 5
+    assert sorted(s["StackStatus"] for s in aws.stacks().values()) == ["CREATE_COMPLETE"] * 7
 
 
 def test_a_renamed_service_cannot_delete_a_parameter_its_old_stack_reads(aws: Aws, tmp_path: Path) -> None:

@@ -19,7 +19,8 @@ import pytest
 from deploy_support import REPO, clean_env
 
 PREFIX = "layered-dev"
-WORKING = ["infrastructure", "registry", "app-api", "inference-api"]
+# The services read the auth stack's issuer, and auth waits for the frontend stock moto cannot create.
+WORKING = ["infrastructure", "registry", "alerts"]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +67,7 @@ def check_clean_failure(url: str, done: subprocess.CompletedProcess[str]) -> Non
 def test_stock_moto_deploys_what_it_can_and_fails_cleanly_on_the_rest(stock: str) -> None:
     first = run(stock, "--stack", "all", "--yes")
     check_clean_failure(stock, first)
-    assert "layered-dev-app-api" in first.stdout and "console.aws.amazon.com" not in first.stdout
+    assert "app-api         none    skipped" in first.stdout and "console.aws.amazon.com" not in first.stdout
     again = run(stock, "--stack", "all", "--yes")
     check_clean_failure(stock, again)
     assert "infrastructure  no changes" in again.stdout and "registry        no changes" in again.stdout
@@ -76,4 +77,4 @@ def test_stock_moto_deploys_what_it_can_and_fails_cleanly_on_the_rest(stock: str
     gone = run(stock, "--destroy", "--stack", "app-api", "--stack", "inference-api", "--yes")
     assert gone.returncode == 0, gone.stdout + gone.stderr
     stacks = {s["StackName"] for s in client(stock, "cloudformation").describe_stacks()["Stacks"]}
-    assert stacks == {f"{PREFIX}-infrastructure", f"{PREFIX}-registry"}
+    assert stacks == {f"{PREFIX}-infrastructure", f"{PREFIX}-registry", f"{PREFIX}-alerts"}

@@ -59,7 +59,7 @@ def test_the_served_emulator_remembers_between_commands(local: Local) -> None:
     assert "console.aws.amazon.com" not in deployed and "no URLs to try" in deployed
     status = json.loads(local.deploy("--local", "--status", "--output", "json").stdout)
     assert {d["stack"]: d["status"] for d in status["stacks"]} == dict.fromkeys(
-        ["infrastructure", "registry", "app-api", "inference-api", "frontend"], "CREATE_COMPLETE")
+        ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts"], "CREATE_COMPLETE")
     # a new image tag is a change, as on AWS (CloudFormation re-reads SSM values for each change set)
     ecr = local.client("ecr")
     ecr.put_image(repositoryName=f"{PREFIX}/app-api", imageTag="v2", imageManifest=json.dumps(  # type: ignore[attr-defined]
@@ -89,7 +89,7 @@ def test_the_served_emulator_remembers_between_commands(local: Local) -> None:
     again = ok(local.deploy("--local", "--stack", "all", "--yes"))
     assert "placeholder image" in again
     stacks = cf.describe_stacks()["Stacks"]  # type: ignore[attr-defined]
-    assert sorted(s["StackStatus"] for s in stacks) == ["CREATE_COMPLETE"] * 5
+    assert sorted(s["StackStatus"] for s in stacks) == ["CREATE_COMPLETE"] * 7
     assert all(s["EnableTerminationProtection"] for s in stacks if s["StackName"].endswith(("infrastructure",
                                                                                              "registry")))
     assert "stopped" in ok(local.deploy("--local-stop"))
