@@ -18,13 +18,14 @@ from generators.naming import FOUNDATION_STACKS, network_param, stack_name
 from generators.synth import synth
 
 from . import preflight, runner
-from .actions import Context, StackResult, deploy_stack, timestamp
+from .actions import Context, StackResult, timestamp
+from .batch import run_batch
 from .errors import UsageError
-from .executor import run_batches
+from .executor import run_grouped
 from .planner import Naming, Plan, StackPlan, change_set_name_problem, make_plan, naming, select_stacks, stack_tags
 from .report import Reporter, result_dict, summary, to_json
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW, EXIT_DECLINED = 0, 1, 2, 3, 4
 
 
 @dataclass
@@ -132,14 +133,12 @@ def _tags(s: Session, sp: StackPlan) -> dict[str, str]:
 
 
 def _run(ctx: Context, s: Session, states: dict[str, Any]) -> dict[str, StackResult]:
-    def work(stack: str) -> StackResult:
-        return deploy_stack(ctx, s.plan.stacks[stack], states[stack])
-
     def skipped(stack: str) -> StackResult:
         return StackResult(stack, s.plan.stacks[stack].stack_name, status="skipped",
-                           reason="not started: an earlier stack failed")
+                           reason="not started: an earlier stack failed or was declined")
 
-    return run_batches(s.plan.batches, work, skipped, lambda: interrupt(ctx, s))
+    return run_grouped(s.plan.batches,
+                       lambda batch: run_batch(ctx, s.plan.stacks, batch, states, lambda: interrupt(ctx, s)), skipped)
 
 
 def interrupt(ctx: Context, s: Session) -> None:
@@ -173,8 +172,10 @@ def finish(s: Session, opts: Options, results: dict[str, StackResult], mode: str
 
 
 def exit_code(results: list[StackResult]) -> int:
-    if any(not r.ok for r in results):
+    if any(not r.ok and r.status not in ("declined", "skipped") for r in results):
         return EXIT_FAILED
+    if any(r.status == "declined" for r in results):
+        return EXIT_DECLINED
     if any(r.status == "planned" for r in results):
         return EXIT_REVIEW
     return EXIT_OK

@@ -91,13 +91,28 @@ def create_change_set(cf: Any, args: dict[str, Any]) -> str:
     return str(cf.create_change_set(**args)["Id"])
 
 
-def describe_change_set(cf: Any, change_set_id: str) -> dict[str, Any]:
-    page = cf.describe_change_set(ChangeSetName=change_set_id)
+def describe_change_set(cf: Any, change_set_id: str, property_values: bool = True) -> dict[str, Any]:
+    """The change set with all its changes; with property values (before/after per property) by default."""
+    values = {"IncludePropertyValues": True} if property_values else {}
+    page = cf.describe_change_set(ChangeSetName=change_set_id, **values)
     changes = list(page.get("Changes", []))
     while page.get("NextToken"):
-        page = cf.describe_change_set(ChangeSetName=change_set_id, NextToken=page["NextToken"])
+        page = cf.describe_change_set(ChangeSetName=change_set_id, NextToken=page["NextToken"], **values)
         changes += page.get("Changes", [])
     return {**page, "Changes": changes}
+
+
+def deployed_template(cf: Any, stack_name: str) -> dict[str, Any]:
+    """The template the stack runs now, parsed (botocore already decodes a JSON body)."""
+    body = cf.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
+    return dict(body) if isinstance(body, dict) else dict(json.loads(body))
+
+
+def parameter_values(stack: dict[str, Any]) -> dict[str, str]:
+    """Template parameter -> the value a described stack used; for an SSM-typed one, the value it
+    resolved to (`ResolvedValue`), not the path. NoEcho values arrive masked and stay so."""
+    return {p["ParameterKey"]: str(p.get("ResolvedValue", p.get("ParameterValue", "")))
+            for p in stack.get("Parameters", [])}
 
 
 def change_set_kind(cs: dict[str, Any]) -> Kind:
