@@ -34,7 +34,7 @@ def review(
     clients: runner.Clients, sp: StackPlan, rows: list[ChangeRow], existing: dict[str, Any] | None
 ) -> tuple[list[ChangeRow], list[ParameterChange]]:
     """Rows with their property changes filled in, and the SSM parameters whose value changes."""
-    if existing is None or not any(r.action == "Modify" for r in rows):
+    if existing is None or not any(r.action == "Modify" for r in rows) or not runner.property_values_wanted():
         return rows, []  # a new stack: every resource is added, nothing has a "before"
     old = {k: plain_value(v) for k, v in runner.parameter_values(existing).items() if k in sp.reads}
     found = runner.get_parameters(clients.ssm, sp.reads.values())

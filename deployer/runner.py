@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -23,6 +24,7 @@ from .planner import Kind, Poller, classify
 CALL_HOOKS: list[Callable[..., None]] = []
 RETRIES = BotoConfig(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=60)
 Sleep = Callable[[float], None]
+BENCH_SWITCH = "PLATFORM_BENCH_NO_PROPERTY_VALUES"  # bench only: describe without property values, no review
 
 
 class Clients:
@@ -91,9 +93,14 @@ def create_change_set(cf: Any, args: dict[str, Any]) -> str:
     return str(cf.create_change_set(**args)["Id"])
 
 
-def describe_change_set(cf: Any, change_set_id: str, property_values: bool = True) -> dict[str, Any]:
-    """The change set with all its changes; with property values (before/after per property) by default."""
-    values = {"IncludePropertyValues": True} if property_values else {}
+def property_values_wanted() -> bool:
+    """False only under bench/bench_deploy.py's switch, which measures the review's cost against the same code."""
+    return os.environ.get(BENCH_SWITCH) != "1"
+
+
+def describe_change_set(cf: Any, change_set_id: str) -> dict[str, Any]:
+    """The change set with all its changes, with property values (before/after per property)."""
+    values = {"IncludePropertyValues": True} if property_values_wanted() else {}
     page = cf.describe_change_set(ChangeSetName=change_set_id, **values)
     changes = list(page.get("Changes", []))
     while page.get("NextToken"):
