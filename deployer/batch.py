@@ -67,3 +67,8 @@ def run_ready(ctx: Context, sp: StackPlan, result: StackResult, discard_unrun: b
     if result.ok:
         ctx.after_success(sp.stack)
     return result
+
+
+def deploy_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) -> StackResult:
+    """One stack on its own: a batch of one (make, show, confirm, execute)."""
+    return run_batch(ctx, {sp.stack: sp}, [sp.stack], {sp.stack: existing}, lambda: None)[sp.stack]
