@@ -20,7 +20,7 @@ from typing import Any
 
 EXIT_OK, EXIT_REVIEW = 0, 3
 MEANING = {0: "nothing to change", 1: "deployment failed", 2: "bad usage, configuration or pre-flight check",
-           3: "change sets created, waiting for review"}
+           3: "change sets created, waiting for review", 4: "declined at the confirmation question"}
 
 
 def _cell(value: Any) -> str:
