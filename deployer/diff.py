@@ -79,7 +79,7 @@ def nested_diff(before: Any, after: Any, path: str = "") -> Iterator[tuple[str, 
 
 
 def _list_diff(before: list[Any], after: list[Any], path: str) -> Iterator[tuple[str, Any, Any]]:
-    key = _item_key(before + after)
+    key = _item_key(before, after)
     if key:
         old = {item[key]: item for item in before}
         new = {item[key]: item for item in after}
@@ -91,12 +91,14 @@ def _list_diff(before: list[Any], after: list[Any], path: str) -> Iterator[tuple
                                after[i] if i < len(after) else MISSING, f"{path}[{i}]")
 
 
-def _item_key(items: list[Any]) -> str | None:
+def _item_key(*sides: list[Any]) -> str | None:
     """The key every item has, with values unique on each side, or None (then: by position)."""
+    items = [i for side in sides for i in side]
     if not items or not all(isinstance(i, dict) for i in items):
         return None
     for key in ITEM_KEYS:
-        if all(isinstance(i.get(key), str | int) for i in items):
+        values = [[i.get(key) for i in side] for side in sides]
+        if all(isinstance(v, str | int) for vs in values for v in vs) and all(len(set(vs)) == len(vs) for vs in values):
             return key
     return None
 

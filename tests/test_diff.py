@@ -47,6 +47,12 @@ def test_lists_of_named_items_match_by_name_not_position() -> None:
     ]
 
 
+def test_lists_with_repeated_names_fall_back_to_positions() -> None:
+    before = [{"Name": "A", "Value": "1"}, {"Name": "A", "Value": "2"}]
+    after = [{"Name": "A", "Value": "1"}, {"Name": "A", "Value": "3"}]
+    assert list(nested_diff(before, after, "X")) == [("X[1].Value", "2", "3")]
+
+
 def policy(resources: list[str]) -> dict:
     return {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Resource": r}
