@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -47,6 +48,8 @@ def measure(label: str, args: list[str], runs: int, budget_s: float, budget_mib:
 def fifty_services_config(path: Path) -> None:
     text = (ROOT / "platform.toml").read_text()
     base = text[: text.index("\n[[services]]")]
+    # The example's per-environment sizing tables name its own services, which this config lacks.
+    base = re.sub(r"\n\[environments\.[^]]+\.services\.[^]]+\]\n(?:[^[\n][^\n]*\n)*", "\n", base)
     blocks = [
         f'[[services]]\nname = "svc-{i:02d}"\nport = 8000\npath_patterns = ["/svc-{i:02d}/*"]\n'
         f'priority = {100 + i}\nhealth_check_path = "/svc-{i:02d}/health"\ncpu = 256\nmemory = 512\n'
