@@ -8,7 +8,6 @@ importing botocore's session machinery costs more than the whole synthesis.
 
 from __future__ import annotations
 
-import difflib
 import importlib.util
 import json
 from functools import cache
@@ -56,6 +55,8 @@ def region_problem(name: str) -> str | None:
         return "cannot check the region: botocore's endpoint data was not found (install boto3)"
     if name in known:
         return None
+    import difflib  # only on the error path
+
     close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6) or _examples(known)
     return (f"{name!r} is not a region in botocore's endpoint data (expected a known region such as "
             f"{', '.join(close)}; for a region newer than the installed botocore, upgrade boto3)")
