@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config_checks as checks
+from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
@@ -43,11 +44,7 @@ class EnvConfig:
     nat: str
     log_retention_days: int
     deletion_protection: bool
-    certificate_arn: str | None
-
-    @property
-    def https(self) -> bool:
-        return self.certificate_arn is not None
+    edge: EdgeConfig = EdgeConfig()  # how CloudFront reaches the load balancer (edge_config.py)
 
 
 @dataclass(frozen=True)
@@ -93,7 +90,8 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
         raise ConfigError(f"{where}: environments.{env}: no such environment (expected one of: {known})")
     # Every environment is validated, not only the chosen one: a typo in prod fails in dev's CI.
     for name, table in envs.items():
-        check_table(table, ENV_FIELDS, where, f"environments.{name}")
+        check_retired(table, where, f"environments.{name}")
+        check_table(table, ENV_FIELDS | EDGE_FIELDS, where, f"environments.{name}")
         _environment(where, raw, name, table, None)
     env_cfg, services = _environment(where, raw, env, envs[env], prefix)
     owners = [(f"environments.{n}.prefix", t["prefix"], t.get("account_id"))
@@ -161,7 +159,7 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         nat=t.get("nat", "single"),
         log_retention_days=t.get("log_retention_days", 30),
         deletion_protection=t.get("deletion_protection", False),
-        certificate_arn=t.get("certificate_arn"),
+        edge=parse_edge(where, key, t, t.get("az_count", 2)),
     )
 
 

@@ -61,7 +61,7 @@ PATH_RE = re.compile(r"/[A-Za-z0-9_.$/~\"'@:+*?-]{0,127}")
 PATH_SHAPE = "a path starting with / of at most 128 characters from A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + * ?"
 
 # The containers run as a non-root user (USER 10001 in every Dockerfile), which cannot bind ports
-# below 1024; the load balancer's security group also allows egress to 1024-65535 only.
+# below 1024 (a privileged port needs root or CAP_NET_BIND_SERVICE, which the task does not get).
 MIN_PORT = 1024
 # ECS reserves the Docker daemon ports and the ECS agent's ports on a container instance; in awsvpc
 # mode the host port is the container port, and "do not specify a host port in the ephemeral port

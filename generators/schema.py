@@ -140,8 +140,7 @@ ENV_FIELDS: dict[str, Field] = {
     "deletion_protection": Field("bool", False),
     # Per-environment sizing of services: [environments.<env>.services.<name>], see OVERRIDE_FIELDS.
     "services": Field("table-map", False),
-    "certificate_arn": Field("str", False, _matches(
-        r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", "an ACM certificate ARN")),
+    # The edge keys (edge, domain, certificates, ...) are in edge_config.EDGE_FIELDS.
 }
 
 SERVICE_FIELDS: dict[str, Field] = {
