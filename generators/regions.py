@@ -58,7 +58,7 @@ def region_problem(name: str) -> str | None:
     import difflib  # only on the error path
 
     close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6) or _examples(known)
-    return (f"{name!r} is not a region in botocore's endpoint data (expected a known region such as "
+    return (f"{name!r} is not an AWS region in botocore's endpoint data (expected a known region such as "
             f"{', '.join(close)}; for a region newer than the installed botocore, upgrade boto3)")
 
 

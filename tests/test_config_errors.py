@@ -104,7 +104,7 @@ CASES = {
     "loopback cidr": (edit('vpc_cidr = "10.20.0.0/16"', 'vpc_cidr = "127.0.0.0/16"'),
                       r"environments\.dev\.vpc_cidr: '127\.0\.0\.0/16' is not inside a private range"),
     "unknown region": (edit('region = "us-east-1"', 'region = "us-east-9"'),
-                       r"environments\.dev\.region: 'us-east-9' is not a region in botocore's endpoint data "
+                       r"environments\.dev\.region: 'us-east-9' is not an AWS region in botocore's endpoint data "
                        r"\(expected a known region such as us-east-\d"),
 }
 

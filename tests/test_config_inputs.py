@@ -208,7 +208,7 @@ def test_vpc_cidr_inside_private_ranges(cidr: str, tmp_path: Path) -> None:
                                               ("mars", "us-east-1"), ("US-EAST-1", "us-east-1"), ("us-east-1 ", "")])
 def test_region_not_in_botocores_endpoint_data(region: str, hint: str, tmp_path: Path) -> None:
     msg = refused(tmp_path, edit('region = "us-east-1"', f'region = "{region}"'),
-                  rf"environments\.dev\.region: '{re.escape(region)}' is not a region in botocore's endpoint data "
+                  rf"environments\.dev\.region: '{re.escape(region)}' is not an AWS region in botocore's endpoint data "
                   r"\(expected a known region such as ")
     assert hint in msg.split("such as", 1)[1]
 
@@ -263,25 +263,35 @@ def refused_by_deploy(*args: str) -> str:
     return lines[0]
 
 
-def test_config_that_is_a_directory(tmp_path: Path) -> None:
-    line = refused_by_deploy("--config", str(tmp_path), "--synth")
-    assert line == f"error: {tmp_path}: is a directory (expected --config to name a TOML file)"
-
-
-def test_config_that_is_not_utf8(tmp_path: Path) -> None:
-    path = tmp_path / "latin1.toml"
-    path.write_bytes(BASE.replace('"layered-platform"', '"plateforme-d\xe9mo"').encode("latin-1"))
-    line = refused_by_deploy("--config", str(path), "--synth")
-    assert re.fullmatch(r"error: latin1\.toml: not UTF-8 text \(byte 0xe9 at offset \d+; expected a UTF-8 encoded "
-                        r"TOML file\)", line), line
-
-
-def test_config_that_cannot_be_read(tmp_path: Path) -> None:
+def unreadable_configs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Each kind of --config that cannot be read, with what both deploy.py and load_config must say."""
+    latin1 = tmp_path / "latin1.toml"
+    latin1.write_bytes(BASE.replace('"layered-platform"', '"plateforme-d\xe9mo"').encode("latin-1"))
     # A symlink loop cannot be read even by root (a chmod 000 file can), so the test holds everywhere.
     (tmp_path / "a.toml").symlink_to(tmp_path / "b.toml")
     (tmp_path / "b.toml").symlink_to(tmp_path / "a.toml")
-    line = refused_by_deploy("--config", str(tmp_path / "a.toml"), "--synth")
-    assert line.startswith(f"error: {tmp_path / 'a.toml'}: cannot read: ") and "expected a readable TOML file" in line
+    return {"directory": (tmp_path, "is a directory"), "not utf-8": (latin1, "not UTF-8 text"),
+            "unreadable": (tmp_path / "a.toml", "cannot read")}
+
+
+@pytest.mark.parametrize("kind", ["directory", "not utf-8", "unreadable"])
+def test_config_file_that_cannot_be_used_through_deploy(kind: str, tmp_path: Path) -> None:
+    path, words = unreadable_configs(tmp_path)[kind]
+    line = refused_by_deploy("--config", str(path), "--synth")
+    assert str(path) in line and words in line, line
+
+
+@pytest.mark.parametrize(("kind", "expected"), [
+    ("directory", r"\S+: is a directory \(expected --config to name a TOML file\)"),
+    ("not utf-8", r"latin1\.toml: not UTF-8 text \(byte 0xe9 at offset \d+; expected a UTF-8 encoded TOML file\)"),
+    ("unreadable", r"\S+a\.toml: cannot read: Too many levels of symbolic links \(expected a readable TOML file\)"),
+])
+def test_config_file_that_cannot_be_used_through_load_config(kind: str, expected: str, tmp_path: Path) -> None:
+    """load_config says the same on its own (the CI scripts call it without deploy.py's argument check)."""
+    path, _ = unreadable_configs(tmp_path)[kind]
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert re.fullmatch(expected, str(info.value)), str(info.value)
 
 
 def test_environment_named_as_a_path_writes_nothing_outside(tmp_path: Path) -> None:
