@@ -40,6 +40,7 @@ lint: setup
 bench: setup
 	$(PY) bench/synth_bench.py
 	$(PY) bench/bench_deploy.py
+	$(PY) bench/bench_endpoints.py
 	$(PY) bench/bench_health.py
 
 clean:

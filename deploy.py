@@ -13,14 +13,15 @@
   python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
+  python deploy.py --local-serve | --local-stop      keep an emulator running for later --local runs
+
+Exit status: 0 done or nothing to change, 1 a deployment failed (or stdout closed early),
+2 bad usage, configuration or pre-flight check (nothing changed), 3 change sets created and
+waiting for review, 4 a confirmation was declined (nothing was changed by that answer).
 
 Change sets are shown property by property (before -> after, replacements and SSM values
 re-read marked); each batch's change sets are shown first, then confirmed with one question
 (`[y/N/s]`, s = choose per stack; --yes skips it).
-
-Exit status: 0 done or nothing to change, 1 a deployment failed, 2 bad usage, configuration
-or pre-flight check (nothing changed), 3 change sets created and waiting for review,
-4 a change set was declined at the question (declined ones were not executed).
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from deployer.usage import config_file, endpoint_problem, misplaced_flag, rerun_flags
 from generators.config import DEFAULT_CONFIG, ConfigError, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW, EXIT_DECLINED = 0, 1, 2, 3, 4
+DEFAULT_WAIT = 3600  # seconds a bare --wait waits for another deployment
 
 
 class Parser(argparse.ArgumentParser):
@@ -45,8 +48,8 @@ class Parser(argparse.ArgumentParser):
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     p = Parser(prog="deploy.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="configuration file (default: platform.toml)")
-    p.add_argument("--env", default="dev", help="environment from the configuration (default: dev)")
+    p.add_argument("--config", type=config_file, help="configuration file (default: platform.toml)")
+    p.add_argument("--env", help="environment from the configuration (default: dev)")
     p.add_argument("--prefix", help="override the environment's project prefix (templates go to build/)")
     p.add_argument("--stack", action="append", default=[], metavar="NAME",
                    help="stack to act on, repeatable; `all` for every stack")
@@ -54,12 +57,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--profile", help="AWS profile (default: AWS_PROFILE / the default chain)")
     p.add_argument("--yes", "-y", action="store_true", help="execute/delete without asking")
     p.add_argument("--local", action="store_true", help="run against an embedded AWS emulator (moto)")
-    p.add_argument("--output", choices=("text", "json"), default="text", help="json: one document on stdout")
+    p.add_argument("--output", choices=("text", "json"), help="json: one document on stdout (default: text)")
     p.add_argument("--check", action="store_true", help="with --synth: write nothing, exit 1 if stale")
     p.add_argument("--tag", help="with --publish: image tag (default: short git SHA of a clean tree)")
     p.add_argument("--docker", help="with --publish: docker command (default: $PLATFORM_DOCKER or docker)")
-    p.add_argument("--wait", action="store_true",
-                   help="a stack another deployment is changing: wait for it to settle, then go on (default: refuse)")
+    p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=seconds, metavar="SECONDS",
+                   help="a stack another deployment is changing: wait for it to settle (at most SECONDS, "
+                        f"default {DEFAULT_WAIT}), then go on (default: refuse)")
+    p.add_argument("--force", action="store_true",
+                   help="with --destroy: empty the registry's repositories first (asks a second time)")
     p.add_argument("--site", type=Path, metavar="DIR",
                    help="with --publish frontend: site sources (default: services/frontend/src)")
     p.add_argument("--change-set-name", type=change_set_name, metavar="NAME",
@@ -75,7 +81,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     act.add_argument("--cost", action="store_true", help="estimated idle monthly cost per stack")
     act.add_argument("--publish", metavar="SERVICE", help="build and push SERVICE's image, or upload `frontend`")
     act.add_argument("--set-image-tag", metavar="SERVICE=TAG", help="write a tag already in ECR to SSM")
-    return p.parse_args(argv)
+    act.add_argument("--local-serve", action="store_true",
+                     help="start the emulator in the background; later --local runs use it and keep its state")
+    act.add_argument("--local-stop", action="store_true", help="stop the emulator --local-serve started")
+    args = p.parse_args(argv)
+    problem = misplaced_flag(args)
+    if problem:
+        p.error(problem)
+    args.rerun = rerun_flags(args)
+    args.env, args.output = args.env or "dev", args.output or "text"
+    args.config = args.config or DEFAULT_CONFIG
+    return args
+
+
+def seconds(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds (expected e.g. --wait 600)")
+    return int(value)
 
 
 def change_set_name(value: str) -> str:
@@ -160,20 +182,24 @@ def make_confirm(yes: bool, out: Any = None) -> Any:
     return confirm
 
 
-def confirm_destroy(names: list[str]) -> bool:
+def confirm_destroy(question: str, word: str = "destroy") -> bool:
     if not sys.stdin.isatty():
         return False
-    answer = input(f"delete {', '.join(names)}? type `destroy` to confirm: ")
-    return answer.strip() == "destroy"
+    return input(f"{question} type `{word}` to confirm: ").strip() == word
 
 
 def cmd_aws(args: argparse.Namespace) -> int:
     """Every command that talks to AWS (or the emulator); boto3 is imported from here on only."""
     from deployer.commands import Options
+    from generators.regions import region_problem
 
+    problem = endpoint_problem(os.environ) if not args.local else None
+    problem = problem or (region_problem(args.region) if args.region else None)
+    if problem:
+        raise_usage(problem if args.region is None or problem.startswith("AWS_") else f"--region: {problem}")
     opts = Options(config=args.config, env=args.env, prefix=args.prefix, stacks=args.stack, region=args.region,
                    profile=args.profile, yes=args.yes, output=args.output, local=args.local,
-                   change_set_name=args.change_set_name, wait=args.wait)
+                   change_set_name=args.change_set_name, wait=args.wait, force=args.force, rerun=args.rerun)
     if not args.local:
         return dispatch(args, opts)
     from deployer.local import emulator
@@ -182,6 +208,12 @@ def cmd_aws(args: argparse.Namespace) -> int:
     region = args.region or load_config(args.config, args.env, args.prefix).env.region
     with emulator(Reporter(region, json_mode=args.output == "json"), region):
         return dispatch(args, opts)
+
+
+def cmd_local_serve(args: argparse.Namespace) -> int:
+    from deployer.serve import start, stop
+
+    return stop() if args.local_stop else start()
 
 
 def dispatch(args: argparse.Namespace, opts: Any) -> int:
@@ -207,20 +239,14 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    others = (args.synth, args.graph, args.cost, args.status, args.destroy, args.publish, args.set_image_tag)
-    if args.site and args.publish != "frontend":
-        raise_usage("--site only goes with --publish frontend")
-    for given, flag in ((args.change_set_name, "--change-set-name"), (args.wait, "--wait")):
-        if given and any(others):
-            raise_usage(f"{flag} only goes with a deploy, --plan or --execute")
+    if args.local_serve or args.local_stop:
+        return cmd_local_serve(args)
     if args.synth:
         return cmd_synth(args)
     if args.graph:
         return cmd_graph(args)
     if args.cost:
         return cmd_cost(args)
-    if args.check:
-        raise_usage("--check only goes with --synth")
     if not (args.stack or args.status or args.publish or args.set_image_tag):
         raise_usage("nothing to do — pass --stack NAME (or all), --synth, --status, --graph, --publish ...")
     return cmd_aws(args)
@@ -234,23 +260,41 @@ def raise_usage(message: str) -> NoReturn:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # here, not at exit: a reader gone by then would print a BrokenPipeError
+        return code
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_FAILED
+    except BrokenPipeError:
+        return quiet_broken_pipe()
     except Exception as exc:  # the deployer's own errors, imported lazily to keep boto3 off --synth
         return handle(exc)
 
 
+def quiet_broken_pipe() -> int:
+    """stdout closed early (`--status | head -1`): stop quietly. Python would complain about the
+    unflushed buffer at exit, so stdout is pointed at /dev/null first."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_FAILED
+
+
 def handle(exc: Exception) -> int:
-    from deployer.errors import UsageError
+    from deployer.errors import Declined, Failed, UsageError
 
     if isinstance(exc, UsageError):
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if isinstance(exc, Declined):
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DECLINED
+    if isinstance(exc, Failed):
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     from botocore.exceptions import BotoCoreError, ClientError
     from botocore.parsers import ResponseParserError
 

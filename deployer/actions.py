@@ -14,7 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import runner
+from botocore.exceptions import ClientError
+
+from . import converge, runner
 from .diff import ParameterChange
 from .planner import (
     TEMPLATE_BODY_LIMIT,
@@ -104,7 +106,12 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
         assert existing is not None
         ctx.report.stack(sp.stack, f"is {existing['StackStatus']} from a failed first create: "
                                    "deleting it and creating it again")
-        _delete_and_wait(ctx, sp.stack, existing["StackId"])
+        events: list[dict[str, Any]] = []
+        final = _delete_and_wait(ctx, sp.stack, existing["StackId"], events)
+        if final["StackStatus"] != "DELETE_COMPLETE":  # never create over a stack that is still there
+            result.action = "recreate"
+            _failed(ctx, sp.stack, final, events, result)
+            return
         result.action, kind = "recreate", Kind.ABSENT
     cs_type = "UPDATE" if kind in UPDATABLE else "CREATE"
     result.action = result.action if result.action != "none" else cs_type.lower()
@@ -114,7 +121,11 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
     cs_id = runner.create_change_set(cf, args)
     result.change_set_id = cs_id
     try:
-        cs = runner.wait_change_set(cf, cs_id, ctx.sleep)
+        ctx.report.track(sp.stack, "CHANGE_SET_CREATE_IN_PROGRESS")  # the clock runs while AWS computes it
+        try:
+            cs = runner.wait_change_set(cf, cs_id, ctx.sleep)
+        finally:
+            ctx.report.untrack(sp.stack)
         _after_change_set(ctx, sp, cs, result, existing if cs_type == "UPDATE" else None)
     finally:
         if result.status not in ("planned", "ready"):
@@ -161,9 +172,15 @@ def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: Stac
         ctx.report.progress(sp.stack, batch)
 
     operation = "CREATE" if result.action in ("create", "recreate") else "UPDATE"
-    ctx.report.track(sp.stack, f"{operation}_IN_PROGRESS", len(result.changes))
     try:
         runner.execute_change_set(cf, cs_id)
+    except ClientError as exc:  # an endpoint that fails the call instead of the stack (an emulator)
+        result.status = "failed"
+        result.reason = converge.refused_execute(ctx.clients, sp, exc)
+        ctx.report.line(f"{sp.stack} failed: {result.reason}")
+        return
+    ctx.report.track(sp.stack, f"{operation}_IN_PROGRESS", len(result.changes))
+    try:
         result.executed = True
         final = runner.wait_stack(cf, stack_id, show, seen, ctx.sleep)
     finally:
@@ -172,9 +189,7 @@ def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: Stac
     result.stack_status = final["StackStatus"]
     if classify("stack", final["StackStatus"]) is Kind.STABLE:
         result.status = "created" if final["StackStatus"] == "CREATE_COMPLETE" else "updated"
-        if result.action in ("create", "recreate") and sp.stack in ctx.protect:
-            _protect(ctx, sp)
-        ctx.report.stack(sp.stack, final["StackStatus"])
+        ctx.report.stack(sp.stack, final["StackStatus"])  # protection: converge.py, on every run
         return
     _failed(ctx, sp.stack, final, events, result)
 
@@ -184,11 +199,6 @@ def _failed(ctx: Context, stack: str, final: dict[str, Any], events: list[dict[s
     result.status, result.reason = "failed", final.get("StackStatusReason", final["StackStatus"])
     result.failed_resources = failed_dicts(failed)
     ctx.report.failure(stack, final, failed)
-
-
-def _protect(ctx: Context, sp: StackPlan) -> None:
-    runner.set_termination_protection(ctx.clients.cf, sp.stack_name, True)
-    ctx.report.stack(sp.stack, "termination protection on (foundation stack)")
 
 
 def discard(ctx: Context, result: StackResult) -> None:

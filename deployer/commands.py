@@ -12,17 +12,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import ProfileNotFound
+
 from generators.config import Config, load_config
 from generators.contract import Contract, ContractError, build_contract
 from generators.naming import FOUNDATION_STACKS, service_param, stack_name
-from generators.synth import synth
+from generators.synth import committed, synth
 
-from . import preflight, runner
+from . import converge, orphans, preflight, runner
 from .actions import Context, StackResult, timestamp
 from .batch import run_batch
 from .errors import UsageError
 from .executor import run_grouped
-from .planner import Naming, Plan, StackPlan, change_set_name_problem, make_plan, naming, select_stacks, stack_tags
+from .planner import (
+    UPDATABLE,
+    Naming,
+    Plan,
+    StackPlan,
+    change_set_name_problem,
+    classify,
+    make_plan,
+    naming,
+    select_stacks,
+    stack_tags,
+)
 from .report import Reporter, result_dict, summary, to_json
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW, EXIT_DECLINED = 0, 1, 2, 3, 4
@@ -40,7 +53,9 @@ class Options:
     output: str = "text"
     local: bool = False
     change_set_name: str | None = None
-    wait: bool = False  # wait for a stack someone else is changing, instead of refusing
+    wait: int | None = None  # seconds to wait for a stack someone else is changing (None: refuse)
+    force: bool = False  # --destroy: empty the registry's repositories first
+    rerun: str = "--env dev"  # the flags that chose the target, for commands printed to the user
 
 
 @dataclass
@@ -52,16 +67,20 @@ class Session:
     clients: runner.Clients | None = None
 
 
-def prepare(opts: Options, need_stacks: bool = True) -> Session:
-    """Load the configuration, regenerate the templates, and plan the selected stacks."""
+def prepare(opts: Options, need_stacks: bool = True, write: bool = False) -> Session:
+    """Load the configuration, generate the templates (write=True: also to disk, for the commands
+    that deploy them), and plan the selected stacks. Read-only commands write nothing."""
     cfg = load_config(opts.config, opts.env, opts.prefix)
     report = Reporter(opts.region or cfg.env.region, json_mode=opts.output == "json")
-    result = synth(cfg)
-    for path in result.changed:
+    report.emulated = opts.local
+    result = synth(cfg, check=not write)
+    for path in result.changed if committed(cfg) else []:  # build/ holds no reviewed file to warn about
         report.warn(f"regenerated {path.name} in {result.directory}: it differed from the file on disk "
-                    "(review and commit it)")
+                    "(review and commit it)" if write else
+                    f"{path.name} in {result.directory} differs from what the configuration generates; using "
+                    "the generated one without writing it (run --synth to update the file)")
     files = {p.stem: p for p in sorted(result.changed + result.unchanged)}
-    bodies = {s: p.read_text(encoding="utf-8") for s, p in files.items()}
+    bodies = {s: result.texts[p] for s, p in files.items()}
     try:
         contract = build_contract({s: json.loads(b) for s, b in bodies.items()})
     except ContractError as exc:
@@ -75,7 +94,11 @@ def prepare(opts: Options, need_stacks: bool = True) -> Session:
 
 
 def connect(s: Session, opts: Options) -> runner.Clients:
-    s.clients = runner.Clients(opts.region or s.cfg.env.region, opts.profile)
+    try:
+        s.clients = runner.Clients(opts.region or s.cfg.env.region, opts.profile)
+    except ProfileNotFound as exc:
+        raise UsageError(f"{exc} — pick one from ~/.aws/config (aws configure list-profiles) or drop "
+                         "--profile / AWS_PROFILE") from None
     return s.clients
 
 
@@ -89,17 +112,26 @@ def show_plan(s: Session, what: str) -> None:
 def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) -> int:
     """mode: deploy | plan | execute."""
     names = _naming(opts)
-    s = prepare(opts)
+    s = prepare(opts, write=mode != "plan")
     if mode != "plan" and not opts.yes and not sys.stdin.isatty():
         raise UsageError("no terminal to confirm on — pass --yes to execute change sets without asking")
     clients = connect(s, opts)
     show_plan(s, {"deploy": "deploy", "plan": "plan (change sets kept for review)", "execute": "execute"}[mode])
     account = preflight.identity(clients, s.cfg)
     states = preflight.stack_states(clients, {k: v.stack_name for k, v in s.plan.stacks.items()})
-    if opts.wait:
-        states = preflight.wait_for_others(clients, states, s.report)
+    if opts.wait is not None:
+        states = preflight.wait_for_others(clients, states, s.report, opts.wait)
     problems = preflight.state_problems(states, clients.region)
-    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local)
+    problems += orphans.removal_problems(clients, s.cfg.prefix, s.plan, states, clients.region)
+    # One read for what the stacks read and what the deployed ones write (converge restores those).
+    # Only stacks that stay (not recreated): their state now is the one the checks after them judge by.
+    kept = {st: state for st, state in states.items()
+            if state and classify("stack", state["StackStatus"]) in UPDATABLE}
+    written = {p for p, w in s.contract.writer.items() if w in s.plan.stacks and w in kept}
+    reads = {p for sp in s.plan.stacks.values() for p in sp.reads.values()}
+    known = runner.get_parameters(clients.ssm, written | reads)
+    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
+                                             existing=known)
     preflight.fail_on(problems)
     ctx = Context(
         clients, s.report, naming=names,
@@ -107,14 +139,23 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
         artifacts_bucket=f"{s.cfg.prefix}-cfn-{account}-{clients.region}"[:63],
         protect=frozenset(FOUNDATION_STACKS),
     )
-    if after_success:
-        ctx.after_success = lambda stack: after_success(clients, s, stack)
+    missing = sorted(written - set(known))
+    ctx.after_success = lambda stack: _after(s, stack, kept.get(stack), missing, after_success)
     if mode == "execute":
         from .planned import execute_planned
         results = execute_planned(ctx, s.plan, states, lambda: interrupt(ctx, s))
     else:
         results = _run(ctx, s, states)
     return finish(s, opts, results, mode)
+
+
+def _after(s: Session, stack: str, before: dict[str, Any] | None, missing: list[str], extra: Any) -> None:
+    """After each stack that deployed or had no changes: converge what a change set cannot see."""
+    assert s.clients is not None
+    own = [p for p in missing if s.contract.writer.get(p) == stack]
+    converge.after_stack(s.clients, s.report, s.plan.stacks[stack], before, own, stack in FOUNDATION_STACKS)
+    if extra:
+        extra(s.clients, s, stack)
 
 
 def _naming(opts: Options) -> Naming:
@@ -162,6 +203,9 @@ def finish(s: Session, opts: Options, results: dict[str, StackResult], mode: str
     if any(r.status == "interrupted" for r in ordered):
         _states_after_interrupt(s, ordered)
     urls = service_urls(s) if code == EXIT_OK and mode in ("deploy", "execute") and results else {}
+    if urls and s.report.emulated:  # the names exist in the emulator, but nothing answers at them
+        s.report.line("  no URLs to try: the emulator serves no traffic (deploy to AWS for a reachable endpoint)")
+        urls = {}
     for name, url in urls.items():
         s.report.line(f"  {name:<22} {url}")
     if opts.output == "json":

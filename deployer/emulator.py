@@ -21,6 +21,13 @@ Gaps filled (moto 5.x):
   stack) or UPDATE_ROLLBACK_COMPLETE. The emulator now does the same: resources this execution
   added are deleted and the stack's record of its template and resources is restored (a resource
   already modified in place in the emulated service is not reverted).
+- A change set for an unchanged template answered "no changes" even when an SSM-typed parameter
+  now resolves to a new value. CloudFormation re-reads those for every change set, so a new image
+  tag is a change; the emulator now diffs the resolved values too and modifies the resources
+  that reference a changed parameter, on execute as well.
+- Deleting an AWS::SSM::Parameter that is already gone failed the update; CloudFormation treats a
+  resource that no longer exists as deleted. An update that removed a resource kept it in the
+  stack's resource map, so adding it back later created nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.server import ThreadedMotoServer
+from moto.ssm.exceptions import ParameterNotFound
+from moto.ssm.models import Parameter as SsmParameter
 
 UNSUPPORTED_WARNING = "but it's not supported by moto's CloudFormation implementation"
 _patched = False
@@ -142,9 +151,19 @@ def _clear_vpc(stack: Stack) -> None:
                 ec2.delete_route_table(table.id)
 
 
+def _retain_after_create(stack: Stack) -> None:
+    """moto retains only `Retain`; RetainExceptOnCreate retains too once the stack's create succeeded."""
+    if stack.status in ("ROLLBACK_IN_PROGRESS", "ROLLBACK_COMPLETE", "REVIEW_IN_PROGRESS", "CREATE_IN_PROGRESS"):
+        return
+    for resource in stack.resource_map._resource_json_map.values():
+        if resource.get("DeletionPolicy") == "RetainExceptOnCreate":
+            resource["DeletionPolicy"] = "Retain"
+
+
 def _tolerant_delete(original: Any) -> Any:
     def delete(self: Stack) -> None:
         try:
+            _retain_after_create(self)
             _clear_vpc(self)
             original(self)
         except Exception as exc:  # AWS reports a failed resource delete as a stack status, not an API error
@@ -228,6 +247,71 @@ def _failing_execute(original: Any) -> Any:
     return execute_change_set
 
 
+def _ssm_value(resource_map: parsing.ResourceMap, path: str, value_type: str) -> Any:
+    try:
+        return resource_map.parse_ssm_parameter(path, value_type)
+    except Exception:  # deleted: the change set's own validation reports it, as AWS does
+        return None
+
+
+def _ssm_changed(resource_map: parsing.ResourceMap, template: dict[str, Any]) -> set[str]:
+    """SSM-typed template parameters whose value in SSM differs from the one the stack resolved."""
+    changed = set()
+    for name, slot in template.get("Parameters", {}).items():
+        value_type, path = str(slot.get("Type", "")), slot.get("Default")
+        if value_type.startswith("AWS::SSM::Parameter::") and path and name in resource_map.resolved_parameters:
+            now = _ssm_value(resource_map, path, value_type)
+            if now is not None and now != resource_map.resolved_parameters[name]:
+                changed.add(name)
+    return changed
+
+
+def _rereading_diff(original: Any) -> Any:
+    def build_resource_diff(self: parsing.ResourceMap, other_template: dict[str, Any],
+                            parameters: dict[str, Any] | None = None) -> dict[str, Any]:
+        actions = original(self, other_template, parameters)
+        changed = _ssm_changed(self, other_template) if self._resource_json_map else set()
+        for name, resource in other_template.get("Resources", {}).items():
+            if name in self._resource_json_map and name not in actions["Modify"] and \
+                    changed & set(parsing.get_references_from_template(resource)):
+                actions["Modify"].append(name)
+        return actions
+
+    return build_resource_diff
+
+
+def _changes_count(original: Any) -> Any:
+    """An unchanged template whose SSM values changed is a change set with changes, not "no changes"."""
+    def create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> tuple[str, str]:
+        change_set_id, stack_id = original(self, *args, **kwargs)
+        change_set = self.change_sets[change_set_id]
+        if change_set.status == "FAILED" and change_set.changes:
+            change_set.status, change_set.execution_status, change_set.status_reason = \
+                "CREATE_COMPLETE", "AVAILABLE", None
+        return change_set_id, stack_id
+
+    return create_change_set
+
+
+def _gone_is_deleted(original: Any) -> Any:
+    def delete_from_cloudformation_json(cls: Any, resource_name: str, cloudformation_json: Any,
+                                        account_id: str, region_name: str) -> None:
+        with suppress(ParameterNotFound):
+            original.__func__(cls, resource_name, cloudformation_json, account_id, region_name)
+
+    return classmethod(delete_from_cloudformation_json)
+
+
+def _forgetting_update(original: Any) -> Any:
+    def update(self: parsing.ResourceMap, template: dict[str, Any], parameters: Any = None) -> None:
+        removed = [n for n in self._resource_json_map if n not in template.get("Resources", {})]
+        original(self, template, parameters)
+        for name in removed:
+            self._parsed_resources.pop(name, None)
+
+    return update
+
+
 def patch_moto() -> None:
     """Idempotent: fill the gaps listed in the module docstring."""
     global _patched
@@ -242,13 +326,20 @@ def patch_moto() -> None:
     parsing.parse_and_update_resource = _named_failure(parsing.parse_and_update_resource)
     CloudFormationBackend.execute_change_set = _failing_execute(  # type: ignore[method-assign]
         CloudFormationBackend.execute_change_set)
+    parsing.ResourceMap.build_resource_diff = _rereading_diff(  # type: ignore[method-assign]
+        parsing.ResourceMap.build_resource_diff)
+    parsing.ResourceMap.update = _forgetting_update(parsing.ResourceMap.update)  # type: ignore[method-assign]
+    SsmParameter.delete_from_cloudformation_json = _gone_is_deleted(  # type: ignore[method-assign]
+        SsmParameter.__dict__["delete_from_cloudformation_json"])
+    CloudFormationBackend.create_change_set = _changes_count(  # type: ignore[method-assign]
+        CloudFormationBackend.create_change_set)
     _patched = True
 
 
-def start_server() -> ThreadedMotoServer:
-    """moto's server on 127.0.0.1 and a free port, in a thread of this process."""
+def start_server(port: int = 0) -> ThreadedMotoServer:
+    """moto's server on 127.0.0.1 and `port` (0: a free one), in a thread of this process."""
     patch_moto()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     return server
 

@@ -24,7 +24,7 @@ from .report import Reporter
 PLACEHOLDER_TAG = "local-placeholder"
 NOT_EMULATED = (
     "no containers run, no traffic is served, CloudFront, Application Auto Scaling and ECS capacity "
-    "providers are placeholders, stack operations finish instantly, and nothing persists after exit"
+    "providers are placeholders, stack operations finish instantly"
 )
 
 
@@ -36,26 +36,53 @@ def is_emulator_endpoint() -> bool:
 
 @contextmanager
 def emulator(report: Reporter, region: str) -> Iterator[str]:
+    """The emulator --local-serve keeps running, when there is one; else one in this process."""
+    from .serve import running_url
+
+    url = running_url()
+    if url:
+        with _pointed_at(url, region):
+            report.line(f"LOCAL EMULATOR: the emulator on {url} started by --local-serve (dummy credentials; "
+                        "its state persists until --local-stop) — nothing is deployed to AWS.")
+            report.line(f"  not emulated: {NOT_EMULATED}.")
+            yield url
+        return
+    yield from _in_process(report, region)
+
+
+def _in_process(report: Reporter, region: str) -> Iterator[str]:
     from .emulator import server_url, start_server
 
     # moto's per-type "no support" lines, its warnings and werkzeug's request log: said once below instead.
     logging.getLogger("moto").setLevel(logging.ERROR)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*not supported by moto")
-    saved = dict(os.environ)
     server = start_server()
     url = server_url(server)
-    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
-        os.environ.pop(var, None)
-    os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                      AWS_DEFAULT_REGION=region, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
-    report.line(f"LOCAL EMULATOR: moto's AWS emulator on {url} (in this process, dummy credentials) — "
-                "nothing is deployed to AWS.")
-    report.line(f"  not emulated: {NOT_EMULATED}.")
     try:
-        yield url
+        with _pointed_at(url, region):
+            report.line(f"LOCAL EMULATOR: moto's AWS emulator on {url} (in this process, dummy credentials) — "
+                        "nothing is deployed to AWS.")
+            report.line(f"  not emulated: {NOT_EMULATED}, and nothing persists after exit (python deploy.py "
+                        "--local-serve keeps an emulator running for later --local commands).")
+            yield url
     finally:
         server.stop()
+
+
+@contextmanager
+def _pointed_at(url: str, region: str) -> Iterator[None]:
+    """Every client of this process at `url`, with dummy credentials; the environment restored after."""
+    saved = dict(os.environ)
+    for var in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_CONFIG_FILE"):
+        os.environ.pop(var, None)
+    for var in [v for v in os.environ if v.startswith("AWS_ENDPOINT_URL_")]:
+        os.environ.pop(var)  # a per-service endpoint would send that service elsewhere
+    os.environ.update(AWS_ENDPOINT_URL=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                      AWS_DEFAULT_REGION=region, AWS_SHARED_CREDENTIALS_FILE=os.devnull)
+    try:
+        yield
+    finally:
         os.environ.clear()
         os.environ.update(saved)
 

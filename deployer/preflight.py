@@ -16,7 +16,7 @@ from botocore.exceptions import (
 )
 
 from generators.config import Config
-from generators.naming import repository_name
+from generators.naming import REPOSITORY_URI_KEY, repository_name, service_param
 
 from . import runner
 from .errors import UsageError
@@ -29,7 +29,7 @@ Problems = list[str]
 def identity(clients: runner.Clients, cfg: Config) -> str:
     """The caller's account; refuse when credentials do not resolve or the account is not the env's."""
     try:
-        account = runner.caller_account(clients.sts)
+        account = runner.caller_account(clients.probe)
     except (NoCredentialsError, PartialCredentialsError):
         raise UsageError("no AWS credentials found — set AWS_PROFILE or pass --profile, export "
                          "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or try the emulator with --local") from None
@@ -38,6 +38,8 @@ def identity(clients: runner.Clients, cfg: Config) -> str:
     except ClientError as exc:
         raise UsageError(f"AWS rejected the credentials ({runner.error_message(exc)}) — "
                          "refresh them (aws sso login, new keys) and rerun") from None
+    except runner.Unreachable as exc:
+        raise UsageError(f"{exc} — check AWS_ENDPOINT_URL, --region and the network; nothing was changed") from None
     except BotoCoreError as exc:
         raise UsageError(f"cannot reach AWS: {exc} — check the network, region and AWS_ENDPOINT_URL") from None
     if cfg.env.account_id and account != cfg.env.account_id:
@@ -51,19 +53,19 @@ def stack_states(clients: runner.Clients, names: dict[str, str]) -> dict[str, di
 
 
 def wait_for_others(
-    clients: runner.Clients, states: dict[str, dict[str, Any] | None], report: Reporter
+    clients: runner.Clients, states: dict[str, dict[str, Any] | None], report: Reporter, limit: int
 ) -> dict[str, dict[str, Any] | None]:
     """--wait: a stack someone else is changing is watched until it settles, then read again;
     never updated concurrently."""
     settled = dict(states)
     for stack, state in states.items():
         if state is not None and classify("stack", state["StackStatus"]) is Kind.PENDING:
-            _watch(clients, stack, state, report)
+            _watch(clients, stack, state, report, limit)
             settled[stack] = runner.describe_stack(clients.cf, state["StackName"])  # None after a delete
     return settled
 
 
-def _watch(clients: runner.Clients, stack: str, state: dict[str, Any], report: Reporter) -> None:
+def _watch(clients: runner.Clients, stack: str, state: dict[str, Any], report: Reporter, limit: int) -> None:
     """The same polling, event stream and progress line as for our own deployments."""
     report.stack(stack, f"is {state['StackStatus']}: another deployment is running — waiting for it (--wait)")
 
@@ -75,7 +77,10 @@ def _watch(clients: runner.Clients, stack: str, state: dict[str, Any], report: R
     seen = {e["EventId"] for e in runner.new_events(clients.cf, state["StackId"], set())}
     report.track(stack, state["StackStatus"])
     try:
-        final = runner.wait_stack(clients.cf, state["StackId"], show, seen)
+        final = runner.wait_stack(clients.cf, state["StackId"], show, seen, limit=limit)
+    except runner.StillBusy as busy:
+        raise UsageError(f"{state['StackName']} is still {busy} after {limit} s (--wait {limit}) — nothing was "
+                         "changed; rerun later or with a longer --wait") from None
     finally:
         report.untrack(stack)
     report.stack(stack, f"settled: {final['StackStatus']}")
@@ -100,29 +105,39 @@ def state_problems(states: dict[str, dict[str, Any] | None], region: str) -> Pro
     return problems
 
 
-def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulated_images: bool) -> Problems:
-    """Missing SSM parameters (by the stack that writes them) and image tags absent from ECR."""
+def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulated_images: bool,
+                       rerun: str = "", existing: dict[str, str] | None = None) -> Problems:
+    """Missing SSM parameters (by the stack that writes them) and image tags absent from ECR.
+    `existing`: the parameters already read (path -> value), to save the calls."""
     paths = {p for sp in plan.stacks.values() for p in sp.reads.values()}
-    existing = runner.get_parameters(clients.ssm, paths)
+    existing = existing if existing is not None else runner.get_parameters(clients.ssm, paths)
     image_paths = {p for sp in plan.stacks.values() for p in sp.image_tag_reads.values()}
     provided = image_paths if emulated_images else set()
-    problems = [_missing_line(m, cfg) for m in missing_parameters(plan, set(existing), provided)]
+    rerun = rerun or f"--env {cfg.env.name}"
+    problems = [_missing_line(m, rerun) for m in missing_parameters(plan, set(existing), provided)]
     for path in sorted(image_paths & set(existing)):
         service = image_service(path)
         repo, tag = repository_name(cfg.prefix, service), existing[path]
+        if emulated_images and plan.contract.writer.get(service_param(cfg.prefix, service, REPOSITORY_URI_KEY)) \
+                in plan.stacks:
+            continue  # the emulator registers a placeholder image once that stack has made the repository
         if not runner.image_exists(clients.ecr, repo, tag):
-            problems.append(f"image tag {tag!r} (from {path}) is not in ECR repository {repo} — push it with "
-                            f"python deploy.py --publish {service}, or set an existing tag with --set-image-tag")
+            problems.append(f"image tag {tag!r} (from {path}) is not in ECR repository {repo} (deleted with an "
+                            f"earlier registry?) — push it with python deploy.py --publish {service} {rerun}, "
+                            "or set an existing tag with --set-image-tag")
     return problems
 
 
-def _missing_line(m: Missing, cfg: Config) -> str:
+def _missing_line(m: Missing, rerun: str) -> str:
     if m.writer is None:
         service = image_service(m.path)
         return (f"{m.reader} reads {m.path}, which does not exist — publish an image first: "
-                f"python deploy.py --publish {service} --env {cfg.env.name} (or --set-image-tag {service}=TAG)")
+                f"python deploy.py --publish {service} {rerun} (or --set-image-tag {service}=TAG)")
+    # A deployed writer whose parameter was deleted reports "no changes"; its deploy restores the
+    # parameter anyway (converge.py), so this advice never sends anyone in a loop.
     return (f"{m.reader} reads {m.path}, which does not exist; stack {m.writer} writes it — "
-            f"deploy {m.writer} first: python deploy.py --stack {m.writer} --env {cfg.env.name}")
+            f"deploy {m.writer} first (that also restores a deleted parameter): "
+            f"python deploy.py --stack {m.writer} {rerun}")
 
 
 def fail_on(problems: Problems) -> None:

@@ -33,6 +33,7 @@ class Reporter:
     def __init__(self, region: str, json_mode: bool = False, stream: IO[str] | None = None) -> None:
         self.region = region
         self.json_mode = json_mode
+        self.emulated = False  # an emulator: no console to link to, no URL that serves traffic
         self.out: IO[str] = stream or (sys.stderr if json_mode else sys.stdout)
         self.color = self.out.isatty()
         # A redrawn line is for people at a terminal: CI logs would keep every frame.
@@ -127,7 +128,15 @@ class Reporter:
         self.line(f"[{self.elapsed()}] {stack:<15} {text}")
 
     def warn(self, text: str) -> None:
-        self.line(f"warning: {text}")
+        """Warnings go to stderr, so stdout stays what the command produces (a table, JSON)."""
+        with self.lock:
+            if self._drawn:
+                self.out.write(CLEAR_LINE)
+                self.out.flush()
+                self._drawn = False
+            sys.stderr.write(f"warning: {text}\n")
+            sys.stderr.flush()
+            self._redraw()
 
     def paint(self, text: str, code: str) -> str:
         return f"{code}{text}{RESET}" if self.color else text
@@ -168,6 +177,9 @@ class Reporter:
         self._write(lines)  # one block, even with other stacks printing in parallel
 
     def console_url(self, cs: Mapping[str, Any]) -> str:
+        if self.emulated:  # no console exists for an emulator: the command that shows the change set
+            return (f"aws cloudformation describe-change-set --change-set-name {cs.get('ChangeSetId')} "
+                    f"--endpoint-url {os.environ.get('AWS_ENDPOINT_URL', '')} (emulator)")
         return (f"https://{self.region}.console.aws.amazon.com/cloudformation/home?region={self.region}"
                 f"#/stacks/changesets/changes?stackId={quote(str(cs.get('StackId')), safe='')}"
                 f"&changeSetId={quote(str(cs.get('ChangeSetId')), safe='')}")

@@ -16,13 +16,21 @@ from typing import Any
 
 import boto3
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 
 from .planner import Kind, Poller, classify
 
 # Called as hook(event_name, **kwargs) before every API call (the benchmark counts calls with it).
 CALL_HOOKS: list[Callable[..., None]] = []
-RETRIES = BotoConfig(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=60)
+# Every AWS API call this tool makes answers within seconds; a read that takes 20 s is an endpoint
+# that will not answer. Connection failures and timeouts count against the same retry budget.
+RETRIES = BotoConfig(retries={"mode": "adaptive", "max_attempts": 8}, connect_timeout=3, read_timeout=20)
+# The first call of every command (who am I?) goes without botocore's retries: `caller_account`
+# retries throttling itself, but gives up on the second timeout, so a silent endpoint is named
+# within PROBE_READ * 2 seconds and an unreachable one within a few.
+PROBE_READ = 8
+PROBE = BotoConfig(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=PROBE_READ)
+THROTTLED = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 Sleep = Callable[[float], None]
 BENCH_SWITCH = "PLATFORM_BENCH_NO_PROPERTY_VALUES"  # bench only: describe without property values, no review
 
@@ -34,8 +42,8 @@ class Clients:
         self.session = boto3.session.Session(region_name=region, profile_name=profile)
         self.region = region
 
-    def _client(self, service: str) -> Any:
-        client = self.session.client(service, config=RETRIES)  # honours AWS_ENDPOINT_URL itself
+    def _client(self, service: str, config: BotoConfig = RETRIES) -> Any:
+        client = self.session.client(service, config=config)  # honours AWS_ENDPOINT_URL itself
         for hook in CALL_HOOKS:
             client.meta.events.register("before-call.*.*", hook)
         return client
@@ -61,6 +69,17 @@ class Clients:
         return self._client("sts")
 
     @cached_property
+    def cf_once(self) -> Any:
+        """CloudFormation without retries, for optional steps an endpoint may not implement (an HTTP
+        500 would otherwise be retried for a minute before the warning)."""
+        return self._client("cloudformation", PROBE)
+
+    @cached_property
+    def probe(self) -> Any:
+        """STS without botocore's retries, for the first call (see PROBE)."""
+        return self._client("sts", PROBE)
+
+    @cached_property
     def cloudfront(self) -> Any:
         return self._client("cloudfront")
 
@@ -73,8 +92,33 @@ def error_message(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Message", exc))
 
 
-def caller_account(sts: Any) -> str:
-    return str(sts.get_caller_identity()["Account"])
+class Unreachable(Exception):
+    """The endpoint refused, never accepted, or never answered: one line naming it."""
+
+
+def caller_account(sts: Any, sleep: Sleep = time.sleep, attempts: int = 8) -> str:
+    """The caller's account. Throttling is retried with backoff; a second timeout or refusal is final."""
+    failures = 0
+    for attempt in range(attempts):
+        try:
+            return str(sts.get_caller_identity()["Account"])
+        except (ReadTimeoutError, ConnectTimeoutError, EndpointConnectionError) as exc:
+            failures += 1
+            if failures == 2:
+                raise Unreachable(_unreachable(sts.meta.endpoint_url, exc)) from None
+        except ClientError as exc:
+            if error_code(exc) not in THROTTLED or attempt == attempts - 1:
+                raise
+        sleep(min(0.25 * 2 ** attempt, 4.0))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def _unreachable(url: str, exc: Exception) -> str:
+    if isinstance(exc, ReadTimeoutError):
+        return f"{url} accepted the connection but did not answer within {PROBE_READ} s, twice"
+    if isinstance(exc, ConnectTimeoutError):
+        return f"{url} did not accept a connection within {PROBE.connect_timeout} s, twice"
+    return f"cannot connect to {url} (connection refused or no route), twice"
 
 
 # --- CloudFormation -------------------------------------------------------------------------------
@@ -87,6 +131,28 @@ def describe_stack(cf: Any, name: str) -> dict[str, Any] | None:
             return None
         raise
     return stacks[0] if stacks and stacks[0]["StackStatus"] != "DELETE_COMPLETE" else None
+
+
+def stacks_named(cf: Any, prefix: str) -> list[dict[str, Any]]:
+    """Every live stack whose name starts with `prefix`."""
+    found: list[dict[str, Any]] = []
+    for page in cf.get_paginator("describe_stacks").paginate():
+        found += [s for s in page["Stacks"] if s["StackName"].startswith(prefix)
+                  and s["StackStatus"] != "DELETE_COMPLETE"]
+    return found
+
+
+def resource_ids(cf: Any, stack_name: str) -> set[str]:
+    """Logical ids of the resources a stack has ([] when there is no such stack)."""
+    try:
+        return {r["LogicalResourceId"] for r in cf.describe_stack_resources(StackName=stack_name)["StackResources"]}
+    except ClientError:
+        return set()
+
+
+def deployed_template(cf: Any, stack_name: str) -> dict[str, Any]:
+    body = cf.get_template(StackName=stack_name)["TemplateBody"]
+    return json.loads(body) if isinstance(body, str) else dict(body)  # boto3 parses JSON bodies itself
 
 
 def create_change_set(cf: Any, args: dict[str, Any]) -> str:
@@ -107,12 +173,6 @@ def describe_change_set(cf: Any, change_set_id: str) -> dict[str, Any]:
         page = cf.describe_change_set(ChangeSetName=change_set_id, NextToken=page["NextToken"], **values)
         changes += page.get("Changes", [])
     return {**page, "Changes": changes}
-
-
-def deployed_template(cf: Any, stack_name: str) -> dict[str, Any]:
-    """The template the stack runs now, parsed (botocore already decodes a JSON body)."""
-    body = cf.get_template(StackName=stack_name, TemplateStage="Original")["TemplateBody"]
-    return dict(body) if isinstance(body, dict) else dict(json.loads(body))
 
 
 def parameter_values(stack: dict[str, Any]) -> dict[str, str]:
@@ -167,13 +227,20 @@ def new_events(cf: Any, stack_id: str, seen: set[str]) -> list[dict[str, Any]]:
     return list(reversed(fresh))
 
 
+class StillBusy(Exception):
+    """wait_stack's time limit passed with the stack's operation still running."""
+
+
 def wait_stack(
     cf: Any, stack_id: str, on_events: Callable[[list[dict[str, Any]]], None],
-    seen: set[str], sleep: Sleep = time.sleep,
+    seen: set[str], sleep: Sleep = time.sleep, limit: float | None = None,
 ) -> dict[str, Any]:
-    """Poll until the stack's operation ends, streaming its new events; returns the final stack."""
-    poller = Poller()
+    """Poll until the stack's operation ends, streaming its new events; returns the final stack.
+    With `limit` (seconds), raises StillBusy(status) once that much time has passed."""
+    poller, deadline = Poller(), None if limit is None else time.monotonic() + limit
     while True:
+        if deadline is not None and time.monotonic() > deadline:
+            raise StillBusy(cf.describe_stacks(StackName=stack_id)["Stacks"][0]["StackStatus"])
         sleep(poller.next_delay())
         events = new_events(cf, stack_id, seen)
         if events:
@@ -237,6 +304,24 @@ def image_exists(ecr: Any, repository: str, tag: str) -> bool:
             return False
         raise
     return True
+
+
+def image_ids(ecr: Any, repository: str) -> list[dict[str, str]]:
+    """Every image of a repository ([] when the repository does not exist)."""
+    ids: list[dict[str, str]] = []
+    try:
+        for page in ecr.get_paginator("list_images").paginate(repositoryName=repository):
+            ids += page.get("imageIds", [])
+    except ClientError as exc:
+        if error_code(exc) == "RepositoryNotFoundException":
+            return []
+        raise
+    return ids
+
+
+def delete_images(ecr: Any, repository: str, ids: list[dict[str, str]]) -> None:
+    for i in range(0, len(ids), 100):  # BatchDeleteImage takes 100 image ids per call
+        ecr.batch_delete_image(repositoryName=repository, imageIds=ids[i:i + 100])
 
 
 def put_placeholder_image(ecr: Any, repository: str, tag: str) -> None:

@@ -57,7 +57,8 @@ def site_bucket() -> s3.Bucket:
     bucket = s3.Bucket(
         "SiteBucket",
         # The bucket holds the only copy of what was published; a stack deletion must not empty it.
-        DeletionPolicy="Retain", UpdateReplacePolicy="Retain",
+        # RetainExceptOnCreate: a failed first create deletes it though, so no empty bucket is orphaned.
+        DeletionPolicy="RetainExceptOnCreate", UpdateReplacePolicy="Retain",
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
             ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
             BucketKeyEnabled=True)]),

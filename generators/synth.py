@@ -10,7 +10,7 @@ from pathlib import Path
 
 from troposphere import Template
 
-from .config import Config
+from .config import DEFAULT_CONFIG, Config
 from .frontend import build_frontend
 from .infrastructure import build_infrastructure
 from .registry import build_registry
@@ -41,9 +41,15 @@ def to_json(template: Template) -> str:
     return json.dumps(template.to_dict(), indent=2, sort_keys=True) + "\n"
 
 
+def committed(cfg: Config) -> bool:
+    """The committed platform.toml with its own prefix: the only configuration templates/ holds."""
+    return not cfg.prefix_overridden and cfg.source.resolve() == DEFAULT_CONFIG.resolve()
+
+
 def template_dir(cfg: Config, root: Path = REPO_ROOT) -> Path:
-    """Committed templates for the configured environments; a git-ignored folder for --prefix overrides."""
-    if cfg.prefix_overridden:
+    """Committed templates for the configured environments; the git-ignored build/ folder for anything
+    else (an overridden --prefix, another --config file), so those never overwrite reviewed files."""
+    if not committed(cfg):
         return root / "build" / "templates" / f"{cfg.env.name}-{cfg.prefix}"
     return root / "templates" / cfg.env.name
 
@@ -55,6 +61,7 @@ class SynthResult:
     unchanged: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     diffs: dict[Path, str] = field(default_factory=dict)
+    texts: dict[Path, str] = field(default_factory=dict)  # what the configuration generates, per file
 
     @property
     def stale(self) -> bool:
@@ -64,8 +71,8 @@ class SynthResult:
 def synth(cfg: Config, check: bool = False, root: Path = REPO_ROOT) -> SynthResult:
     """Write (or with check=True, only compare) every template of one environment."""
     out = template_dir(cfg, root)
-    result = SynthResult(directory=out)
     rendered = {out / f"{stack}.json": text for stack, text in render(cfg).items()}
+    result = SynthResult(directory=out, texts=rendered)
     for path, text in rendered.items():
         old = path.read_text(encoding="utf-8") if path.exists() else ""
         if old == text:

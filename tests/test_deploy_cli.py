@@ -53,7 +53,8 @@ def test_all_from_empty_creates_every_stack_in_order(aws: Aws) -> None:
              for r in elb.describe_rules(ListenerArn=listener)["Rules"] if r["Priority"] != "default"}
     assert rules == {"1": ["/api/*", "/health"], "10": ["/inference/*"]}
     assert "batch 1: infrastructure, registry" in done.stdout
-    assert "/health" in done.stdout and "/inference/health" in done.stdout
+    # the emulator serves nothing: no URL is offered as if it could be tried, no console link either
+    assert "no URLs to try: the emulator serves no traffic" in done.stdout and "http" not in done.stdout
 
 
 def test_second_run_reports_no_changes_and_leaves_no_change_sets(aws: Aws) -> None:
@@ -72,7 +73,8 @@ def test_plan_then_execute_runs_the_same_change_set(aws: Aws) -> None:
     assert planned.returncode == 3, planned.stderr
     plan_doc = json.loads(planned.stdout)
     cs_id = plan_doc["stacks"][0]["change_set_id"]
-    assert plan_doc["stacks"][0]["status"] == "planned" and "console.aws.amazon.com" in planned.stderr
+    assert plan_doc["stacks"][0]["status"] == "planned" and "console.aws.amazon.com" not in planned.stderr
+    assert f"aws cloudformation describe-change-set --change-set-name {cs_id}" in planned.stderr
     assert aws.client("cloudformation").describe_change_set(ChangeSetName=cs_id)["ExecutionStatus"] == "AVAILABLE"
     executed = aws.deploy("--stack", "registry", "--execute", "--yes", "--output", "json")
     assert executed.returncode == 0, executed.stderr
@@ -86,16 +88,23 @@ def test_plan_then_execute_runs_the_same_change_set(aws: Aws) -> None:
 def test_json_carries_the_printed_console_url_and_the_job_summary_links_it(aws: Aws) -> None:
     planned = aws.deploy("--stack", "registry", "--plan", "--output", "json")
     assert planned.returncode == 3, planned.stderr
-    stack = json.loads(planned.stdout)["stacks"][0]
-    url = stack["console_url"]
+    doc = json.loads(planned.stdout)
+    stack = doc["stacks"][0]
+    # an emulator has no console: the review line and the JSON carry the command that shows the change set
+    assert stack["console_url"].startswith(f"aws cloudformation describe-change-set --change-set-name "
+                                           f"{stack['change_set_id']} --endpoint-url {aws.url}")
+    assert f"review: {stack['console_url']}" in planned.stderr
+    from deployer.report import Reporter
+
+    url = Reporter("us-east-1").console_url({"StackId": "x", "ChangeSetId": stack["change_set_id"]})
     assert url.startswith("https://us-east-1.console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/")
-    assert f"review: {url}" in planned.stderr
     assert quote(stack["change_set_id"], safe="") in url
+    stack["console_url"] = url  # what the same run prints against AWS
     spec = importlib.util.spec_from_file_location("plan_summary", REPO / ".github" / "scripts" / "plan_summary.py")
     assert spec and spec.loader
     plan_summary = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(plan_summary)
-    assert f"[review in the CloudFormation console]({url})" in plan_summary.render(planned.stdout, 3)
+    assert f"[review in the CloudFormation console]({url})" in plan_summary.render(json.dumps(doc), 3)
 
 
 def test_execute_refuses_a_plan_made_from_another_template(aws: Aws) -> None:
@@ -126,7 +135,7 @@ def test_service_on_empty_account_fails_preflight_naming_parameters(aws: Aws) ->
     (["--stack", "all", "--env", "staging", "--yes"], "no such environment"),
     (["--stack", "all", "--plan", "--execute"], "not allowed with argument"),
     (["--stack", "registry"], "pass --yes"),
-    (["--set-image-tag", "app-api", "--yes"], "expects SERVICE=TAG"),
+    (["--set-image-tag", "app-api"], "expects SERVICE=TAG"),
     (["--status", "--wait"], "--wait only goes with a deploy, --plan or --execute"),
     (["--destroy", "--stack", "registry", "--change-set-name", "x"], "--change-set-name only goes with a deploy"),
 ])
@@ -196,16 +205,16 @@ def test_destroy_reverse_order_refusing_foundation_while_services_remain(aws: Aw
     cf = aws.client("cloudformation")
     for stack in ("infrastructure", "registry"):
         cf.update_termination_protection(StackName=f"{PREFIX}-{stack}", EnableTerminationProtection=False)
-    failed = aws.deploy("--destroy", "--stack", "all", "--yes")  # the repositories still hold images
-    assert failed.returncode == 1 and "DELETE_FAILED" in failed.stdout and "contains images" in failed.stdout
-    assert list(aws.stacks()) == [f"{PREFIX}-registry"]
+    refused = aws.deploy("--destroy", "--stack", "all", "--yes")  # the repositories still hold images
+    assert refused.returncode == 2 and "still hold images" in one_error_line(refused.stderr)
+    assert len(aws.stacks()) == 5  # refused before anything was deleted, not half-way through
     ecr = aws.client("ecr")
     for repo in ("app-api", "inference-api"):
         ecr.batch_delete_image(repositoryName=f"{PREFIX}/{repo}", imageIds=[{"imageTag": "local-placeholder"}])
     done = aws.deploy("--destroy", "--stack", "all", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     assert aws.stacks() == {}
-    order = [ln.split()[2] for ln in failed.stdout.splitlines() if ln.endswith(" deleting")]
+    order = [ln.split()[2] for ln in done.stdout.splitlines() if ln.endswith(" deleting")]
     assert set(order[:3]) == {"app-api", "inference-api", "frontend"}
     assert set(order[3:]) == {"infrastructure", "registry"}
 
@@ -229,7 +238,7 @@ def test_local_demo_needs_no_credentials_at_all() -> None:
                           env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "LOCAL EMULATOR" in done.stdout and "not emulated:" in done.stdout
-    assert "placeholder image" in done.stdout and "/health" in done.stdout
+    assert "placeholder image" in done.stdout and "no URLs to try" in done.stdout
 
 
 def test_synth_path_never_imports_the_aws_sdk() -> None:

@@ -109,6 +109,7 @@ def test_deploy_on_a_terminal_draws_progress_frames(aws: Aws) -> None:
     assert FRAME.search(out), out.decode(errors="replace")
     assert b"\r\x1b[K\x1b[" in out or b"\r\x1b[K[" in out  # event lines start on a cleared line
     assert not out.rstrip(b"\n").endswith(b"\x1b[K") and b"registry CREATE_COMPLETE" in out
+    assert b"registry CHANGE_SET_CREATE_IN_PROGRESS" in out  # the clock runs while the change set is made too
 
 
 def test_no_carriage_return_off_a_terminal_or_with_json(aws: Aws) -> None:

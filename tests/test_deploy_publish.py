@@ -86,20 +86,23 @@ def test_set_image_tag_checks_ecr_first(aws: Aws) -> None:
 
 
 def test_new_ssm_tag_and_the_emulator(aws: Aws, docker: tuple[str, Path]) -> None:
-    """AWS re-resolves SSM-typed parameters for every change set, so a new tag is a change.
-    moto does not: it compares template and parameter *names* only and answers "no changes".
-    --status is what shows the pending rollout, on AWS and on the emulator alike."""
+    """AWS re-resolves SSM-typed parameters for every change set, so a new tag is a change. Stock
+    moto compares template and parameter *names* only; the emulator layer re-reads them like AWS.
+    --status shows the pending rollout before it, and the rolled-out tag after."""
     assert aws.deploy("--stack", "all", "--yes").returncode == 0
     assert aws.deploy("--publish", "app-api", "--tag", "v2", "--docker", docker[0]).returncode == 0
     status = json.loads(aws.deploy("--status", "--output", "json").stdout)
     app = next(s for s in status["stacks"] if s["stack"] == "app-api")
     assert app["deployed_tag"] == "local-placeholder" and app["ssm_tag"] == "v2" and app["tag_pending"]
+    assert "deployed local-placeholder ≠ SSM tag v2" in aws.deploy("--status").stdout
     again = aws.deploy("--stack", "app-api", "--yes", "--output", "json")
     assert again.returncode == 0
-    # The emulator's answer (finding recorded in the README): no re-read, so nothing is rolled out.
-    assert json.loads(again.stdout)["stacks"][0]["status"] == "no changes"
-    text = aws.deploy("--status").stdout
-    assert "deployed local-placeholder ≠ SSM tag v2" in text
+    stack = json.loads(again.stdout)["stacks"][0]
+    assert stack["status"] == "updated"
+    assert "TaskDefinition" in {c["logical_id"] for c in stack["changes"]}
+    after = json.loads(aws.deploy("--status", "--output", "json").stdout)
+    app = next(s for s in after["stacks"] if s["stack"] == "app-api")
+    assert app["deployed_tag"] == "v2" and not app["tag_pending"]
 
 
 def test_publish_frontend_uploads_and_prunes(aws: Aws) -> None:
@@ -113,7 +116,7 @@ def test_publish_frontend_uploads_and_prunes(aws: Aws) -> None:
     assert "index.html" in keys and "old.js" not in keys
     head = s3.head_object(Bucket=bucket, Key="index.html")
     assert head["ContentType"].startswith("text/html") and head["CacheControl"] == "no-cache"
-    assert "CloudFront invalidation skipped" in done.stdout
+    assert "CloudFront invalidation skipped" in done.stderr  # a warning: stderr
     # What it did, key by key: every upload and every deletion.
     assert "  deleted old.js" in done.stdout.splitlines()
     assert {line.split()[1] for line in done.stdout.splitlines() if line.startswith("  uploaded ")} == keys

@@ -1,14 +1,14 @@
 """--wait: a stack another deployment is changing is waited for, then deployed; without --wait
-it is refused (tests/test_deploy_cli.py). The other deployment is played by a timer that moves
-the in-process emulator's stack on."""
+it is refused (tests/test_deploy_cli.py). The other deployment is played by the test, which moves
+the in-process emulator's stack on once deploy.py says it is waiting (no timer: load cannot race it)."""
 
 from __future__ import annotations
 
-import threading
-import time
+import subprocess
+import sys
 
 import pytest
-from deploy_support import Aws, set_status
+from deploy_support import REPO, Aws, set_status
 
 REGISTRY = "layered-dev-registry"
 
@@ -23,13 +23,17 @@ def test_wait_for_a_stack_someone_else_is_changing(
 ) -> None:
     assert aws.deploy("--stack", "registry", "--yes").returncode == 0
     set_status(REGISTRY, running)
-    other = threading.Timer(1.5, set_status, (REGISTRY, settles_as))
-    other.start()
-    start = time.monotonic()
-    done = aws.deploy("--stack", "registry", "--yes", "--wait")
-    other.join()
+    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "--stack", "registry", "--yes", "--wait"],
+                            cwd=REPO, env=aws.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    lines = []
+    for line in proc.stdout:  # the other deployment settles once deploy.py says it is waiting for it
+        lines.append(line)
+        if "waiting for it (--wait)" in line:
+            set_status(REGISTRY, settles_as)
+    done = subprocess.CompletedProcess(proc.args, proc.wait(timeout=60), "".join(lines), proc.stderr.read())
     assert done.returncode == code, done.stdout + done.stderr
-    assert time.monotonic() - start >= 1.5
     assert f"registry        is {running}: another deployment is running — waiting for it (--wait)" in done.stdout
     assert f"registry        settled: {settles_as}" in done.stdout
     assert expected in done.stdout + done.stderr

@@ -21,7 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from service_kit.authconfig import AuthSettings
+
 REPO = Path(__file__).resolve().parents[2]
+# Where sign-in is not the point: settings built in code, and the environment of a started service.
+OPEN = AuthSettings(disabled=True)
+NO_AUTH = {"AUTH_DISABLED": "1"}
 SERVICES = REPO / "services"
 
 

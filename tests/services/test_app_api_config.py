@@ -10,10 +10,11 @@ import sys
 import pytest
 from app_api.config import Settings
 from service_kit.envconfig import ConfigError
+from services_testkit import NO_AUTH, OPEN
 
 
 def test_defaults() -> None:
-    assert Settings.from_env({}) == Settings(
+    assert Settings.from_env(NO_AUTH) == Settings(
         service_name="app-api",
         host="0.0.0.0",
         port=8000,
@@ -21,6 +22,9 @@ def test_defaults() -> None:
         image_tag="unknown",
         environment="dev",
         aws_region=None,
+        max_body_bytes=1_048_576,
+        docs_enabled=True,
+        auth=OPEN,
     )
 
 
@@ -33,6 +37,7 @@ def test_values_are_read_and_normalised() -> None:
         "SERVICE_NAME": "orders-api",
         "AWS_REGION": "ap-southeast-2",
         "HOST": "127.0.0.1",
+        **NO_AUTH,
     }
     settings = Settings.from_env(env)
     assert (settings.port, settings.log_level, settings.image_tag, settings.environment) == (
@@ -49,7 +54,7 @@ def test_values_are_read_and_normalised() -> None:
 
 
 def test_empty_values_mean_unset() -> None:
-    assert Settings.from_env({"PORT": "", "AWS_REGION": " ", "IMAGE_TAG": ""}) == Settings()
+    assert Settings.from_env({**NO_AUTH, "PORT": "", "AWS_REGION": " ", "IMAGE_TAG": ""}) == Settings(auth=OPEN)
 
 
 @pytest.mark.parametrize(
@@ -69,19 +74,19 @@ def test_empty_values_mean_unset() -> None:
 )
 def test_bad_values_are_named(name: str, value: str, expected: str) -> None:
     with pytest.raises(ConfigError, match="invalid configuration") as failure:
-        Settings.from_env({name: value})
+        Settings.from_env({**NO_AUTH, name: value})
     assert expected in str(failure.value)
 
 
 def test_every_bad_value_is_reported_at_once() -> None:
     with pytest.raises(ConfigError) as failure:
-        Settings.from_env({"PORT": "x", "LOG_LEVEL": "loud"})
+        Settings.from_env({**NO_AUTH, "PORT": "x", "LOG_LEVEL": "loud"})
     assert "PORT" in str(failure.value) and "LOG_LEVEL" in str(failure.value)
 
 
 def test_bad_config_stops_start_up_with_one_json_line() -> None:
     """What an operator sees in the ECS console: one readable line, no traceback, exit status 2."""
-    env = {**os.environ, "PORT": "eighty", "LOG_LEVEL": "loud"}
+    env = {**os.environ, **NO_AUTH, "PORT": "eighty", "LOG_LEVEL": "loud"}
     result = subprocess.run([sys.executable, "-m", "app_api"], env=env, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert result.stderr == ""

@@ -13,6 +13,9 @@ from app_api.app import create_app
 from app_api.config import Settings
 from fastapi.testclient import TestClient
 from service_kit.jsonlog import configure_logging
+from services_testkit import OPEN
+
+AUTH_OFF_WARNING = "AUTH_DISABLED=1: routes that need sign-in are open to anyone"
 
 ACCESS_KEYS = {
     "time",
@@ -42,7 +45,7 @@ def _lines(buffer: io.StringIO) -> list[dict[str, object]]:
 
 
 def test_incoming_request_id_is_honoured() -> None:
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(Settings(auth=OPEN))) as client:
         response = client.get("/health", headers={"X-Request-ID": "trace-42.a:b/c"})
     assert response.headers["x-request-id"] == "trace-42.a:b/c"
 
@@ -51,13 +54,13 @@ def test_incoming_request_id_is_honoured() -> None:
 def test_missing_or_unsafe_request_id_is_replaced(incoming: str | None) -> None:
     """Caller ids end up in logs and headers: anything but a short, plain token is replaced."""
     headers = {} if incoming is None else {"X-Request-ID": incoming}
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(Settings(auth=OPEN))) as client:
         response = client.get("/health", headers=headers)
     assert re.fullmatch(r"[0-9a-f]{32}", response.headers["x-request-id"])
 
 
 def test_one_json_access_line_per_request(log_stream: io.StringIO) -> None:
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(Settings(auth=OPEN))) as client:
         client.get("/api/items/7", headers={"X-Request-ID": "rid-1"})
     access = [line for line in _lines(log_stream) if line["logger"] == "access"]
     assert len(access) == 1
@@ -75,7 +78,7 @@ def test_one_json_access_line_per_request(log_stream: io.StringIO) -> None:
 
 
 def test_lifespan_lines_are_json_too(log_stream: io.StringIO) -> None:
-    with TestClient(create_app(Settings(image_tag="t9"))):
+    with TestClient(create_app(Settings(auth=OPEN, image_tag="t9"))):
         pass
     lines = _lines(log_stream)
     started = next(line for line in lines if line["message"] == "started")
@@ -84,7 +87,7 @@ def test_lifespan_lines_are_json_too(log_stream: io.StringIO) -> None:
 
 
 def test_unhandled_error_is_a_json_500_with_request_id(log_stream: io.StringIO) -> None:
-    app = create_app(Settings())
+    app = create_app(Settings(auth=OPEN))
 
     def broken() -> None:
         raise RuntimeError("secret detail")
@@ -94,7 +97,9 @@ def test_unhandled_error_is_a_json_500_with_request_id(log_stream: io.StringIO) 
         response = client.get("/api/broken", headers={"X-Request-ID": "rid-500"})
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "rid-500"
-    assert response.json() == {"error": {"code": "internal_error", "message": "internal server error"}}
+    assert response.json() == {
+        "error": {"code": "internal_error", "message": "internal server error", "request_id": "rid-500"}
+    }
     assert "secret" not in response.text and "Traceback" not in response.text
     lines = _lines(log_stream)
     error = next(line for line in lines if line["message"] == "unhandled error")
@@ -107,7 +112,8 @@ def test_log_level_filters(restore_logging: None, monkeypatch: pytest.MonkeyPatc
     buffer = io.StringIO()
     monkeypatch.setattr(sys, "stdout", buffer)
     configure_logging("WARNING", "app-api")
-    with TestClient(create_app(Settings())) as client:
+    with TestClient(create_app(Settings(auth=OPEN))) as client:
         client.get("/health")
     logging.getLogger("x").warning("kept")
-    assert [line["message"] for line in _lines(buffer)] == ["kept"]
+    # INFO lines (started, the access line) are filtered; the sign-in warning is a WARNING.
+    assert [line["message"] for line in _lines(buffer)] == [AUTH_OFF_WARNING, "kept"]

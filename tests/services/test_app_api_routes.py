@@ -10,8 +10,9 @@ from app_api.app import create_app
 from app_api.config import Settings
 from app_api.items import ItemStore
 from fastapi.testclient import TestClient
+from services_testkit import OPEN
 
-SETTINGS = Settings(image_tag="abc123", environment="test", aws_region="eu-west-1")
+SETTINGS = Settings(auth=OPEN, image_tag="abc123", environment="test", aws_region="eu-west-1")
 
 
 @pytest.fixture
@@ -68,7 +69,7 @@ def test_echo_returns_message_and_request_id(client: TestClient) -> None:
 def test_echo_rejects_missing_or_bad_message(client: TestClient, params: dict[str, str]) -> None:
     response = client.get("/api/echo", params=params)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "message"]
+    assert response.json()["error"]["message"].startswith("query.message: ")
 
 
 def test_items_lifecycle(client: TestClient) -> None:
@@ -86,7 +87,8 @@ def test_items_lifecycle(client: TestClient) -> None:
     assert client.delete(f"/api/items/{item['id']}").status_code == 204
     missing = client.get(f"/api/items/{item['id']}")
     assert missing.status_code == 404
-    assert missing.json() == {"detail": f"item {item['id']} not found"}
+    assert missing.json()["error"]["code"] == "not_found"
+    assert missing.json()["error"]["message"] == f"item {item['id']} not found"
     assert client.delete(f"/api/items/{item['id']}").status_code == 404
 
 
@@ -103,7 +105,7 @@ def test_items_lifecycle(client: TestClient) -> None:
 def test_items_validation(client: TestClient, body: dict[str, str], field: str) -> None:
     response = client.post("/api/items", json=body)
     assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["body", field]
+    assert response.json()["error"]["message"].startswith(f"body.{field}: ")
 
 
 @pytest.mark.parametrize("query", ["limit=0", "limit=201", "offset=-1"])
@@ -118,7 +120,7 @@ def test_items_store_is_bounded() -> None:
         assert client.post("/api/items", json={"name": "a"}).status_code == 201
         full = client.post("/api/items", json={"name": "b"})
     assert full.status_code == 409
-    assert "full" in full.json()["detail"]
+    assert "full" in full.json()["error"]["message"]
 
 
 def test_openapi_is_served_under_the_routed_prefix(client: TestClient) -> None:

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from inference_api.app import create_app
 from inference_api.bedrock import make_client
 from inference_api.config import DEFAULT_MODEL_ID, Settings
+from services_testkit import OPEN
 
 USER_HI = {"messages": [{"role": "user", "content": "Hi"}]}
 CONVERSE_OK = {
@@ -37,7 +38,7 @@ def _params(messages: list[dict[str, str]], max_tokens: int = 1024, **extra: Any
 @pytest.fixture
 def stubbed(aws_credentials: None) -> Iterator[tuple[TestClient, Stubber]]:
     """The app with the production client factory's client, wrapped in a Stubber."""
-    settings = Settings(max_message_chars=50)
+    settings = Settings(auth=OPEN, max_message_chars=50)
     client = make_client(settings)
     with Stubber(client) as stubber, TestClient(create_app(settings, bedrock_client=client)) as test_client:
         yield test_client, stubber
@@ -73,7 +74,9 @@ def test_chat_passes_system_and_overrides(stubbed: tuple[TestClient, Stubber]) -
 
 
 def test_configured_model_tokens_and_temperature_are_the_defaults(aws_credentials: None) -> None:
-    settings = Settings(bedrock_model_id="us.amazon.nova-lite-v1:0", bedrock_max_tokens=300, bedrock_temperature=0.4)
+    settings = Settings(
+        auth=OPEN, bedrock_model_id="us.amazon.nova-lite-v1:0", bedrock_max_tokens=300, bedrock_temperature=0.4
+    )
     client = make_client(settings)
     expected = {**_params(USER_HI["messages"], max_tokens=300), "modelId": "us.amazon.nova-lite-v1:0"}
     expected["inferenceConfig"]["temperature"] = 0.4
@@ -100,7 +103,8 @@ def _msgs(*roles: str) -> list[dict[str, str]]:
         ({"messages": [{"role": "user", "content": "  \n "}]}, "content must not be blank"),
         ({"messages": [{"role": "user"}]}, "Field required"),
         ({"messages": [{"role": "user", "content": "x", "extra": 1}]}, "Extra inputs are not permitted"),
-        ({"messages": _msgs("user", "assistant") * 50 + _msgs("user")}, "at most 100 items"),
+        ({"messages": _msgs("user", "assistant") * 500 + _msgs("user")}, "at most 1000 items"),
+        ({"messages": _msgs("user", "assistant") * 25 + _msgs("user")}, "at most 50 messages are accepted"),
         ({**USER_HI, "max_tokens": 0}, "greater than or equal to 1"),
         ({**USER_HI, "max_tokens": 8193}, "less than or equal to 8192"),
         ({**USER_HI, "temperature": -0.1}, "greater than or equal to 0"),
@@ -117,22 +121,17 @@ def test_invalid_requests_are_422_and_never_reach_bedrock(
     client, _ = stubbed  # no response is queued: a call to Bedrock would fail the test
     response = client.post(path, json=body)
     assert response.status_code == 422
-    assert needle in str(response.json()["detail"])
+    assert needle in response.json()["error"]["message"]
 
 
 def test_oversized_text_is_reported_by_position_not_echoed(stubbed: tuple[TestClient, Stubber]) -> None:
     client, _ = stubbed
     messages = [{"role": "user", "content": "ok"}, {"role": "assistant", "content": "y" * 60}, USER_HI["messages"][0]]
-    detail = client.post("/inference/chat", json={"messages": messages}).json()["detail"]
-    assert detail == [
-        {
-            "type": "string_too_long",
-            "loc": ["body", "messages", 1, "content"],
-            "msg": "String should have at most 50 characters",
-            "input": "<60 characters>",
-            "ctx": {"max_length": 50},
-        }
-    ]
+    error = client.post("/inference/chat", json={"messages": messages}).json()["error"]
+    assert (error["code"], error["message"]) == (
+        "invalid_request",
+        "body.messages.1.content: String should have at most 50 characters",
+    )
 
 
 @pytest.mark.parametrize(
@@ -178,3 +177,23 @@ def test_validation_exception_passes_bedrock_reason_on(stubbed: tuple[TestClient
     stubber.add_client_error("converse", "ValidationException", "Input is too long for requested model.", 400)
     body = client.post("/inference/chat", json=USER_HI).json()
     assert body["error"]["message"] == "Bedrock rejected the request: Input is too long for requested model."
+
+
+@pytest.mark.parametrize(
+    ("body", "needle"),
+    [
+        ({"messages": _msgs("user", "assistant", "user")}, "all text together must be at most 10 characters"),
+        ({**USER_HI, "system": "sys-prompt"}, "all text together must be at most 10 characters"),
+        ({**USER_HI, "max_tokens": 101}, "max_tokens must be at most 100"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/inference/chat", "/inference/chat/stream"])
+def test_spend_ceilings_are_422_before_bedrock(
+    aws_credentials: None, path: str, body: dict[str, Any], needle: str
+) -> None:
+    settings = Settings(auth=OPEN, bedrock_max_input_chars=10, bedrock_max_tokens=100)
+    client = make_client(settings)
+    with Stubber(client), TestClient(create_app(settings, bedrock_client=client)) as test_client:
+        response = test_client.post(path, json=body)  # no response queued: a Bedrock call would fail
+    assert response.status_code == 422
+    assert needle in response.json()["error"]["message"]

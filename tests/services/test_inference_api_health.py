@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from inference_api import __version__
 from inference_api.app import create_app
 from inference_api.config import Settings
+from services_testkit import OPEN
 
 
 class NoCalls:
@@ -16,7 +17,7 @@ class NoCalls:
 
 
 def test_health_identifies_the_build_without_calling_bedrock() -> None:
-    settings = Settings(image_tag="f00d", bedrock_model_id="amazon.nova-lite-v1:0")
+    settings = Settings(auth=OPEN, image_tag="f00d", bedrock_model_id="amazon.nova-lite-v1:0")
     with TestClient(create_app(settings, bedrock_client=NoCalls())) as client:
         response = client.get("/inference/health", headers={"X-Request-ID": "lb-1"})
     assert response.status_code == 200
@@ -34,14 +35,14 @@ def test_health_identifies_the_build_without_calling_bedrock() -> None:
 
 
 def test_ready_only_while_running() -> None:
-    app = create_app(Settings(), bedrock_client=NoCalls())
+    app = create_app(Settings(auth=OPEN), bedrock_client=NoCalls())
     with TestClient(app) as client:
         assert client.get("/inference/health/ready").json() == {"status": "ready"}
     assert TestClient(app).get("/inference/health/ready").status_code == 503
 
 
 def test_openapi_is_under_the_routed_prefix() -> None:
-    with TestClient(create_app(Settings(), bedrock_client=NoCalls())) as client:
+    with TestClient(create_app(Settings(auth=OPEN), bedrock_client=NoCalls())) as client:
         paths = set(client.get("/inference/openapi.json").json()["paths"])
         assert client.get("/inference/docs").status_code == 200
     assert paths == {"/inference/health", "/inference/health/ready", "/inference/chat", "/inference/chat/stream"}

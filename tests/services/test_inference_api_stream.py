@@ -21,7 +21,7 @@ from fastapi.testclient import TestClient
 from inference_api.app import create_app
 from inference_api.bedrock import make_client
 from inference_api.config import DEFAULT_MODEL_ID, Settings
-from services_testkit import RawEventStream, stream_event, stream_exception
+from services_testkit import OPEN, RawEventStream, stream_event, stream_exception
 
 USER_HI = {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 50}
 HAPPY_FRAMES = [
@@ -71,7 +71,7 @@ def _app(settings: Settings, wire: Wire) -> TestClient:
 @pytest.fixture
 def wire(aws_credentials: None) -> Iterator[tuple[TestClient, Wire]]:
     recorder = Wire()
-    with _app(Settings(bedrock_max_attempts=1), recorder) as client:
+    with _app(Settings(auth=OPEN, bedrock_max_attempts=1), recorder) as client:
         yield client, recorder
 
 
@@ -155,7 +155,7 @@ def test_connection_lost_mid_stream_becomes_a_timeout_event(wire: tuple[TestClie
 
 
 def test_failure_before_the_stream_is_an_http_error(aws_credentials: None) -> None:
-    settings = Settings()
+    settings = Settings(auth=OPEN)
     client = make_client(settings)
     with Stubber(client) as stubber, TestClient(create_app(settings, bedrock_client=client)) as test_client:
         stubber.add_client_error("converse_stream", "AccessDeniedException", "no", 403)
@@ -187,7 +187,7 @@ def test_timeouts_are_retried_before_giving_up(aws_credentials: None) -> None:
     """The production client retries (adaptive mode); BEDROCK_MAX_ATTEMPTS bounds the attempts."""
     recorder = Wire()
     recorder.answers = [raising(ReadTimeoutError(endpoint_url="https://bedrock-runtime"))] * 2
-    with _app(Settings(bedrock_max_attempts=2), recorder) as client:
+    with _app(Settings(auth=OPEN, bedrock_max_attempts=2), recorder) as client:
         response = client.post("/inference/chat", json=USER_HI)
     assert response.status_code == 504
     assert len(recorder.requests) == 2

@@ -23,6 +23,7 @@ from services_testkit import (
     KIT_DIR,
     KIT_NAME,
     KIT_PACKAGE,
+    NO_AUTH,
     Service,
     Wheelhouse,
     free_port,
@@ -77,6 +78,7 @@ def test_installed_wheel_serves_health_and_stops_cleanly_on_sigterm(
     pip_into(python, str(kit), str(wheel), env=offline_env(wheelhouse.deps))
     port = free_port()
     env = {"PATH": f"{python.parent}:/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": str(port), "IMAGE_TAG": "wheel-test"}
+    env.update(NO_AUTH)  # the refusal without AUTH_ISSUER has its own test (test_sign_in.py)
     process = subprocess.Popen(
         [str(python.parent / service.name)],
         cwd=tmp_path,

@@ -10,12 +10,14 @@ import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.testclient import TestClient
-from service_kit.envconfig import ConfigError, EnvReader
+from service_kit.auth import sign_in
+from service_kit.bodyguard import non_finite_problem
+from service_kit.envconfig import ConfigError, EnvReader, secure_url
 from service_kit.factory import create_service_app
 from service_kit.health import Health, health_router
 from service_kit.jsonlog import configure_logging
@@ -158,3 +160,65 @@ def test_run_service_names_the_service_when_configuration_is_bad(
     [line] = [json.loads(x) for x in buffer.getvalue().splitlines()]
     assert (line["level"], line["service"]) == ("CRITICAL", "orders-api")
     assert "PORT must be an integer" in line["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Abc", True),
+        ("https://tenant.auth0.com/", True),
+        ("http://127.0.0.1:9000", True),
+        ("http://[::1]:9000/issuer", True),
+        ("http://localhost:8080", True),
+        ("http://issuer.example.com", False),
+        ("http://10.0.0.5", False),
+        ("ftp://issuer.example.com", False),
+        ("https://", False),
+        ("issuer.example.com", False),
+    ],
+)
+def test_issuer_urls_are_https_or_loopback(url: str, ok: bool) -> None:
+    assert secure_url(url) is ok
+
+
+def test_a_service_that_uses_sign_in_without_declaring_it_fails_closed() -> None:
+    """requires_sign_in is False here, so start-up does not insist on AUTH_ISSUER; the route still
+    refuses rather than letting anyone in."""
+    app = orders_app(OrdersSettings())
+    guarded = APIRouter(prefix="/orders", dependencies=[sign_in()])
+
+    @guarded.post("/place")
+    async def place() -> dict[str, str]:
+        return {"placed": "yes"}
+
+    app.include_router(guarded)
+    with TestClient(app) as client:
+        response = client.post("/orders/place")
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "auth_not_configured"
+
+
+def test_settings_built_in_code_are_checked_like_the_environment() -> None:
+    @dataclass(frozen=True)
+    class Guarded(ServiceSettings):
+        requires_sign_in: ClassVar[bool] = True
+
+    with pytest.raises(ConfigError, match="AUTH_ISSUER must be set"):
+        create_service_app(Guarded(), version="0", logger="x", docs_prefix="/x")
+    with pytest.raises(ConfigError, match="AUTH_AUDIENCE must be set"):
+        Guarded.from_env({"AUTH_ISSUER": "https://issuer.example.com"})
+    assert Guarded.from_env({"AUTH_DISABLED": "true"}).auth.disabled
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b'{"a": 1.5, "b": [1, 2, {"c": -3e10}]}', None),
+        (b'{"a": NaN}', "NaN is not a JSON number: numbers must be finite"),
+        (b"[Infinity]", "Infinity is not a JSON number: numbers must be finite"),
+        (b'{"a": -1e400}', "a number is out of range: numbers must be finite"),
+        (b"{broken", None),  # a syntax error is FastAPI's to report (422 json_invalid)
+    ],
+)
+def test_non_finite_numbers_are_found(body: bytes, problem: str | None) -> None:
+    assert non_finite_problem(body) == problem

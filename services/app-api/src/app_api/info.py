@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from service_kit.auth import WRITE_METHODS, sign_in
 from service_kit.jsonlog import request_id_var
 
 from . import __version__
 
-router = APIRouter(prefix="/api", tags=["info"])
+# Reads are open; writes under /api need a signed-in caller.
+router = APIRouter(prefix="/api", tags=["info"], dependencies=[sign_in(WRITE_METHODS)])
 
 
 class Info(BaseModel):

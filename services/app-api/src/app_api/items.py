@@ -11,10 +11,12 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, Field
+from service_kit.auth import WRITE_METHODS, sign_in
 
 MAX_ITEMS = 1000
 
-router = APIRouter(prefix="/api/items", tags=["items"])
+# Reads are open; writes under /api need a signed-in caller.
+router = APIRouter(prefix="/api/items", tags=["items"], dependencies=[sign_in(WRITE_METHODS)])
 
 
 class ItemIn(BaseModel):

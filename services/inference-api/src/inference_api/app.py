@@ -10,12 +10,11 @@ from service_kit.factory import create_service_app
 
 from . import __version__
 from .bedrock import ClientHolder
-from .chat import failure_response
 from .chat import router as chat_router
 from .config import Settings
-from .errors import UpstreamFailure
 from .features import agentcore_available
 from .schemas import Health
+from .streams import StreamSlots
 
 # /inference/* is the only prefix the load balancer routes here: docs and health live under it.
 PREFIX = "/inference"
@@ -40,6 +39,6 @@ def create_app(settings: Settings | None = None, bedrock_client: Any = None) -> 
         started_fields={**model, "bedrock_region": settings.bedrock_region},
     )
     app.state.bedrock = ClientHolder(settings, bedrock_client)
+    app.state.streams = StreamSlots(settings.max_streams_per_user)
     app.include_router(chat_router)
-    app.add_exception_handler(UpstreamFailure, failure_response)
     return app

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 import threading
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from . import __version__
 from .config import Settings
+from .failures import UpstreamFailure, classify
 from .schemas import AssistantMessage, ChatRequest, ChatResponse, Usage
+
+T = TypeVar("T")
 
 CONNECT_TIMEOUT_SECONDS = 5
 # Sync handlers run in anyio's thread pool (40 threads by default) and a stream holds its
@@ -46,6 +54,59 @@ class ClientHolder:
                 if self._client is None:
                     self._client = make_client(self._settings)
         return self._client
+
+
+async def within_deadline(call: Callable[[], T], seconds: float) -> T:
+    """Run a blocking Bedrock call in a thread of its own; 504 once `seconds` have passed,
+    whatever botocore's per-attempt timeouts and retries would still allow.
+
+    The thread is a daemon and is abandoned at the deadline (botocore cannot be interrupted;
+    its read timeout ends it): a daemon, so a stuck call never holds up the process's exit
+    after SIGTERM, and not from the shared pool, so stuck calls never starve other requests.
+    """
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def run() -> None:
+        try:
+            result = call()
+        except BaseException as exc:  # handed to the waiting request, re-raised there
+            loop.call_soon_threadsafe(_settle, future, None, exc)
+        else:
+            loop.call_soon_threadsafe(_settle, future, result, None)
+
+    threading.Thread(target=run, name="bedrock-call", daemon=True).start()
+    try:
+        async with asyncio.timeout(seconds):
+            return await future
+    except TimeoutError:
+        raise UpstreamFailure(504, "upstream_timeout", "Bedrock did not answer in time") from None
+    except (ClientError, BotoCoreError) as exc:
+        raise classify(exc) from exc
+
+
+def _settle(future: asyncio.Future[T], result: T | None, exc: BaseException | None) -> None:
+    if future.done():  # the deadline passed first
+        return
+    if exc is not None:
+        future.set_exception(exc)
+    else:
+        future.set_result(result)  # type: ignore[arg-type]
+
+
+def shutdown_stream(stream: Any) -> None:
+    """Stop a ConverseStream now, even while a worker thread is blocked reading it.
+
+    Closing the socket alone does not wake a thread blocked in recv(); shutting it down does,
+    and sends Bedrock the FIN that ends the generation (and its billing).
+    """
+    raw = getattr(stream, "_raw_stream", None)  # botocore's EventStream over urllib3's response
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(Exception):
+        stream.close()
 
 
 def converse_params(request: ChatRequest, settings: Settings) -> dict[str, Any]:

@@ -1,63 +1,81 @@
-"""POST /inference/chat and /inference/chat/stream.
+"""POST /inference/chat and /inference/chat/stream, both behind sign-in.
 
-Handlers are plain `def`: boto3 blocks, so FastAPI runs them (and the stream's iterator) in
-its thread pool and the event loop stays free for health checks.
+boto3 blocks, so every Bedrock call runs in a worker thread under an overall deadline
+(bedrock.within_deadline) and the event loop stays free for health checks. A stream's events
+are read in a worker thread too; service_kit.sse relays them with keep-alive comments and
+closes the Bedrock stream the moment the client goes away.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from service_kit.auth import caller_of, sign_in
+from service_kit.errors import ApiError
 from service_kit.jsonlog import request_id_var
+from service_kit.sse import EventStreamResponse
 
-from .bedrock import converse_params, read_converse, relay_stream
+from .bedrock import ClientHolder, converse_params, read_converse, relay_stream, shutdown_stream, within_deadline
 from .config import Settings
-from .errors import UpstreamFailure, classify
-from .schemas import ChatRequest, ChatResponse, check_sizes
+from .failures import UpstreamFailure, classify
+from .schemas import ChatRequest, ChatResponse, check_limits
+from .streams import RETRY_AFTER_SECONDS, StreamSlots
 
-router = APIRouter(prefix="/inference", tags=["chat"])
+# Every route here needs a signed-in caller; the health routes come from the kit's own router.
+router = APIRouter(prefix="/inference", tags=["chat"], dependencies=[sign_in()])
 _FAILURES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bedrock rejected the input"},
-    429: {"description": "throttled; retry after Retry-After seconds"},
+    401: {"description": "no valid bearer token"},
+    413: {"description": "the body is larger than MAX_BODY_BYTES"},
+    429: {"description": "throttled, or too many open streams; retry after Retry-After seconds"},
     502: {"description": "Bedrock failed"},
     503: {"description": "model access not enabled, model not found, or Bedrock unavailable"},
-    504: {"description": "Bedrock timed out"},
+    504: {"description": "Bedrock did not answer within the deadline"},
 }
 
 
-def _prepare(request: Request, body: ChatRequest) -> tuple[Any, dict[str, Any], Settings]:
+def _prepare(request: Request, body: ChatRequest) -> tuple[ClientHolder, dict[str, Any], Settings]:
     settings: Settings = request.app.state.settings
-    check_sizes(body, settings.max_message_chars)
-    return request.app.state.bedrock.get(), converse_params(body, settings), settings
+    check_limits(body, settings)
+    return request.app.state.bedrock, converse_params(body, settings), settings
+
+
+def _call(holder: ClientHolder, operation: str, params: dict[str, Any]) -> Any:
+    """In the worker thread: the first call also creates the client, which takes a while."""
+    return getattr(holder.get(), operation)(**params)
 
 
 @router.post("/chat", response_model=ChatResponse, responses=_FAILURES)
-def chat(request: Request, body: ChatRequest) -> ChatResponse:
-    client, params, settings = _prepare(request, body)
-    try:
-        response = client.converse(**params)
-    except (ClientError, BotoCoreError) as exc:
-        raise classify(exc) from exc
+async def chat(request: Request, body: ChatRequest) -> ChatResponse:
+    holder, params, settings = _prepare(request, body)
+    response = await within_deadline(partial(_call, holder, "converse", params), settings.bedrock_deadline_seconds)
     return read_converse(response, settings.bedrock_model_id)
 
 
 @router.post("/chat/stream", responses={200: {"content": {"text/event-stream": {}}}, **_FAILURES})
-def chat_stream(request: Request, body: ChatRequest) -> StreamingResponse:
+async def chat_stream(request: Request, body: ChatRequest) -> EventStreamResponse:
     """Errors before the first byte get a status code; later ones can only be an `error` event."""
-    client, params, _ = _prepare(request, body)
+    holder, params, settings = _prepare(request, body)
+    slots: StreamSlots = request.app.state.streams
+    sub = caller_of(request).sub
+    if not slots.acquire(sub):
+        message = f"at most {slots.per_user} streams may be open at once per user"
+        raise ApiError(429, "too_many_streams", message, {"Retry-After": str(RETRY_AFTER_SECONDS)})
     try:
-        response = client.converse_stream(**params)
-    except (ClientError, BotoCoreError) as exc:
-        raise classify(exc) from exc
-    return StreamingResponse(
-        _sse(response["stream"]),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        call = partial(_call, holder, "converse_stream", params)
+        stream = (await within_deadline(call, settings.bedrock_deadline_seconds))["stream"]
+    except BaseException:
+        slots.release(sub)
+        raise
+    return EventStreamResponse(
+        _sse(stream),
+        close=partial(shutdown_stream, stream),
+        on_end=partial(slots.release, sub),
+        headers={"X-Accel-Buffering": "no"},
     )
 
 
@@ -81,13 +99,3 @@ def _event(name: str, data: dict[str, Any]) -> str:
 def _error_body(failure: UpstreamFailure) -> dict[str, Any]:
     error = {"code": failure.code, "message": failure.message, "status": failure.status}
     return {"error": {**error, "request_id": request_id_var.get()}}
-
-
-def failure_response(_: Request, exc: Exception) -> JSONResponse:
-    """Exception handler for UpstreamFailure: a clear JSON body, never a stack trace."""
-    if not isinstance(exc, UpstreamFailure):  # registered for UpstreamFailure only
-        raise exc
-    headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after is not None else None
-    body = _error_body(exc)
-    del body["error"]["status"]
-    return JSONResponse(body, status_code=exc.status, headers=headers)

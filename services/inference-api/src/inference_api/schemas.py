@@ -1,4 +1,4 @@
-"""Request and response bodies. Static rules live in the models; the size limit comes from Settings."""
+"""Request and response bodies. Static rules live in the models; the ceilings come from Settings."""
 
 from __future__ import annotations
 
@@ -8,9 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from service_kit import health
 
-from .config import MAX_TOKENS_LIMIT
-
-MAX_MESSAGES = 100
+from .config import MAX_TOKENS_LIMIT, SCHEMA_MAX_MESSAGES, Settings
 
 
 class ChatMessage(BaseModel):
@@ -30,7 +28,7 @@ class ChatMessage(BaseModel):
 class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    messages: list[ChatMessage] = Field(min_length=1, max_length=MAX_MESSAGES)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=SCHEMA_MAX_MESSAGES)
     system: str | None = Field(default=None, min_length=1)
     max_tokens: int | None = Field(default=None, ge=1, le=MAX_TOKENS_LIMIT)
     temperature: float | None = Field(default=None, ge=0.0, le=1.0)
@@ -50,24 +48,34 @@ class ChatRequest(BaseModel):
         return self
 
 
-def check_sizes(request: ChatRequest, max_chars: int) -> None:
-    """422 in FastAPI's own error shape for each text longer than MAX_MESSAGE_CHARS."""
+def check_limits(request: ChatRequest, settings: Settings) -> None:
+    """422 for each spend-guard ceiling the request passes (limits come from the environment)."""
+    errors = [_error(loc, msg) for loc, msg in _over_limits(request, settings)]
+    if errors:
+        raise RequestValidationError(errors)
+
+
+def _over_limits(request: ChatRequest, settings: Settings) -> list[tuple[tuple[str | int, ...], str]]:
     texts = [(("body", "messages", i, "content"), m.content) for i, m in enumerate(request.messages)]
     if request.system is not None:
         texts.append((("body", "system"), request.system))
-    errors = [
-        {
-            "type": "string_too_long",
-            "loc": loc,
-            "msg": f"String should have at most {max_chars} characters",
-            "input": f"<{len(text)} characters>",
-            "ctx": {"max_length": max_chars},
-        }
+    found = [
+        (loc, f"String should have at most {settings.max_message_chars} characters")
         for loc, text in texts
-        if len(text) > max_chars
+        if len(text) > settings.max_message_chars
     ]
-    if errors:
-        raise RequestValidationError(errors)
+    if len(request.messages) > settings.bedrock_max_messages:
+        found.append((("body", "messages"), f"at most {settings.bedrock_max_messages} messages are accepted"))
+    total = sum(len(text) for _, text in texts)
+    if total > settings.bedrock_max_input_chars:
+        found.append((("body",), f"all text together must be at most {settings.bedrock_max_input_chars} characters"))
+    if request.max_tokens is not None and request.max_tokens > settings.bedrock_max_tokens:
+        found.append((("body", "max_tokens"), f"max_tokens must be at most {settings.bedrock_max_tokens}"))
+    return found
+
+
+def _error(loc: tuple[str | int, ...], msg: str) -> dict[str, object]:
+    return {"type": "limit_exceeded", "loc": loc, "msg": msg}
 
 
 class AssistantMessage(BaseModel):

@@ -10,8 +10,10 @@ import logging
 import os
 import re
 import time
+from contextvars import ContextVar
 from typing import Any
 
+from .errors import error_bytes
 from .jsonlog import request_id_var
 
 Scope = dict[str, Any]
@@ -20,7 +22,16 @@ Message = dict[str, Any]
 log = logging.getLogger("access")
 # Ids from the caller are echoed into logs and headers, so only a safe, short shape is honoured.
 _SAFE_ID = re.compile(rb"[A-Za-z0-9._:/+=-]{1,128}")
-_INTERNAL_ERROR = b'{"error":{"code":"internal_error","message":"internal server error"}}'
+# What a request learns about itself for its access line (the caller's `sub`); a dict, so that a
+# dependency running in a copied context (a worker thread) still writes into this request's line.
+_extra_var: ContextVar[dict[str, str] | None] = ContextVar("access_extra", default=None)
+
+
+def note_caller(sub: str) -> None:
+    """Put the signed-in caller's subject on this request's access line."""
+    extra = _extra_var.get()
+    if extra is not None:
+        extra["sub"] = sub[:128]
 
 
 def request_id_from(headers: list[tuple[bytes, bytes]]) -> str:
@@ -41,6 +52,8 @@ class AccessLogMiddleware:
         started = time.perf_counter()
         request_id = request_id_from(scope["headers"])
         token = request_id_var.set(request_id)
+        extra: dict[str, str] = {}
+        extra_token = _extra_var.set(extra)
         status = 0
 
         async def send_with_id(message: Message) -> None:
@@ -58,18 +71,21 @@ class AccessLogMiddleware:
                 raise
             await _send_internal_error(send_with_id)
         finally:
-            _log_access(scope, status or 500, started)
+            _log_access(scope, status or 500, started, extra)
+            _extra_var.reset(extra_token)
             request_id_var.reset(token)
 
 
 async def _send_internal_error(send: Any) -> None:
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(_INTERNAL_ERROR))]
+    body = error_bytes("internal_error", "internal server error")
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     await send({"type": "http.response.start", "status": 500, "headers": headers})
-    await send({"type": "http.response.body", "body": _INTERNAL_ERROR})
+    await send({"type": "http.response.body", "body": body})
 
 
-def _log_access(scope: Scope, status: int, started: float) -> None:
-    fields = {
+def _log_access(scope: Scope, status: int, started: float, extra: dict[str, str]) -> None:
+    fields: dict[str, Any] = {
+        **extra,
         "method": scope["method"],
         "path": scope["path"],
         "status": status,

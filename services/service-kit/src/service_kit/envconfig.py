@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_TRUE = ("1", "true", "yes")
+_FALSE = ("0", "false", "no")
 
 
 class ConfigError(ValueError):
@@ -18,6 +22,10 @@ class EnvReader:
     def __init__(self, environ: Mapping[str, str]) -> None:
         self._env = environ
         self._errors: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        """The trimmed value, None when unset or empty."""
+        return self._raw(name)
 
     def _raw(self, name: str) -> str | None:
         value = self._env.get(name)
@@ -70,6 +78,53 @@ class EnvReader:
             return default
         return raw.upper()
 
+    def flag(self, name: str, default: bool = False) -> bool:
+        """`1`/`true`/`yes` or `0`/`false`/`no`, any case."""
+        raw = self._raw(name)
+        if raw is None:
+            return default
+        if raw.lower() not in _TRUE + _FALSE:
+            self._fail(name, "one of 1, true, yes, 0, false, no", raw)
+            return default
+        return raw.lower() in _TRUE
+
+    def url(self, name: str) -> str | None:
+        """An https:// URL; plain http:// only to a loopback address, which never leaves the host."""
+        raw = self._raw(name)
+        if raw is None:
+            return None
+        if len(raw) > 512 or not secure_url(raw):
+            self._fail(name, "an https:// URL (http:// only for 127.0.0.1, ::1 or localhost)", raw)
+            return None
+        return raw
+
+    def error(self, message: str) -> None:
+        """A rule that spans several variables, reported with the rest."""
+        self._errors.append(message)
+
     def check(self) -> None:
         if self._errors:
             raise ConfigError("invalid configuration: " + "; ".join(self._errors))
+
+
+def secure_url(url: str) -> bool:
+    """https:// with a host, or http:// to a loopback address (tests talk to a local issuer)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:
+        return False
+    if not host or any(c.isspace() for c in url):
+        return False
+    if parts.scheme == "https":
+        return True
+    return parts.scheme == "http" and _loopback(host)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

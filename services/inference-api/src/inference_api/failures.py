@@ -11,6 +11,7 @@ from botocore.exceptions import (
     EndpointConnectionError,
     ReadTimeoutError,
 )
+from service_kit.errors import ApiError
 
 log = logging.getLogger("inference_api.bedrock")
 
@@ -41,15 +42,11 @@ _BY_CODE: dict[str, tuple[int, str, str]] = {
 }
 
 
-class UpstreamFailure(Exception):
-    """Raised by a route, answered by an exception handler; not a dataclass, since Starlette
-    sets __traceback__ on the exceptions it handles."""
+class UpstreamFailure(ApiError):
+    """Raised by a route and answered in the kit's one error shape (with Retry-After for throttles)."""
 
     def __init__(self, status: int, code: str, message: str, retry_after: int | None = None) -> None:
-        super().__init__(status, code, message)
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(status, code, message, {"Retry-After": str(retry_after)} if retry_after is not None else None)
         self.retry_after = retry_after
 
 

@@ -1,0 +1,217 @@
+"""Sign-in over real HTTP: each service under uvicorn, tokens signed by test keys whose discovery
+document and JWKS a local issuer serves (http://127.0.0.1 is the one place plain http is allowed).
+
+app-api: writes under /api need a token, reads stay open. inference-api: every /inference route
+but health needs one. Both share service_kit.auth, so the token cases run against app-api and the
+route rules against both.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from http_fakes import (
+    AUDIENCE,
+    Issuer,
+    Running,
+    SigningKey,
+    assert_error_shape,
+    call,
+    running_issuer,
+    running_service,
+    service_env,
+    silent_listener,
+)
+from services_testkit import APP_API, INFERENCE_API, NO_AUTH, Service, bin_dir, free_port
+
+ITEM = {"name": "signed"}
+
+
+@pytest.fixture(scope="module")
+def issuer() -> Iterator[Issuer]:
+    with running_issuer(SigningKey("rsa-1"), SigningKey("ec-1", "ES256")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def app_api(issuer: Issuer) -> Iterator[Running]:
+    with running_service(APP_API, AUTH_ISSUER=issuer.url, AUTH_AUDIENCE=AUDIENCE) as running:
+        yield running
+
+
+def _create(app: Running, token: str | None) -> Any:
+    return call(app.url, "POST", "/api/items", ITEM, token=token)
+
+
+def test_a_valid_token_writes_and_reads_stay_open(app_api: Running, issuer: Issuer) -> None:
+    assert _create(app_api, issuer.token()).status == 201
+    assert _create(app_api, issuer.token(issuer.keys[1])).status == 201  # ES256
+    assert call(app_api.url, "GET", "/api/items").status == 200
+    assert call(app_api.url, "GET", "/health").status == 200
+
+
+def test_a_missing_token_is_401_with_a_bearer_challenge(app_api: Running) -> None:
+    answer = _create(app_api, None)
+    assert_error_shape(answer, 401, "unauthorized")
+    assert answer.headers["www-authenticate"] == "Bearer"
+    assert call(app_api.url, "DELETE", "/api/items/1").status == 401
+
+
+def _hs256_with_the_public_key(issuer: Issuer) -> str:
+    """The classic confusion: the RSA public key used as an HMAC secret."""
+    pem = issuer.keys[0].private.public_key().public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    header = {"alg": "HS256", "kid": "rsa-1", "typ": "JWT"}
+    claims = {"iss": issuer.url, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60}
+    # PyJWT refuses to sign with a PEM key as an HMAC secret, so the token is put together by hand.
+    signing_input = _b64(json.dumps(header).encode()) + b"." + _b64(json.dumps(claims).encode())
+    return (signing_input + b"." + _b64(hmac.new(pem, signing_input, hashlib.sha256).digest())).decode()
+
+
+def _b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def _alg_none(issuer: Issuer) -> str:
+    claims = {"iss": issuer.url, "aud": AUDIENCE, "sub": "x", "exp": int(time.time()) + 60}
+    return jwt.encode(claims, None, algorithm="none", headers={"kid": "rsa-1"})
+
+
+BAD_TOKENS = {
+    "expired": lambda i: i.token(exp=int(time.time()) - 120),
+    "not yet valid": lambda i: i.token(nbf=int(time.time()) + 120),
+    "wrong audience": lambda i: i.token(aud="someone-else"),
+    "wrong issuer": lambda i: i.token(iss="https://evil.example.com"),
+    "bad signature": lambda i: i.token(SigningKey("rsa-1")),  # same kid, another key
+    "unknown kid": lambda i: i.token(SigningKey("not-published")),
+    "alg none": _alg_none,
+    "HS256 with the public key": _hs256_with_the_public_key,
+    "no subject": lambda i: i.token(sub=None),
+    "no expiry": lambda i: i.token(exp=None),
+    "garbage": lambda i: "not.a.token",
+    "id token without aud": lambda i: i.token(aud=None, client_id=AUDIENCE, token_use="id"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_TOKENS))
+def test_bad_tokens_are_401_invalid_token(app_api: Running, issuer: Issuer, case: str) -> None:
+    answer = _create(app_api, BAD_TOKENS[case](issuer))
+    assert_error_shape(answer, 401, "invalid_token")
+    assert answer.headers["www-authenticate"] == 'Bearer error="invalid_token"'
+
+
+def test_a_cognito_access_token_is_matched_by_client_id(app_api: Running, issuer: Issuer) -> None:
+    """Cognito access tokens carry no `aud`: `client_id` names the app and `token_use` is access."""
+    assert _create(app_api, issuer.token(aud=None, client_id=AUDIENCE, token_use="access")).status == 201
+    assert _create(app_api, issuer.token(aud=None, client_id="other", token_use="access")).status == 401
+
+
+def test_clock_skew_is_tolerated_a_little(app_api: Running, issuer: Issuer) -> None:
+    assert _create(app_api, issuer.token(exp=int(time.time()) - 5)).status == 201
+    assert _create(app_api, issuer.token(nbf=int(time.time()) + 5)).status == 201
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/inference/chat"), ("POST", "/inference/chat/stream")],
+)
+def test_inference_routes_need_a_token_but_health_does_not(issuer: Issuer, method: str, path: str) -> None:
+    with running_service(INFERENCE_API, AUTH_ISSUER=issuer.url, AUTH_AUDIENCE=AUDIENCE) as running:
+        body = {"messages": [{"role": "user", "content": "Hi"}]}
+        assert_error_shape(call(running.url, method, path, body), 401, "unauthorized")
+        assert_error_shape(call(running.url, method, path, body, token="x.y.z"), 401, "invalid_token")
+        # A valid token passes sign-in and meets the next check (here: the body's NaN).
+        nan = b'{"messages": [{"role": "user", "content": "Hi"}], "temperature": NaN}'
+        assert call(running.url, method, path, raw=nan, token=issuer.token()).status == 422
+        for open_path in ("/inference/health", "/inference/health/ready"):
+            assert call(running.url, "GET", open_path).status == 200
+
+
+def test_the_callers_subject_is_in_the_access_line(issuer: Issuer) -> None:
+    with running_service(APP_API, AUTH_ISSUER=issuer.url, AUTH_AUDIENCE=AUDIENCE) as running:
+        assert _create(running, issuer.token(sub="alice-42")).status == 201
+        assert call(running.url, "GET", "/api/items").status == 200
+    access = [json.loads(line) for line in running.output if '"logger":"access"' in line]
+    assert [(a["method"], a.get("sub")) for a in access if a["path"] == "/api/items"] == [
+        ("POST", "alice-42"),
+        ("GET", None),
+    ]
+
+
+def test_rotated_keys_are_fetched_and_a_flood_of_unknown_kids_is_not(issuer: Issuer) -> None:
+    with (
+        running_issuer(SigningKey("old")) as rotating,
+        running_service(APP_API, AUTH_ISSUER=rotating.url, AUTH_AUDIENCE=AUDIENCE) as running,
+    ):
+        assert _create(running, rotating.token()).status == 201
+        assert rotating.jwks_fetches == 1
+        for n in range(30):
+            assert _create(running, rotating.token(SigningKey(f"junk-{n}"))).status == 401
+        assert rotating.jwks_fetches <= 2, "unknown kids refetch at most once per interval"
+        new = SigningKey("new")
+        rotating.keys.append(new)
+        time.sleep(5.2)  # jwks.REFETCH_INTERVAL_SECONDS
+        assert _create(running, rotating.token(new)).status == 201, "a rotated-in key is found"
+        assert _create(running, rotating.token()).status == 201, "the old key still works meanwhile"
+        assert rotating.jwks_fetches <= 3
+
+
+def test_a_dead_issuer_is_a_quick_503_and_never_stalls_other_requests() -> None:
+    key = SigningKey("k")
+    with silent_listener() as dead, running_service(APP_API, AUTH_ISSUER=dead, AUTH_AUDIENCE=AUDIENCE) as running:
+        token = Issuer(keys=[key], url=dead).token()
+        answers: list[Any] = []
+        began = time.monotonic()
+        writer = threading.Thread(target=lambda: answers.append(_create(running, token)))
+        writer.start()
+        time.sleep(0.5)  # the key fetch is now hanging
+        health_began = time.monotonic()
+        assert call(running.url, "GET", "/health", timeout=5).status == 200
+        assert time.monotonic() - health_began < 0.5, "the event loop is not blocked by the key fetch"
+        writer.join(10)
+        assert_error_shape(answers[0], 503, "auth_unavailable")
+        assert time.monotonic() - began < 5
+
+
+@pytest.mark.parametrize("service", [APP_API, INFERENCE_API], ids=["app-api", "inference-api"])
+def test_a_service_whose_routes_need_sign_in_refuses_to_start_without_an_issuer(service: Service) -> None:
+    result = subprocess.run(
+        [str(bin_dir() / service.name)], env=service_env(free_port()), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2
+    [line] = [json.loads(x) for x in result.stdout.splitlines()]
+    assert line["level"] == "CRITICAL" and "AUTH_ISSUER must be set" in line["message"]
+    assert "AUTH_DISABLED=1" in line["message"] and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "needle"),
+    [
+        ({"AUTH_ISSUER": "http://issuer.example.com", "AUTH_AUDIENCE": "a"}, "AUTH_ISSUER must be an https:// URL"),
+        ({"AUTH_ISSUER": "https://issuer.example.com"}, "AUTH_AUDIENCE must be set with AUTH_ISSUER"),
+        ({"AUTH_DISABLED": "maybe"}, "AUTH_DISABLED must be one of"),
+        ({**NO_AUTH, "MAX_BODY_BYTES": "0"}, "MAX_BODY_BYTES must be an integer from 1"),
+    ],
+)
+def test_bad_sign_in_settings_stop_start_up(env: dict[str, str], needle: str) -> None:
+    result = subprocess.run(
+        [str(bin_dir() / APP_API.name)], env=service_env(free_port(), **env), capture_output=True, text=True, timeout=30
+    )
+    assert result.returncode == 2 and needle in result.stdout, result.stdout
+
+
+def test_auth_disabled_starts_with_a_warning() -> None:
+    with running_service(APP_API, **NO_AUTH) as running:
+        assert call(running.url, "POST", "/api/items", ITEM).status == 201
+    warnings = [json.loads(line) for line in running.output if '"WARNING"' in line]
+    assert any("AUTH_DISABLED=1" in w["message"] for w in warnings)

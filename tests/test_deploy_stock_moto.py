@@ -1,0 +1,79 @@
+"""Against an endpoint the tool did not start and did not patch: a stock `python -m moto.server`.
+
+What works must work (the foundation, the registry, both services); what the endpoint lacks must
+end cleanly: an optional step it does not implement (termination protection) is a warning naming
+the step; a stack it cannot create (CloudFront) fails in one line naming the stack, the resources
+and the endpoint's reason, and leaves nothing behind (no stack shell, no bucket).
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+from deploy_support import REPO, clean_env
+
+PREFIX = "layered-dev"
+WORKING = ["infrastructure", "registry", "app-api", "inference-api"]
+
+
+@pytest.fixture(scope="module")
+def stock() -> Iterator[str]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert time.monotonic() < deadline and proc.poll() is None, "moto.server did not start"
+        time.sleep(0.1)
+    yield f"http://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=clean_env(url),
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+
+
+def client(url: str, service: str) -> object:
+    return boto3.client(service, endpoint_url=url, region_name="us-east-1",
+                        aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+def check_clean_failure(url: str, done: subprocess.CompletedProcess[str]) -> None:
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr and "this is a bug" not in done.stderr
+    for stack in ("infrastructure", "registry"):
+        assert (f"warning: {stack}: optional step skipped: termination protection (UpdateTerminationProtection) "
+                "— the endpoint does not implement it") in done.stderr
+    failed = [ln for ln in done.stdout.splitlines() if ln.startswith("frontend failed: ")]
+    assert len(failed) == 1, done.stdout
+    assert f"{PREFIX}-frontend: the endpoint failed the change set: ValidationException:" in failed[0]
+    assert "Distribution (AWS::CloudFront::Distribution)" in failed[0]
+    stacks = {s["StackName"]: s["StackStatus"] for s in client(url, "cloudformation").describe_stacks()["Stacks"]}
+    assert stacks == {f"{PREFIX}-{s}": "CREATE_COMPLETE" for s in WORKING}
+    assert client(url, "s3").list_buckets()["Buckets"] == []  # the site bucket is not orphaned
+
+
+def test_stock_moto_deploys_what_it_can_and_fails_cleanly_on_the_rest(stock: str) -> None:
+    first = run(stock, "--stack", "all", "--yes")
+    check_clean_failure(stock, first)
+    assert "layered-dev-app-api" in first.stdout and "console.aws.amazon.com" not in first.stdout
+    again = run(stock, "--stack", "all", "--yes")
+    check_clean_failure(stock, again)
+    assert "infrastructure  no changes" in again.stdout and "registry        no changes" in again.stdout
+    status = run(stock, "--status")
+    assert status.returncode == 0, status.stderr
+    assert "frontend        absent" in status.stdout
+    gone = run(stock, "--destroy", "--stack", "app-api", "--stack", "inference-api", "--yes")
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    stacks = {s["StackName"] for s in client(stock, "cloudformation").describe_stacks()["Stacks"]}
+    assert stacks == {f"{PREFIX}-infrastructure", f"{PREFIX}-registry"}
