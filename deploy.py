@@ -13,12 +13,15 @@
   python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
-
   python deploy.py --local-serve | --local-stop      keep an emulator running for later --local runs
 
 Exit status: 0 done or nothing to change, 1 a deployment failed (or stdout closed early),
 2 bad usage, configuration or pre-flight check (nothing changed), 3 change sets created and
 waiting for review, 4 a confirmation was declined (nothing was changed by that answer).
+
+Change sets are shown property by property (before -> after, replacements and SSM values
+re-read marked); each batch's change sets are shown first, then confirmed with one question
+(`[y/N/s]`, s = choose per stack; --yes skips it).
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import threading
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -155,15 +157,30 @@ def cmd_cost(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def make_confirm(yes: bool) -> Any:
-    lock = threading.Lock()
+def make_confirm(yes: bool, out: Any = None) -> Any:
+    """One question per batch: `execute 2 change sets? [y/N/s]`; `s` asks stack by stack."""
 
-    def confirm(sp: Any, rows: list[Any]) -> bool:
+    def ask(question: str) -> str:
+        stream = out or sys.stdout
+        stream.write(question)
+        stream.flush()
+        line = sys.stdin.readline()
+        if not line:  # end of input: nothing is confirmed
+            stream.write("\n")
+        return line.strip().lower()
+
+    def confirm(pending: list[tuple[str, int]]) -> list[str]:
         if yes:
-            return True
-        with lock:  # stacks of one batch run in parallel: one question at a time
-            answer = input(f"execute the change set for {sp.stack_name} ({len(rows)} change(s))? [y/N] ")
-        return answer.strip().lower() in ("y", "yes")
+            return [name for name, _ in pending]
+        noun = "change set" if len(pending) == 1 else "change sets"
+        what = f"{len(pending)} {noun}" if len(pending) > 1 else f"the change set for {pending[0][0]}"
+        answer = ask(f"execute {what}? [y/N/s] ")
+        if answer in ("y", "yes"):
+            return [name for name, _ in pending]
+        if answer in ("s", "select"):
+            return [name for name, count in pending
+                    if ask(f"  execute the change set for {name} ({count} change(s))? [y/N] ") in ("y", "yes")]
+        return []
 
     return confirm
 
@@ -220,7 +237,8 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
     if args.publish:
         return publish.publish_service(opts, args.publish, args.tag, args.docker)
     mode = "plan" if args.plan else "execute" if args.execute else "deploy"
-    return commands.deploy(opts, mode, make_confirm(args.yes), after)
+    # The question goes where the change sets were shown (stderr with --output json, so stdout stays JSON).
+    return commands.deploy(opts, mode, make_confirm(args.yes, sys.stderr if args.output == "json" else None), after)
 
 
 def run(args: argparse.Namespace) -> int:

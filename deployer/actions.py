@@ -1,4 +1,6 @@
-"""One stack's deployment: recover, create a change set, show it, confirm, execute, wait.
+"""One stack's deployment in two halves: recover and create a change set (`prepare_stack`), then,
+once the batch's change sets were shown and the chosen ones confirmed (deployer/batch.py),
+execute and wait (`execute`).
 
 The planner decides what a status means; the runner makes the calls; this module strings them
 together for one stack and returns a StackResult. It never decides order (the executor does).
@@ -15,6 +17,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import converge, runner
+from .diff import ParameterChange
 from .planner import (
     TEMPLATE_BODY_LIMIT,
     UPDATABLE,
@@ -28,6 +31,7 @@ from .planner import (
     naming,
 )
 from .report import Reporter, failed_dicts, failed_resources
+from .review import review
 
 
 def timestamp() -> str:
@@ -43,10 +47,12 @@ class StackResult:
     stack: str
     stack_name: str
     action: str = "none"  # create | update | recreate | delete | none
-    status: str = "pending"  # created, updated, no changes, planned, failed, declined, skipped, deleted, ...
+    status: str = "pending"  # ready, created, updated, no changes, planned, failed, declined, skipped, deleted, ...
     seconds: float = 0.0
     change_set_id: str | None = None
     changes: list[ChangeRow] = field(default_factory=list)
+    parameters: list[ParameterChange] = field(default_factory=list)  # SSM values the change set re-read
+    change_set: dict[str, Any] = field(default_factory=dict, repr=False)  # described; until executed or discarded
     reason: str = ""
     stack_status: str | None = None
     executed: bool = False
@@ -65,7 +71,8 @@ class Context:
     tags: dict[str, dict[str, str]]  # stack -> project/environment/stack tags
     naming: Naming = field(default_factory=lambda: naming(None, {}, timestamp()))
     keep_change_sets: bool = False  # --plan
-    confirm: Callable[[StackPlan, list[ChangeRow]], bool] = lambda sp, rows: True
+    # [(stack name, number of changes)] -> the stack names to execute; asked once per batch
+    confirm: Callable[[list[tuple[str, int]]], list[str]] = lambda pending: [name for name, _ in pending]
     after_success: Callable[[str], None] = lambda stack: None
     artifacts_bucket: str = ""
     protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
@@ -78,7 +85,8 @@ class Context:
             raise Cancelled
 
 
-def deploy_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) -> StackResult:
+def prepare_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) -> StackResult:
+    """Recover if needed and make the stack's change set; status `ready` when it waits for a decision."""
     result = StackResult(sp.stack, sp.stack_name)
     start = time.monotonic()
     try:
@@ -86,7 +94,7 @@ def deploy_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) -
     except Cancelled:
         result.status, result.reason = "interrupted", "Ctrl-C"
     result.seconds = round(time.monotonic() - start, 2)
-    if result.ok and result.status != "planned":
+    if result.ok and result.status not in ("planned", "ready"):
         ctx.after_success(sp.stack)
     return result
 
@@ -118,10 +126,10 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
             cs = runner.wait_change_set(cf, cs_id, ctx.sleep)
         finally:
             ctx.report.untrack(sp.stack)
-        _after_change_set(ctx, sp, cs, result)
+        _after_change_set(ctx, sp, cs, result, existing if cs_type == "UPDATE" else None)
     finally:
-        if not result.executed and result.status != "planned":
-            _discard(ctx, cs_id, cs_type, result)
+        if result.status not in ("planned", "ready"):
+            discard(ctx, result)
 
 
 def _replace_same_name(ctx: Context, sp: StackPlan) -> None:
@@ -132,7 +140,9 @@ def _replace_same_name(ctx: Context, sp: StackPlan) -> None:
             runner.delete_change_set(ctx.clients.cf, old["ChangeSetId"])
 
 
-def _after_change_set(ctx: Context, sp: StackPlan, cs: dict[str, Any], result: StackResult) -> None:
+def _after_change_set(
+    ctx: Context, sp: StackPlan, cs: dict[str, Any], result: StackResult, existing: dict[str, Any] | None
+) -> None:
     kind = runner.change_set_kind(cs)
     if kind is Kind.NO_CHANGES:
         result.status = "no changes"
@@ -142,22 +152,10 @@ def _after_change_set(ctx: Context, sp: StackPlan, cs: dict[str, Any], result: S
         result.status, result.reason = "failed", "change set failed"
         ctx.report.stack(sp.stack, f"change set {cs.get('Status')}: {cs.get('StatusReason', '')}")
         return
-    result.changes = change_rows(cs["Changes"])
-    ctx.report.change_set(sp.stack, cs, result.changes)
-    if ctx.keep_change_sets:
-        result.status, result.console_url = "planned", ctx.report.console_url(cs)
-        ctx.report.stack(sp.stack, f"review: {result.console_url}")
-        return
-    if not confirmed(ctx, sp, result.changes):
-        result.status = "declined"
-        return
-    result.console_url = ctx.report.console_url(cs)
-    execute(ctx, sp, cs["ChangeSetId"], cs["StackId"], result)
-
-
-def confirmed(ctx: Context, sp: StackPlan, rows: list[ChangeRow]) -> bool:
-    with ctx.report.paused():  # a question on the terminal: no progress line drawn over it
-        return ctx.confirm(sp, rows)
+    result.changes, result.parameters = review(ctx.clients, sp, change_rows(cs["Changes"]), existing)
+    result.change_set, result.console_url = cs, ctx.report.console_url(cs)
+    # Shown, confirmed and executed by the batch (deployer/batch.py), one stack after another.
+    result.status = "planned" if ctx.keep_change_sets else "ready"
 
 
 def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: StackResult) -> None:
@@ -203,11 +201,13 @@ def _failed(ctx: Context, stack: str, final: dict[str, Any], events: list[dict[s
     ctx.report.failure(stack, final, failed)
 
 
-def _discard(ctx: Context, cs_id: str, cs_type: str, result: StackResult) -> None:
+def discard(ctx: Context, result: StackResult) -> None:
     """Delete a change set we made and did not execute; for a new stack, also its empty shell."""
+    if not result.change_set_id:
+        return
     cf = ctx.clients.cf
-    runner.delete_change_set(cf, cs_id)
-    if cs_type == "CREATE":
+    runner.delete_change_set(cf, result.change_set_id)
+    if result.action in ("create", "recreate"):
         shell = runner.describe_stack(cf, result.stack_name)
         if shell and shell["StackStatus"] == "REVIEW_IN_PROGRESS":
             runner.delete_stack(cf, shell["StackId"])

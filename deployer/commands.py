@@ -20,9 +20,10 @@ from generators.naming import FOUNDATION_STACKS, service_param, stack_name
 from generators.synth import committed, synth
 
 from . import converge, orphans, preflight, runner
-from .actions import Context, StackResult, deploy_stack, timestamp
+from .actions import Context, StackResult, timestamp
+from .batch import run_batch
 from .errors import UsageError
-from .executor import run_batches
+from .executor import run_grouped
 from .planner import (
     UPDATABLE,
     Naming,
@@ -173,14 +174,12 @@ def _tags(s: Session, sp: StackPlan) -> dict[str, str]:
 
 
 def _run(ctx: Context, s: Session, states: dict[str, Any]) -> dict[str, StackResult]:
-    def work(stack: str) -> StackResult:
-        return deploy_stack(ctx, s.plan.stacks[stack], states[stack])
-
     def skipped(stack: str) -> StackResult:
         return StackResult(stack, s.plan.stacks[stack].stack_name, status="skipped",
-                           reason="not started: an earlier stack failed")
+                           reason="not started: an earlier stack failed or was declined")
 
-    return run_batches(s.plan.batches, work, skipped, lambda: interrupt(ctx, s))
+    return run_grouped(s.plan.batches,
+                       lambda batch: run_batch(ctx, s.plan.stacks, batch, states, lambda: interrupt(ctx, s)), skipped)
 
 
 def interrupt(ctx: Context, s: Session) -> None:
@@ -217,11 +216,10 @@ def finish(s: Session, opts: Options, results: dict[str, StackResult], mode: str
 
 
 def exit_code(results: list[StackResult]) -> int:
-    failed = [r for r in results if not r.ok]
-    if failed and all(r.status == "declined" for r in failed):
-        return EXIT_DECLINED
-    if failed:
+    if any(not r.ok and r.status not in ("declined", "skipped") for r in results):
         return EXIT_FAILED
+    if any(r.status == "declined" for r in results):
+        return EXIT_DECLINED
     if any(r.status == "planned" for r in results):
         return EXIT_REVIEW
     return EXIT_OK

@@ -1,7 +1,9 @@
 """Run the planner's batches: stacks of one batch in parallel threads, batches one after another.
 
-A failed stack stops later batches (they depend on it); Ctrl-C is handed to `on_interrupt`
-while the workers are running, so in-flight updates can be cancelled before we exit.
+A failed (or declined) stack stops later batches (they depend on it); Ctrl-C is handed to
+`on_interrupt` while the workers are running, so in-flight updates can be cancelled before we exit.
+A deploy runs each batch in steps (create every change set, ask once, execute the chosen ones):
+`run_grouped` hands it the whole batch, `parallel` runs one step's stacks side by side.
 """
 
 from __future__ import annotations
@@ -19,25 +21,37 @@ class Outcome(Protocol):
 R = TypeVar("R", bound=Outcome)
 
 
+def parallel(stacks: list[str], work: Callable[[str], R], on_interrupt: Callable[[], None]) -> dict[str, R]:
+    """work(stack) for every stack at once; results in the order given."""
+    if not stacks:
+        return {}
+    with cf.ThreadPoolExecutor(max_workers=len(stacks), thread_name_prefix="stack") as pool:
+        futures = {pool.submit(work, s): s for s in stacks}
+        pending = set(futures)
+        while pending:
+            try:
+                _, pending = cf.wait(pending, timeout=0.2)
+            except KeyboardInterrupt:
+                on_interrupt()
+        return {futures[f]: f.result() for f in futures}
+
+
+def run_grouped(
+    batches: list[list[str]], run_batch: Callable[[list[str]], dict[str, R]], skipped: Callable[[str], R]
+) -> dict[str, R]:
+    results: dict[str, R] = {}
+    for batch in batches:
+        if not all(r.ok for r in results.values()):
+            results.update({s: skipped(s) for s in batch})
+            continue
+        results.update(run_batch(batch))
+    return results
+
+
 def run_batches(
     batches: list[list[str]],
     work: Callable[[str], R],
     skipped: Callable[[str], R],
     on_interrupt: Callable[[], None],
 ) -> dict[str, R]:
-    results: dict[str, R] = {}
-    width = max((len(b) for b in batches), default=1)
-    with cf.ThreadPoolExecutor(max_workers=width, thread_name_prefix="stack") as pool:
-        for batch in batches:
-            if not all(r.ok for r in results.values()):
-                results.update({s: skipped(s) for s in batch})
-                continue
-            futures = {pool.submit(work, s): s for s in batch}
-            pending = set(futures)
-            while pending:
-                try:
-                    _, pending = cf.wait(pending, timeout=0.2)
-                except KeyboardInterrupt:
-                    on_interrupt()
-            results.update({futures[f]: f.result() for f in futures})
-    return results
+    return run_grouped(batches, lambda batch: parallel(batch, work, on_interrupt), skipped)

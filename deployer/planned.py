@@ -9,15 +9,16 @@ is now (the digest in the change set's Description). A stale or missing plan is 
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
 from . import runner
-from .actions import Cancelled, Context, StackResult, confirmed, execute
+from .actions import Context, StackResult
+from .batch import decide, run_ready
 from .errors import UsageError
-from .executor import run_batches
+from .executor import parallel, run_grouped
 from .planner import CHANGE_SET_PREFIX, Kind, Naming, Plan, change_rows, digest_of, pick_planned
+from .review import review
 
 
 def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
@@ -56,7 +57,7 @@ def execute_planned(
 ) -> dict[str, StackResult]:
     planned = find_planned(ctx, plan)
 
-    def work(stack: str) -> StackResult:
+    def pending(stack: str) -> StackResult:
         sp = plan.stacks[stack]
         state = states.get(stack)
         creating = state is None or state["StackStatus"] == "REVIEW_IN_PROGRESS"
@@ -65,23 +66,22 @@ def execute_planned(
             result.status, result.reason = "no changes", "nothing was planned for this stack"
             ctx.report.stack(stack, "no changes (nothing planned)")
             return result
-        cs, start = planned[stack], time.monotonic()
-        result.change_set_id, result.changes = cs["ChangeSetId"], change_rows(cs["Changes"])
+        cs = planned[stack]
+        result.change_set_id, result.change_set, result.status = cs["ChangeSetId"], cs, "ready"
+        result.changes, result.parameters = review(ctx.clients, sp, change_rows(cs["Changes"]),
+                                                   None if creating else state)
         result.console_url = ctx.report.console_url(cs)
-        ctx.report.change_set(stack, cs, result.changes)
-        try:
-            if confirmed(ctx, sp, result.changes):
-                execute(ctx, sp, cs["ChangeSetId"], cs["StackId"], result)
-            else:
-                result.status = "declined"
-        except Cancelled:
-            result.status = "interrupted"
-        result.seconds = round(time.monotonic() - start, 2)
-        if result.ok:
-            ctx.after_success(stack)
         return result
+
+    def batch(stacks: list[str]) -> dict[str, StackResult]:
+        found = parallel(stacks, pending, on_interrupt)
+        # A declined plan stays for a later --execute: only deploy's own change sets are discarded.
+        chosen = decide(ctx, [found[st] for st in stacks], discard_declined=False)
+        done = parallel(chosen, lambda st: run_ready(ctx, plan.stacks[st], found[st], discard_unrun=False),
+                        on_interrupt)
+        return {**found, **done}
 
     def skipped(stack: str) -> StackResult:
         return StackResult(stack, plan.stacks[stack].stack_name, status="skipped", reason="an earlier stack failed")
 
-    return run_batches(plan.batches, work, skipped, on_interrupt)
+    return run_grouped(plan.batches, batch, skipped)

@@ -17,6 +17,8 @@ from typing import Any, Literal
 from generators.contract import Contract, launch_order
 from generators.naming import is_image_tag_param, stack_name
 
+from .diff import PropertyChange, from_details, has_values
+
 # CloudFormation rejects a TemplateBody above this many bytes (UTF-8); larger ones need TemplateURL.
 TEMPLATE_BODY_LIMIT = 51_200
 CHANGE_SET_PREFIX = "deploy-py"
@@ -249,20 +251,30 @@ class ChangeRow:
     logical_id: str
     resource_type: str
     replacement: str
+    properties: tuple[PropertyChange, ...] = ()  # Modify only: what changes inside the resource
+    has_values: bool = False  # the endpoint gave property values (else the review diffs templates)
 
     @property
     def dangerous(self) -> bool:
         return self.action == "Remove" or self.replacement in ("True", "Conditional")
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "logical_id": self.logical_id, "type": self.resource_type,
+                "replacement": self.replacement, "properties": [p.to_dict() for p in self.properties]}
+
 
 def change_rows(changes: list[dict[str, Any]]) -> list[ChangeRow]:
+    """One row per resource; a Modify row's properties from the details DescribeChangeSet gave
+    with IncludePropertyValues (when the endpoint gave none, the review fills them in from templates)."""
     rows = []
     for change in changes:
         rc = change.get("ResourceChange", {})
         # Replacement is only reported for Modify; Add and Remove have none.
         replacement = rc.get("Replacement") or "-"
+        valued = rc.get("Action") == "Modify" and has_values(change)
         rows.append(ChangeRow(rc.get("Action", "?"), rc.get("LogicalResourceId", "?"),
-                              rc.get("ResourceType", "?"), replacement))
+                              rc.get("ResourceType", "?"), replacement,
+                              tuple(from_details(rc.get("Details", []))) if valued else (), valued))
     return rows
 
 

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from generators.contract import Contract
 
+from .diff import ParameterChange
 from .planner import ChangeRow
 from .progress import StackProgress, progress_line
 
@@ -147,19 +148,23 @@ class Reporter:
             text += f" — {e['ResourceStatusReason']}"
         self.stack(stack, self.paint(text, RED) if status.endswith(FAILED_SUFFIXES) else text)
 
-    def change_set(self, stack: str, cs: Mapping[str, Any], rows: list[ChangeRow]) -> None:
+    def change_set(
+        self, stack: str, cs: Mapping[str, Any], rows: list[ChangeRow], parameters: Iterable[ParameterChange] = ()
+    ) -> None:
         lines = [f"change set for {stack} ({cs.get('ChangeSetName')}): {len(rows)} change(s)"]
         lines += table(["action", "logical id", "type", "replacement"],
                        [[r.action, r.logical_id, r.resource_type, r.replacement] for r in rows])
-        dangerous = {i for i, r in enumerate(rows) if r.dangerous}
+        dangerous = {i + 3 for i, r in enumerate(rows) if r.dangerous}  # after title, column titles, rule
+        detail = property_lines(rows, parameters)
+        risky = {len(lines) + i for i, (_, replaces) in enumerate(detail) if replaces}
+        lines += [text for text, _ in detail]
         shown = []
         for i, text in enumerate(lines):
-            row = i - 3  # header line, column titles, rule
-            mark = "!" if row in dangerous else " "
-            shown.append(f"  {mark} {self.paint(text, BOLD + RED) if row in dangerous else text}")
-        if dangerous:
+            marked = i in dangerous or i in risky
+            shown.append(f"  {'!' if marked else ' '} {self.paint(text, BOLD + RED) if marked else text}")
+        if dangerous or risky:
             shown.append("  ! = replacement or removal: data in those resources may be lost")
-        self._write(shown)  # one write: the table stays together when stacks print in parallel
+        self._write(shown)  # one write: the table stays together
 
     def failure(self, stack: str, final: Mapping[str, Any], failed: list[Mapping[str, Any]]) -> None:
         """The stack's final status and reason, then its failed resources, the causes first."""
@@ -205,6 +210,27 @@ def summary(results: Iterable[Any]) -> list[str]:
                  [[r.stack, r.action, r.status, f"{r.seconds:.1f}"] for r in results])
 
 
+def property_lines(rows: list[ChangeRow], parameters: Iterable[ParameterChange]) -> list[tuple[str, bool]]:
+    """(line, forces replacement) per changed property of each modified resource, then the SSM values re-read."""
+    lines: list[tuple[str, bool]] = []
+    for r in rows:
+        if r.action != "Modify":
+            continue
+        lines.append((f"~ {r.logical_id} ({r.resource_type})", False))
+        if not r.properties:
+            lines.append(("    no property value differs (CloudFormation resolves the change when it runs)", False))
+        for p in r.properties:
+            marks = ["forces replacement"] if p.replaces else []
+            marks += [f"from SSM: {p.parameter}"] if p.parameter else []
+            lines.append((f"    {p.path}: {p.before} -> {p.after}" + (f"  [{'; '.join(marks)}]" if marks else ""),
+                          p.replaces))
+    params = list(parameters)
+    if params:
+        lines.append(("SSM parameters re-read (new values since the last deploy):", False))
+        lines += [(f"    {p.name} ({p.ssm_path}): {p.before} -> {p.after}", False) for p in params]
+    return lines
+
+
 def to_json(document: Mapping[str, Any]) -> str:
     return json.dumps(document, indent=2, default=str, sort_keys=True)
 
@@ -214,8 +240,8 @@ def result_dict(r: Any) -> dict[str, Any]:
         "stack": r.stack, "stack_name": r.stack_name, "action": r.action, "status": r.status,
         "seconds": r.seconds, "change_set_id": r.change_set_id, "stack_status": r.stack_status,
         "reason": r.reason, "console_url": r.console_url, "failed_resources": r.failed_resources,
-        "changes": [{"action": c.action, "logical_id": c.logical_id, "type": c.resource_type,
-                     "replacement": c.replacement} for c in r.changes],
+        "changes": [c.to_dict() for c in r.changes],
+        "parameters": [p.to_dict() for p in getattr(r, "parameters", [])],
     }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -31,6 +32,7 @@ PROBE_READ = 8
 PROBE = BotoConfig(retries={"total_max_attempts": 1}, connect_timeout=3, read_timeout=PROBE_READ)
 THROTTLED = ("Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded")
 Sleep = Callable[[float], None]
+BENCH_SWITCH = "PLATFORM_BENCH_NO_PROPERTY_VALUES"  # bench only: describe without property values, no review
 
 
 class Clients:
@@ -157,13 +159,27 @@ def create_change_set(cf: Any, args: dict[str, Any]) -> str:
     return str(cf.create_change_set(**args)["Id"])
 
 
+def property_values_wanted() -> bool:
+    """False only under bench/bench_deploy.py's switch, which measures the review's cost against the same code."""
+    return os.environ.get(BENCH_SWITCH) != "1"
+
+
 def describe_change_set(cf: Any, change_set_id: str) -> dict[str, Any]:
-    page = cf.describe_change_set(ChangeSetName=change_set_id)
+    """The change set with all its changes, with property values (before/after per property)."""
+    values = {"IncludePropertyValues": True} if property_values_wanted() else {}
+    page = cf.describe_change_set(ChangeSetName=change_set_id, **values)
     changes = list(page.get("Changes", []))
     while page.get("NextToken"):
-        page = cf.describe_change_set(ChangeSetName=change_set_id, NextToken=page["NextToken"])
+        page = cf.describe_change_set(ChangeSetName=change_set_id, NextToken=page["NextToken"], **values)
         changes += page.get("Changes", [])
     return {**page, "Changes": changes}
+
+
+def parameter_values(stack: dict[str, Any]) -> dict[str, str]:
+    """Template parameter -> the value a described stack used; for an SSM-typed one, the value it
+    resolved to (`ResolvedValue`), not the path. NoEcho values arrive masked and stay so."""
+    return {p["ParameterKey"]: str(p.get("ResolvedValue", p.get("ParameterValue", "")))
+            for p in stack.get("Parameters", [])}
 
 
 def change_set_kind(cs: dict[str, Any]) -> Kind:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import config_checks as checks
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
@@ -21,7 +21,6 @@ from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, Con
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "platform.toml"
-PREFIX_RE = re.compile(r"[a-z][a-z0-9-]{1,30}")
 
 # Fargate accepts only these cpu units -> memory MiB combinations (AWS ECS task size table).
 FARGATE_SIZES: dict[int, range] = {
@@ -89,6 +88,8 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     where = path.name
     check_table(raw, TOP_FIELDS, where, "")
     envs = raw["environments"]
+    for name in envs:  # before anything else: an environment's name becomes a folder
+        checks.check_env_name(where, name)
     if env not in envs:
         known = ", ".join(sorted(envs)) or "none"
         raise ConfigError(f"{where}: environments.{env}: no such environment (expected one of: {known})")
@@ -96,10 +97,13 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     for name, table in envs.items():
         check_retired(table, where, f"environments.{name}")
         check_table(table, ENV_FIELDS | EDGE_FIELDS, where, f"environments.{name}")
-        _env(where, name, table, None)
-        _services(where, raw["services"], name, table.get("services", {}))
-    env_cfg = _env(where, env, envs[env], prefix)
-    services = _services(where, raw["services"], env, envs[env].get("services", {}))
+        _environment(where, raw, name, table, None)
+    env_cfg, services = _environment(where, raw, env, envs[env], prefix)
+    owners = [(f"environments.{n}.prefix", t["prefix"], t.get("account_id"))
+              for n, t in envs.items() if n != env or prefix is None]
+    if prefix is not None:
+        owners.append(("--prefix", prefix, envs[env].get("account_id")))
+    checks.check_prefixes_apart(where, owners, [s.name for s in services])
     return Config(
         project=raw["project"],
         env=env_cfg,
@@ -117,20 +121,38 @@ def environment_names(path: Path = DEFAULT_CONFIG) -> list[str]:
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found (pass --config PATH or create platform.toml)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory (expected --config to name a TOML file)") from None
+    except OSError as exc:  # permissions, a broken link, an unreadable device
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc} (expected a readable TOML file)") from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path.name}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start}; "
+                          "expected a UTF-8 encoded TOML file)") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path.name}: not valid TOML: {exc}") from None
+
+
+def _environment(where: str, raw: dict[str, Any], name: str, table: dict[str, Any],
+                 prefix: str | None) -> tuple[EnvConfig, tuple[ServiceSpec, ...]]:
+    """One environment and its services, validated together: names depend on the prefix."""
+    env_cfg = _env(where, name, table, prefix)
+    services = _services(where, raw["services"], name, table.get("services", {}))
+    source = "--prefix" if prefix is not None else f"environments.{name}.prefix"
+    for i, spec in enumerate(services):
+        checks.check_physical_names(where, f"services[{i}]", env_cfg.prefix, spec.name, source)
+    return env_cfg, services
 
 
 def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvConfig:
     key = f"environments.{name}"
     chosen = prefix if prefix is not None else t["prefix"]
-    if not PREFIX_RE.fullmatch(chosen):
-        src = "--prefix" if prefix is not None else f"{where}: {key}.prefix"
-        raise ConfigError(f"{src}: {chosen!r} is not a valid prefix (expected [a-z][a-z0-9-]{{1,30}})")
+    checks.check_prefix("--prefix" if prefix is not None else f"{where}: {key}.prefix", chosen)
+    checks.check_region(where, f"{key}.region", t["region"])
     _check_cidr(where, f"{key}.vpc_cidr", t["vpc_cidr"], t.get("az_count", 2))
     return EnvConfig(
         name=name,
@@ -154,6 +176,7 @@ def _check_cidr(where: str, key: str, value: str, az_count: int) -> None:
         raise ConfigError(
             f"{where}: {key}: {value!r} is not a valid IPv4 CIDR block (expected e.g. \"10.0.0.0/16\")"
         ) from None
+    checks.check_private_cidr(where, key, net)
     # VPCs accept /16 to /28; every AZ needs a public and a private subnet of at least /28.
     needed_bits = math.ceil(math.log2(2 * az_count))
     if not 16 <= net.prefixlen <= 28 - needed_bits:
@@ -168,12 +191,15 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
     """Each service table merged with its environment's sizing overrides, labelled for errors."""
     for i, t in enumerate(items):
         check_table(t, SERVICE_FIELDS, where, f"services[{i}]")
+        _check_service_table(where, f"services[{i}]", t)
+    checks.check_distinct_names(where, ((f"services[{i}]", t["name"]) for i, t in enumerate(items)))
     names = [t["name"] for t in items]
     for name, table in overrides.items():
         key = f"environments.{env}.services.{name}"
         if name not in names:
             raise ConfigError(f"{where}: {key}: no such service (expected one of: {', '.join(names)})")
         check_table(table, OVERRIDE_FIELDS, where, key)
+        checks.check_env_vars(where, key, table.get("environment", {}))
     merged = []
     for i, t in enumerate(items):
         extra = overrides.get(t["name"], {})
@@ -182,6 +208,14 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
         limits = {**t.get("limits", {}), **extra.get("limits", {})}
         merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits}))
     return merged
+
+
+def _check_service_table(where: str, key: str, t: dict[str, Any]) -> None:
+    """What AWS and the containers need of one [[services]] entry, beyond its keys' types."""
+    checks.check_service_name(where, key, t["name"])
+    checks.check_port(where, key, t["port"])
+    checks.check_path_patterns(where, key, t["path_patterns"])
+    checks.check_env_vars(where, key, t.get("environment", {}))
 
 
 def _services(where: str, items: list[dict[str, Any]], env: str,

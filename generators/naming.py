@@ -11,6 +11,20 @@ FOUNDATION_STACKS = ("infrastructure", "registry")
 # Stack names of the platform itself: no service may take one (its stack would collide).
 RESERVED_NAMES = ("all", "infrastructure", "registry", "frontend", "auth", "alerts", "edge", "ci")
 
+# Stack names the platform itself uses (and `all`, the CLI's word for every stack): a service
+# named like one would overwrite that stack's template or silently get no stack of its own.
+RESERVED_NAMES = ("all", "infrastructure", "registry", "frontend", "auth", "alerts", "edge", "ci")
+
+# Container variables the service templates set themselves; a service's `environment` table
+# must not set them (it would silently override, or be overridden by, the platform's value).
+RESERVED_ENV_VARS = (
+    "PORT", "SERVICE_NAME", "ENVIRONMENT", "IMAGE_TAG", "BEDROCK_MODEL_ID", "BEDROCK_REGION",
+    "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_DISABLED", "MAX_BODY_BYTES",
+    "BEDROCK_MAX_INPUT_CHARS", "BEDROCK_MAX_MESSAGES", "MAX_STREAMS_PER_USER", "DOCS_ENABLED",
+)
+# ...and the prefixes of the variables AWS sets in every task (credentials, metadata endpoints).
+RESERVED_ENV_PREFIXES = ("AWS_", "ECS_")
+
 # The network values the infrastructure stack publishes: the platform's naming table.
 NETWORK_KEYS = (
     "vpc-id",
@@ -57,6 +71,10 @@ def service_param(prefix: str, service: str, key: str) -> str:
 
 def repository_name(prefix: str, service: str) -> str:
     return f"{prefix}/{service}"
+
+
+def log_group_name(prefix: str, service: str) -> str:
+    return f"/ecs/{prefix}/{service}"
 
 
 def is_image_tag_param(path: str) -> bool:

@@ -132,7 +132,7 @@ TOP_FIELDS: dict[str, Field] = {
 
 ENV_FIELDS: dict[str, Field] = {
     "prefix": Field("str", True),  # checked together with --prefix in config.py
-    "region": Field("str", True, _matches(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d", "an AWS region like us-east-1")),
+    "region": Field("str", True),  # checked in config.py against botocore's endpoint data
     "account_id": Field("str", False, _matches(r"\d{12}", "a 12-digit AWS account id")),
     "vpc_cidr": Field("str", True),  # checked in config.py against az_count
     "az_count": Field("int", False, _between(2, 3)),
@@ -150,12 +150,11 @@ ENV_FIELDS: dict[str, Field] = {
     "spend_guard": Field("table", False),
 }
 
-_PATH = _matches(r"/[A-Za-z0-9_./*?-]{0,127}", "a path starting with / (wildcards * and ? allowed)")
-
 SERVICE_FIELDS: dict[str, Field] = {
-    "name": Field("str", True, _matches(r"[a-z][a-z0-9-]{1,30}", "lower-case letters, digits and dashes")),
+    # name, port and path_patterns are also checked in config_checks.py against what AWS accepts.
+    "name": Field("str", True),
     "port": Field("int", True, _between(1, 65535)),
-    "path_patterns": Field("str-list", True, _each(_PATH)),
+    "path_patterns": Field("str-list", True, lambda v: None if v else "at least one path pattern"),
     "priority": Field("int", True, _between(1, 50000)),
     "health_check_path": Field("str", True, _matches(r"/[A-Za-z0-9_./-]{0,1023}", "a path starting with /")),
     "cpu": Field("int", True),

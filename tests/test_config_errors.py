@@ -14,6 +14,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "platform.toml").read_text()
 
 
+def git_status() -> str:
+    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], capture_output=True,
+                          text=True, cwd=ROOT, check=True).stdout
+
+
 def tree_digest() -> str:
     h = hashlib.sha256()
     for base in (ROOT / "templates", ROOT / "build"):
@@ -78,6 +83,29 @@ CASES = {
     "not toml": (BASE + "\n[[services]\n", r"platform\.toml: not valid TOML: "),
     "bad error in another env": (edit('vpc_cidr = "10.30.0.0/16"', 'vpc_cidr = "10.30.0.0"'),
                                  r"environments\.prod\.vpc_cidr: wrong type|environments\.prod\.vpc_cidr: .*/32"),
+    # Issue 9 inputs; test_config_inputs.py has every variant through load_config.
+    "service named like a stack": (edit('name = "app-api"', 'name = "infrastructure"'),
+                                   r"services\[0\]\.name: 'infrastructure' is the name of one of the platform's own"),
+    "service named all": (third_service(name='"all"'), r"services\[2\]\.name: 'all' is the name of one"),
+    "service name ECR refuses": (edit('name = "app-api"', 'name = "app-"'),
+                                 r"services\[0\]\.name: 'app-' is not a valid service name \(expected lower-case"),
+    "prefix ECR refuses": (edit('prefix = "layered-dev"', 'prefix = "bad-"'),
+                           r"environments\.dev\.prefix: 'bad-' is not a valid prefix"),
+    "environment named as a path": (edit("[environments.dev]", '[environments."../../../tmp/x"]'),
+                                    r"environments\.\"\.\./\.\./\.\./tmp/x\": '\.\./\.\./\.\./tmp/x' is not a valid "
+                                    r"environment name \(expected \[a-z\]\[a-z0-9-\]\*"),
+    "too many path patterns": (third_service(path_patterns='["/a/*", "/b/*", "/c/*", "/d/*"]'),
+                               r"services\[2\]\.path_patterns: 4 patterns, but the service's listener rule takes "
+                               r"at most 3"),
+    "port 80": (edit("port = 8000", "port = 80"),
+                r"services\[0\]\.port: 80 is below 1024: the containers run as a non-root user"),
+    "PORT in environment": (edit('BEDROCK_MAX_TOKENS = "1024"', 'PORT = "9000"'),
+                            r"services\[1\]\.environment\.PORT: set by the platform itself"),
+    "loopback cidr": (edit('vpc_cidr = "10.20.0.0/16"', 'vpc_cidr = "127.0.0.0/16"'),
+                      r"environments\.dev\.vpc_cidr: '127\.0\.0\.0/16' is not inside a private range"),
+    "unknown region": (edit('region = "us-east-1"', 'region = "us-east-9"'),
+                       r"environments\.dev\.region: 'us-east-9' is not an AWS region in botocore's endpoint data "
+                       r"\(expected a known region such as us-east-\d"),
 }
 
 
@@ -91,14 +119,14 @@ def test_config_error_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path:
     text, expected = CASES[case]
     config = tmp_path / "platform.toml"
     config.write_text(text)
-    before = tree_digest()
+    before, status = tree_digest(), git_status()
     proc = run(config)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     assert re.search(expected, lines[0]), lines[0]
-    assert tree_digest() == before
+    assert tree_digest() == before and git_status() == status
 
 
 def test_unknown_environment_and_bad_prefix_override(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ import pytest
 from deploy_support import Aws
 
 from deployer import runner
-from deployer.actions import Context, deploy_stack
+from deployer.actions import Context
+from deployer.batch import deploy_stack
 from deployer.planner import TEMPLATE_BODY_LIMIT, StackPlan
 from deployer.report import Reporter
 

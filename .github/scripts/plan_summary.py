@@ -20,7 +20,7 @@ from typing import Any
 
 EXIT_OK, EXIT_REVIEW = 0, 3
 MEANING = {0: "nothing to change", 1: "deployment failed", 2: "bad usage, configuration or pre-flight check",
-           3: "change sets created, waiting for review"}
+           3: "change sets created, waiting for review", 4: "declined at the confirmation question"}
 
 
 def _cell(value: Any) -> str:
@@ -39,6 +39,33 @@ def _changes_table(changes: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
+def _code(value: Any) -> str:
+    text = _cell(value).replace("`", "'")  # a backtick would end the code span
+    return f"`{text}`"
+
+
+def _property_tables(changes: list[dict[str, Any]], parameters: list[dict[str, Any]]) -> list[str]:
+    """What changes inside each modified resource, before -> after; replacements and SSM re-reads marked."""
+    lines: list[str] = []
+    for c in changes:
+        props = c.get("properties") or []
+        if c.get("action") != "Modify" or not props:
+            continue
+        lines += ["", f"**{_code(c.get('logical_id', '?'))}** ({_cell(c.get('type', '?'))})", "",
+                  "| property | before | after | note |", "|---|---|---|---|"]
+        for p in props:
+            notes = [":warning: forces replacement"] if p.get("requires_replacement") else []
+            notes += [f"from SSM ({_code(p['parameter'])})"] if p.get("parameter") else []
+            lines.append(f"| {_code(p.get('path', '?'))} | {_code(p.get('before', ''))} | "
+                         f"{_code(p.get('after', ''))} | {', '.join(notes)} |")
+    if parameters:
+        lines += ["", "SSM parameters re-read (new values since the last deploy):", "",
+                  "| parameter | SSM path | before | after |", "|---|---|---|---|"]
+        lines += [f"| {_code(p.get('name', '?'))} | {_code(p.get('ssm_path', '?'))} | {_code(p.get('before', ''))} "
+                  f"| {_code(p.get('after', ''))} |" for p in parameters]
+    return lines
+
+
 def _stack_section(s: dict[str, Any], env: str) -> list[str]:
     changes = s.get("changes") or []
     title = f"#### {s.get('stack', '?')} ({env}): {s.get('status', '?')}"
@@ -49,7 +76,7 @@ def _stack_section(s: dict[str, Any], env: str) -> list[str]:
     if s.get("reason"):
         lines.append(f"> {_cell(s['reason'])}")
     if changes:
-        lines += [""] + _changes_table(changes)
+        lines += [""] + _changes_table(changes) + _property_tables(changes, s.get("parameters") or [])
     return lines + [""]
 
 
