@@ -71,7 +71,7 @@ CASES = {
                           r"\(expected it set through limits\.max_output_tokens\)"),
     "reserved auth variable": (
         edit("max_body_bytes = 65536\n", "max_body_bytes = 65536\n\n[services.environment]\nAUTH_DISABLED = \"1\"\n"),
-        r"services\[0\]\.environment\.AUTH_DISABLED: reserved for the platform"),
+        r"services\[0\]\.environment\.AUTH_DISABLED: (reserved for the platform|set by the platform itself)"),
     "threshold zero": (dev_spend("daily_input_tokens = 0"),
                        r"environments\.dev\.spend_guard\.daily_input_tokens: 0 is not accepted"),
     "threshold negative": (dev_spend("daily_output_tokens = -5", "daily_output_tokens = 500000"),

@@ -99,7 +99,8 @@ CASES = {
                                r"at most 3"),
     "port 80": (edit("port = 8000", "port = 80"),
                 r"services\[0\]\.port: 80 is below 1024: the containers run as a non-root user"),
-    "PORT in environment": (edit('BEDROCK_MAX_TOKENS = "1024"', 'PORT = "9000"'),
+    "PORT in environment": (edit("max_streams_per_user = 4", 'max_streams_per_user = 4\n\n[services.environment]\n'
+                                                            'PORT = "9000"'),
                             r"services\[1\]\.environment\.PORT: set by the platform itself"),
     "loopback cidr": (edit('vpc_cidr = "10.20.0.0/16"', 'vpc_cidr = "127.0.0.0/16"'),
                       r"environments\.dev\.vpc_cidr: '127\.0\.0\.0/16' is not inside a private range"),
