@@ -173,7 +173,7 @@ def test_usable_ports(port: int, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("name", [*RESERVED_ENV_VARS, "AWS_REGION", "AWS_ACCESS_KEY_ID", "ECS_CONTAINER_METADATA_URI"])
 def test_variables_the_platform_or_aws_sets(name: str, tmp_path: Path) -> None:
-    text = edit('BEDROCK_MAX_TOKENS = "1024"', f'{name} = "x"')
+    text = BASE + f'\n[services.environment]\n{name} = "x"\n'  # the last service: inference-api
     refused(tmp_path, text, rf"services\[1\]\.environment\.{name}: (set by the platform itself|AWS sets AWS_/ECS_)")
 
 
@@ -184,9 +184,9 @@ def test_reserved_variable_in_an_environments_override(tmp_path: Path) -> None:
 
 
 def test_variables_of_the_services_own_stay_allowed(tmp_path: Path) -> None:
-    text = edit('BEDROCK_MAX_TOKENS = "1024"', 'BEDROCK_MAX_TOKENS = "1024"\nLOG_LEVEL = "DEBUG"\nMY_AWS = "1"')
+    text = BASE + '\n[services.environment]\nLOG_LEVEL = "DEBUG"\nMY_AWS = "1"\n'
     env = dict(load(tmp_path, text).services[1].environment)
-    assert env == {"BEDROCK_MAX_TOKENS": "1024", "LOG_LEVEL": "DEBUG", "MY_AWS": "1"}
+    assert env == {"LOG_LEVEL": "DEBUG", "MY_AWS": "1"}
 
 
 # --- network and region --------------------------------------------------------------------------
