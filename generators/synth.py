@@ -55,7 +55,9 @@ def template_dir(cfg: Config, root: Path = REPO_ROOT) -> Path:
     """Committed templates for the configured environments; the git-ignored build/ folder for anything
     else (an overridden --prefix, another --config file), so those never overwrite reviewed files."""
     if not committed(cfg):
-        return root / "build" / "templates" / f"{cfg.env.name}-{cfg.prefix}"
+        # <env>/<prefix>: neither may hold a slash, so no two configurations share a folder
+        # (a joined "<env>-<prefix>" would give dev + a-b and dev-a + b the same one).
+        return root / "build" / "templates" / cfg.env.name / cfg.prefix
     return root / "templates" / cfg.env.name
 
 

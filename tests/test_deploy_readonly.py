@@ -46,5 +46,5 @@ def test_templates_for_anything_else_go_to_build(aws: Aws, tmp_path: Path, extra
     before = git_status()
     done = aws.deploy("--synth", *args)
     assert done.returncode == 0, done.stderr
-    assert "build/templates/dev-" in done.stdout + done.stderr
+    assert "build/templates/dev/" in done.stdout + done.stderr
     assert git_status() == before

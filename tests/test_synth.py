@@ -22,7 +22,7 @@ def deploy(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_check_reports_stale_files_and_synth_fixes_them() -> None:
-    out = ROOT / "build" / "templates" / "dev-synth-check-test"
+    out = ROOT / "build" / "templates" / "dev" / "synth-check-test"
     shutil.rmtree(out, ignore_errors=True)
     try:
         proc = deploy("--synth", "--check", "--prefix", "synth-check-test")
