@@ -23,8 +23,8 @@ from .report import Reporter
 
 PLACEHOLDER_TAG = "local-placeholder"
 NOT_EMULATED = (
-    "no containers run, no traffic is served, CloudFront, Application Auto Scaling and ECS capacity "
-    "providers are placeholders, stack operations finish instantly"
+    "no containers run, no traffic is served, CloudFront, Cognito, Budgets, Application Auto Scaling and "
+    "ECS capacity providers are placeholders, stack operations finish instantly"
 )
 
 

@@ -1,6 +1,6 @@
 """Against an endpoint the tool did not start and did not patch: a stock `python -m moto.server`.
 
-What works must work (the foundation, the registry, both services); what the endpoint lacks must
+What works must work (the foundation, the registry, alerts); what the endpoint lacks must
 end cleanly: an optional step it does not implement (termination protection) is a warning naming
 the step; a stack it cannot create (CloudFront) fails in one line naming the stack, the resources
 and the endpoint's reason, and leaves nothing behind (no stack shell, no bucket).
