@@ -13,6 +13,7 @@
   python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
+  python deploy.py --rotate-origin-secret          new public-alb origin secret, in three change-set steps
 
 Exit status: 0 done or nothing to change, 1 a deployment failed, 2 bad usage, configuration
 or pre-flight check (nothing changed), 3 change sets created and waiting for review.
@@ -71,6 +72,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     act.add_argument("--cost", action="store_true", help="estimated idle monthly cost per stack")
     act.add_argument("--publish", metavar="SERVICE", help="build and push SERVICE's image, or upload `frontend`")
     act.add_argument("--set-image-tag", metavar="SERVICE=TAG", help="write a tag already in ECR to SSM")
+    act.add_argument("--rotate-origin-secret", action="store_true",
+                     help="edge = public-alb: new origin secret; the ALB accepts old and new, CloudFront moves, "
+                          "the old is dropped (each step a normal deploy)")
     return p.parse_args(argv)
 
 
@@ -174,6 +178,10 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
     after = placeholder_images if opts.local else None
     if args.status:
         return status.status(opts)
+    if args.rotate_origin_secret:
+        from deployer import origin_secret
+
+        return origin_secret.rotate(opts, make_confirm(args.yes), after)
     if args.destroy:
         return teardown.destroy(opts, confirm_destroy)
     if args.set_image_tag:
@@ -201,7 +209,7 @@ def run(args: argparse.Namespace) -> int:
         return cmd_cost(args)
     if args.check:
         raise_usage("--check only goes with --synth")
-    if not (args.stack or args.status or args.publish or args.set_image_tag):
+    if not (args.stack or args.status or args.publish or args.set_image_tag or args.rotate_origin_secret):
         raise_usage("nothing to do — pass --stack NAME (or all), --synth, --status, --graph, --publish ...")
     return cmd_aws(args)
 

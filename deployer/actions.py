@@ -66,6 +66,7 @@ class Context:
     confirm: Callable[[StackPlan, list[ChangeRow]], bool] = lambda sp, rows: True
     after_success: Callable[[str], None] = lambda stack: None
     artifacts_bucket: str = ""
+    buckets: dict[str, str] = field(default_factory=dict)  # region -> artifacts bucket, for out-of-region stacks
     protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
     cancelled: threading.Event = field(default_factory=threading.Event)
     executing: dict[str, str] = field(default_factory=dict)  # stack name -> change-set type in flight
@@ -74,6 +75,10 @@ class Context:
     def sleep(self, seconds: float) -> None:
         if self.cancelled.wait(seconds):
             raise Cancelled
+
+    def cf(self, region: str = "") -> Any:
+        """CloudFormation in the stack's own region (edge lives in us-east-1 whatever the environment)."""
+        return self.clients.for_region(region).cf
 
 
 def deploy_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) -> StackResult:
@@ -90,13 +95,13 @@ def deploy_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) -
 
 
 def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result: StackResult) -> None:
-    cf = ctx.clients.cf
+    cf = ctx.cf(sp.region)
     kind = classify("stack", existing["StackStatus"] if existing else None)
     if kind is Kind.RECREATE:
         assert existing is not None
         ctx.report.stack(sp.stack, f"is {existing['StackStatus']} from a failed first create: "
                                    "deleting it and creating it again")
-        _delete_and_wait(ctx, sp.stack, existing["StackId"])
+        _delete_and_wait(ctx, sp.stack, existing["StackId"], region=sp.region)
         result.action, kind = "recreate", Kind.ABSENT
     cs_type = "UPDATE" if kind in UPDATABLE else "CREATE"
     result.action = result.action if result.action != "none" else cs_type.lower()
@@ -110,15 +115,15 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
         _after_change_set(ctx, sp, cs, result)
     finally:
         if not result.executed and result.status != "planned":
-            _discard(ctx, cs_id, cs_type, result)
+            _discard(ctx, cs_id, cs_type, result, sp.region)
 
 
 def _replace_same_name(ctx: Context, sp: StackPlan) -> None:
     """A plan made again under the same name replaces the first (CloudFormation refuses a duplicate name)."""
-    for old in runner.list_change_sets(ctx.clients.cf, sp.stack_name):
+    for old in runner.list_change_sets(ctx.cf(sp.region), sp.stack_name):
         if old["ChangeSetName"] == ctx.naming.name and old.get("ExecutionStatus") != "EXECUTE_COMPLETE":
             ctx.report.stack(sp.stack, f"replacing change set {ctx.naming.name} left by an earlier plan")
-            runner.delete_change_set(ctx.clients.cf, old["ChangeSetId"])
+            runner.delete_change_set(ctx.cf(sp.region), old["ChangeSetId"])
 
 
 def _after_change_set(ctx: Context, sp: StackPlan, cs: dict[str, Any], result: StackResult) -> None:
@@ -151,7 +156,7 @@ def confirmed(ctx: Context, sp: StackPlan, rows: list[ChangeRow]) -> bool:
 
 def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: StackResult) -> None:
     """Execute one change set and wait for its stack, streaming events; failed resources first."""
-    cf = ctx.clients.cf
+    cf = ctx.cf(sp.region)
     seen = {e["EventId"] for e in runner.new_events(cf, stack_id, set())}
     ctx.executing[sp.stack_name] = result.action
     events: list[dict[str, Any]] = []
@@ -189,13 +194,13 @@ def _failed(ctx: Context, stack: str, final: dict[str, Any], events: list[dict[s
 
 
 def _protect(ctx: Context, sp: StackPlan) -> None:
-    runner.set_termination_protection(ctx.clients.cf, sp.stack_name, True)
+    runner.set_termination_protection(ctx.cf(sp.region), sp.stack_name, True)
     ctx.report.stack(sp.stack, "termination protection on (foundation stack)")
 
 
-def _discard(ctx: Context, cs_id: str, cs_type: str, result: StackResult) -> None:
+def _discard(ctx: Context, cs_id: str, cs_type: str, result: StackResult, region: str = "") -> None:
     """Delete a change set we made and did not execute; for a new stack, also its empty shell."""
-    cf = ctx.clients.cf
+    cf = ctx.cf(region)
     runner.delete_change_set(cf, cs_id)
     if cs_type == "CREATE":
         shell = runner.describe_stack(cf, result.stack_name)
@@ -204,9 +209,10 @@ def _discard(ctx: Context, cs_id: str, cs_type: str, result: StackResult) -> Non
 
 
 def _delete_and_wait(
-    ctx: Context, stack: str, stack_id: str, events: list[dict[str, Any]] | None = None
+    ctx: Context, stack: str, stack_id: str, events: list[dict[str, Any]] | None = None, region: str = ""
 ) -> dict[str, Any]:
-    seen = {e["EventId"] for e in runner.new_events(ctx.clients.cf, stack_id, set())}
+    cf = ctx.cf(region)
+    seen = {e["EventId"] for e in runner.new_events(cf, stack_id, set())}
     sink = events if events is not None else []
 
     def collect(batch: list[dict[str, Any]]) -> None:
@@ -215,19 +221,19 @@ def _delete_and_wait(
 
     ctx.report.track(stack, "DELETE_IN_PROGRESS")
     try:
-        runner.delete_stack(ctx.clients.cf, stack_id)
-        return runner.wait_stack(ctx.clients.cf, stack_id, collect, seen, ctx.sleep)
+        runner.delete_stack(cf, stack_id)
+        return runner.wait_stack(cf, stack_id, collect, seen, ctx.sleep)
     finally:
         ctx.report.untrack(stack)
 
 
-def delete_stack(ctx: Context, stack: str, existing: dict[str, Any]) -> StackResult:
+def delete_stack(ctx: Context, stack: str, existing: dict[str, Any], region: str = "") -> StackResult:
     result = StackResult(stack, existing["StackName"], action="delete")
     start = time.monotonic()
     ctx.report.stack(stack, "deleting")
     events: list[dict[str, Any]] = []
     try:
-        final = _delete_and_wait(ctx, stack, existing["StackId"], events)
+        final = _delete_and_wait(ctx, stack, existing["StackId"], events, region)
         result.stack_status = final["StackStatus"]
         if final["StackStatus"] == "DELETE_COMPLETE":
             result.status = "deleted"
@@ -245,8 +251,11 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
     """Templates above CloudFormation's body limit go through the artifacts bucket."""
     if sp.size <= TEMPLATE_BODY_LIMIT:
         return None
-    s3, region = ctx.clients.s3, ctx.clients.region
+    # TemplateURL must name a bucket in the stack's own region: one artifacts bucket per region.
+    clients = ctx.clients.for_region(sp.region)
+    s3, region = clients.s3, clients.region
+    bucket = ctx.buckets.get(region, ctx.artifacts_bucket)
     with ctx.lock:
-        if runner.ensure_bucket(s3, ctx.artifacts_bucket, region):
-            ctx.report.line(f"created artifacts bucket {ctx.artifacts_bucket} (encrypted, public access blocked)")
-    return runner.upload_template(s3, ctx.artifacts_bucket, f"{sp.stack_name}/{sp.digest}.json", sp.body, region)
+        if runner.ensure_bucket(s3, bucket, region):
+            ctx.report.line(f"created artifacts bucket {bucket} (encrypted, public access blocked)")
+    return runner.upload_template(s3, bucket, f"{sp.stack_name}/{sp.digest}.json", sp.body, region)

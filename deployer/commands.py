@@ -15,9 +15,9 @@ from typing import Any
 from generators.config import Config, load_config
 from generators.contract import Contract, ContractError, build_contract
 from generators.naming import FOUNDATION_STACKS, network_param, stack_name
-from generators.synth import synth
+from generators.synth import stack_regions, synth
 
-from . import preflight, runner
+from . import preflight, regions, runner
 from .actions import Context, StackResult, deploy_stack, timestamp
 from .errors import UsageError
 from .executor import run_batches
@@ -49,6 +49,10 @@ class Session:
     contract: Contract
     report: Reporter
     clients: runner.Clients | None = None
+    regions: dict[str, str] = field(default_factory=dict)  # stacks outside the environment's region
+
+    def region_of(self, stack: str) -> str:
+        return self.regions.get(stack) or self.report.region
 
 
 def prepare(opts: Options, need_stacks: bool = True) -> Session:
@@ -70,7 +74,9 @@ def prepare(opts: Options, need_stacks: bool = True) -> Session:
         raise UsageError(f"unknown stack {', '.join(unknown)} — choose from: all, {', '.join(files)}")
     if need_stacks and not selected:
         raise UsageError(f"no stack selected — pass --stack NAME (one of: all, {', '.join(files)})")
-    return Session(cfg, make_plan(contract, cfg.prefix, selected, files, bodies), contract, report)
+    where = stack_regions(cfg, opts.region)
+    return Session(cfg, make_plan(contract, cfg.prefix, selected, files, bodies, where), contract, report,
+                   regions=where)
 
 
 def connect(s: Session, opts: Options) -> runner.Clients:
@@ -94,20 +100,31 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     clients = connect(s, opts)
     show_plan(s, {"deploy": "deploy", "plan": "plan (change sets kept for review)", "execute": "execute"}[mode])
     account = preflight.identity(clients, s.cfg)
-    states = preflight.stack_states(clients, {k: v.stack_name for k, v in s.plan.stacks.items()})
+    states = preflight.stack_states(clients, {k: v.stack_name for k, v in s.plan.stacks.items()}, s.regions)
     if opts.wait:
-        states = preflight.wait_for_others(clients, states, s.report)
+        states = preflight.wait_for_others(clients, states, s.report, s.regions)
+    from . import origin_secret  # imports this module: loaded here, not at the top
+
+    secret_paths = frozenset(origin_secret.paths(s.cfg.prefix)) if origin_secret.enabled(s.cfg) else frozenset()
     problems = preflight.state_problems(states, clients.region)
-    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local)
+    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local,
+                                             created_here=secret_paths)
     preflight.fail_on(problems)
+    if secret_paths:
+        origin_secret.ensure(clients, s.cfg, s.report)
+    buckets = {r: f"{s.cfg.prefix}-cfn-{account}-{r}"[:63] for r in {clients.region, *s.regions.values()}}
     ctx = Context(
         clients, s.report, naming=names,
         tags={st: _tags(s, sp) for st, sp in s.plan.stacks.items()}, keep_change_sets=mode == "plan", confirm=confirm,
-        artifacts_bucket=f"{s.cfg.prefix}-cfn-{account}-{clients.region}"[:63],
-        protect=frozenset(FOUNDATION_STACKS),
+        artifacts_bucket=buckets[clients.region], buckets=buckets, protect=frozenset(FOUNDATION_STACKS),
     )
-    if after_success:
-        ctx.after_success = lambda stack: after_success(clients, s, stack)
+
+    def succeeded(stack: str) -> None:
+        regions.after_deploy(clients, s, stack)  # an out-of-region stack's parameters, copied home
+        if after_success:
+            after_success(clients, s, stack)
+
+    ctx.after_success = succeeded
     if mode == "execute":
         from .planned import execute_planned
         results = execute_planned(ctx, s.plan, states, lambda: interrupt(ctx, s))
@@ -149,9 +166,10 @@ def interrupt(ctx: Context, s: Session) -> None:
     ctx.cancelled.set()
     s.report.line("interrupted: cancelling updates in progress (Ctrl-C again to stop waiting)")
     assert s.clients is not None
+    region_by_name = {sp.stack_name: sp.region for sp in s.plan.stacks.values()}
     for name, action in list(ctx.executing.items()):
         if action == "update":
-            refused = runner.cancel_update(s.clients.cf, name)
+            refused = runner.cancel_update(ctx.cf(region_by_name.get(name, "")), name)
             s.report.line(f"  {name}: " + (f"cancel refused: {refused}" if refused else "cancel-update-stack sent"))
 
 
@@ -184,7 +202,7 @@ def _states_after_interrupt(s: Session, results: list[StackResult]) -> None:
     assert s.clients is not None
     s.report.line("state after Ctrl-C (rerun the same command to converge):")
     for r in results:
-        state = runner.describe_stack(s.clients.cf, r.stack_name)
+        state = runner.describe_stack(s.clients.for_region(s.regions.get(r.stack)).cf, r.stack_name)
         s.report.line(f"  {r.stack_name:<30} {state['StackStatus'] if state else 'absent'}")
 
 

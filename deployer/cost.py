@@ -22,7 +22,7 @@ RATES = (
     "nat_gateway_hour", "alb_hour", "alb_lcu_hour", "public_ipv4_hour", "fargate_vcpu_hour",
     "fargate_gb_hour", "fargate_arm_vcpu_hour", "fargate_arm_gb_hour", "interface_endpoint_az_hour",
     "gateway_endpoint_month", "cloudfront_distribution_month", "s3_standard_gb_month",
-    "ecr_storage_gb_month",
+    "ecr_storage_gb_month", "waf_web_acl_month", "waf_rule_month", "waf_million_requests",
 )
 ASSUMPTIONS = (
     "alb_public_ipv4_per_az", "alb_idle_lcu", "default_az_count", "s3_bucket_gb", "ecr_repository_gb",
@@ -240,6 +240,14 @@ def _flat(item: str, rate: str, quantity: str | None = None) -> Estimator:
     return estimate_one
 
 
+def _web_acl(lid: str, props: Mapping[str, Any], ctx: _Ctx) -> list[CostLine]:
+    """WAF bills the web ACL and each of its rules monthly (a managed rule group is one rule)."""
+    rules = props.get("Rules", [])
+    count = float(len(rules)) if isinstance(rules, list) else 0.0
+    return [ctx.line("WAF web ACL", lid, 1, "waf_web_acl_month"),
+            ctx.line(f"WAF rules ({count:g})", lid, count, "waf_rule_month")]
+
+
 ESTIMATORS: dict[str, Estimator] = {
     # The NAT's address is its AWS::EC2::EIP, priced below: never count it twice.
     "AWS::EC2::NatGateway": lambda lid, p, ctx: [ctx.hourly("NAT gateway", lid, 1, "nat_gateway_hour")],
@@ -252,6 +260,7 @@ ESTIMATORS: dict[str, Estimator] = {
     "AWS::S3::Bucket": _flat("S3 Standard storage", "s3_standard_gb_month", "s3_bucket_gb"),
     "AWS::ECR::Repository": _flat("ECR image storage", "ecr_storage_gb_month", "ecr_repository_gb"),
     "AWS::ECS::Cluster": _cluster,
+    "AWS::WAFv2::WebACL": _web_acl,
 }
 
 # Charged by use, so absent from an idle figure; named so nobody mistakes the total for a bill.
@@ -260,6 +269,7 @@ USAGE_NOTES = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "ALB LCUs above the assumed idle level not included",
     "AWS::Logs::LogGroup": "CloudWatch Logs ingestion and storage (per GB) not included",
     "AWS::CloudFront::Distribution": "CloudFront transfer/requests beyond the free tier not included",
+    "AWS::WAFv2::WebACL": "WAF requests (per million inspected, waf_million_requests in prices.json) not included",
 }
 
 

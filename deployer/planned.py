@@ -25,10 +25,10 @@ def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
     refuses stale or dead ones."""
     found: dict[str, dict[str, Any]] = {}
     for stack, sp in plan.stacks.items():
-        chosen = pick_planned(ctx.naming, runner.list_change_sets(ctx.clients.cf, sp.stack_name))
+        chosen = pick_planned(ctx.naming, runner.list_change_sets(ctx.cf(sp.region), sp.stack_name))
         if chosen is None:
             continue
-        cs = runner.describe_change_set(ctx.clients.cf, chosen["ChangeSetId"])
+        cs = runner.describe_change_set(ctx.cf(sp.region), chosen["ChangeSetId"])
         name = cs["ChangeSetName"]
         if runner.change_set_kind(cs) is not Kind.READY:
             raise UsageError(f"change set {name} of {sp.stack_name} is no longer executable "

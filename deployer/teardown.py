@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import preflight
+from . import preflight, regions
 from .actions import Context, StackResult, delete_stack
 from .commands import Options, Session, all_stack_names, connect, finish, interrupt, prepare
 from .errors import UsageError
@@ -24,7 +24,7 @@ def destroy(opts: Options, confirm_all: Callable[[list[str]], bool]) -> int:
     for i, batch in enumerate(order, 1):
         s.report.line(f"  batch {i}: {', '.join(batch)}")
     preflight.identity(clients, s.cfg)
-    states = preflight.stack_states(clients, all_stack_names(s))
+    states = preflight.stack_states(clients, all_stack_names(s), s.regions)
     deployed = {st for st, state in states.items() if state}
     _refuse_blocked(s, deployed)
     _refuse_protected(s, states, clients.region)
@@ -40,7 +40,10 @@ def destroy(opts: Options, confirm_all: Callable[[list[str]], bool]) -> int:
         state = states[stack]
         if state is None:
             return StackResult(stack, s.plan.stacks[stack].stack_name, action="delete", status="absent")
-        return delete_stack(ctx, stack, state)
+        result = delete_stack(ctx, stack, state, s.regions.get(stack, ""))
+        if result.status == "deleted" and stack in s.regions:  # its copies in the environment's region
+            regions.remove_copies(clients, stack, s.contract.writes[stack], s.report)
+        return result
 
     def skipped(stack: str) -> StackResult:
         return StackResult(stack, s.plan.stacks[stack].stack_name, action="delete", status="skipped")
@@ -64,6 +67,7 @@ def _refuse_protected(s: Session, states: dict[str, dict | None], region: str) -
                  if st and name in s.plan.stacks and st.get("EnableTerminationProtection")]
     if protected:
         lift = "; ".join(f"aws cloudformation update-termination-protection --no-enable-termination-protection "
-                         f"--stack-name {n} --region {region}" for n in protected)
+                         f"--stack-name {st['StackName']} --region {preflight.stack_region(st, region)}"
+                         for st in states.values() if st and st["StackName"] in protected)
         raise UsageError(f"termination protection is on for {', '.join(protected)} (foundation stacks are "
                          f"protected on purpose) — if you really mean it, lift it first: {lift}")

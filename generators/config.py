@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
+from .waf_config import WafConfig, parse_waf
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
 
@@ -45,6 +46,8 @@ class EnvConfig:
     log_retention_days: int
     deletion_protection: bool
     certificate_arn: str | None
+    waf: WafConfig = WafConfig()
+    edge: str = "vpc-origin"  # "public-alb": CloudFront sends the origin secret, the ALB checks it
 
     @property
     def https(self) -> bool:
@@ -140,6 +143,8 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         log_retention_days=t.get("log_retention_days", 30),
         deletion_protection=t.get("deletion_protection", False),
         certificate_arn=t.get("certificate_arn"),
+        waf=parse_waf(where, name, t.get("waf"), t.get("production", False)),
+        edge=t.get("edge", "vpc-origin"),
     )
 
 

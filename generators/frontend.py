@@ -10,9 +10,10 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, Sub, Template, s3
 from troposphere import cloudfront as cf
 
+from . import origin_secret
 from .common import SSM_STRING, checkov_skip, ssm_input, ssm_output
 from .config import Config
-from .naming import network_param, service_param
+from .naming import edge_param, network_param, service_param
 
 # AWS-managed CloudFront policies (fixed ids, documented by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -41,6 +42,8 @@ def build_frontend(cfg: Config) -> Template:
     headers = t.add_resource(security_headers(cfg))
     rewrite = t.add_resource(spa_rewrite_function(cfg))
     dist = t.add_resource(distribution(cfg, bucket, oac, headers, rewrite, alb_dns))
+    attach_web_acl(t, cfg, dist)
+    origin_secret.add_origin_header(t, cfg, dist)
     t.add_resource(bucket_policy(bucket, dist))
     publish(t, cfg, bucket, dist)
     return t
@@ -146,6 +149,16 @@ def distribution(cfg: Config, bucket, oac, headers, rewrite, alb_dns) -> cf.Dist
         ("CKV2_AWS_42", "Default certificate: a custom certificate needs a domain name of the user's"),
         ("CKV2_AWS_54", "Default certificate: CloudFront fixes its TLS policy (see CKV_AWS_174)"),
     )
+
+
+def attach_web_acl(t: Template, cfg: Config, dist: cf.Distribution) -> None:
+    """The `edge` stack's web ACL (us-east-1), its ARN read from SSM like every other input."""
+    if not cfg.env.waf.enabled:
+        return
+    dist.DistributionConfig.WebACLId = ssm_input(t, "WebAclArn", edge_param(cfg.prefix, "web-acl-arn"))
+    waf_skips = {"CKV_AWS_68", "CKV2_AWS_47"}  # "no WAF attached": no longer true
+    skips = dist.Metadata["checkov"]["skip"]
+    dist.Metadata["checkov"]["skip"] = [s for s in skips if s["id"] not in waf_skips]
 
 
 def bucket_policy(bucket: s3.Bucket, dist: cf.Distribution) -> s3.BucketPolicy:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from troposphere import GetAtt, GetAZs, Join, Output, Ref, Select, Sub, Template, ec2, ecs
 from troposphere import elasticloadbalancingv2 as elb
 
+from . import origin_secret
 from .common import checkov_skip, name_tags, ssm_output
 from .config import Config
 from .naming import HTTPS_LISTENER_KEY, network_param
@@ -169,6 +170,8 @@ def add_listeners(t: Template, cfg: Config, alb: elb.LoadBalancer) -> dict[str, 
     not_found = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
         StatusCode="404", ContentType="application/json", MessageBody='{"detail":"Not Found"}',
     ))
+    if origin_secret.enabled(cfg):  # only requests carrying CloudFront's secret reach a service's rule
+        not_found = origin_secret.forbidden_action()
     if not cfg.env.https:
         http = t.add_resource(elb.Listener(
             "HttpListener", LoadBalancerArn=Ref(alb), Port=80, Protocol="HTTP", DefaultActions=[not_found],

@@ -21,7 +21,7 @@ Check = Callable[[Any], str | None]  # returns what was expected when the value 
 
 @dataclass(frozen=True)
 class Field:
-    kind: str  # "str" | "int" | "bool" | "str-list" | "str-map" | "table-map" | "table-list"
+    kind: str  # "str" | "int" | "bool" | "str-list" | "str-map" | "table" | "table-map" | "table-list"
     required: bool = False
     check: Check | None = None
 
@@ -32,6 +32,7 @@ _KIND_NAMES = {
     "bool": "true or false",
     "str-list": "a list of strings",
     "str-map": "a table of string values",
+    "table": "a table ([...])",
     "table-map": "a table of tables",
     "table-list": "an array of tables ([[...]])",
 }
@@ -48,6 +49,8 @@ def _is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "str-map":
         return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+    if kind == "table":
+        return isinstance(value, dict)
     if kind == "table-map":
         return isinstance(value, dict) and all(isinstance(v, dict) for v in value.values())
     if kind == "table-list":
@@ -140,6 +143,9 @@ ENV_FIELDS: dict[str, Field] = {
     "deletion_protection": Field("bool", False),
     # Per-environment sizing of services: [environments.<env>.services.<name>], see OVERRIDE_FIELDS.
     "services": Field("table-map", False),
+    "waf": Field("table", False),  # [environments.<env>.waf], parsed in waf_config.py
+    # How CloudFront reaches the load balancer (the edge helper's key; the origin secret needs it too).
+    "edge": Field("str", False, _one_of("vpc-origin", "public-alb")),
     "certificate_arn": Field("str", False, _matches(
         r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", "an ACM certificate ARN")),
 }

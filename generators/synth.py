@@ -10,11 +10,13 @@ from pathlib import Path
 
 from troposphere import Template
 
-from .config import Config
+from .config import DEFAULT_CONFIG, Config
 from .frontend import build_frontend
 from .infrastructure import build_infrastructure
+from .naming import EDGE_REGION
 from .registry import build_registry
 from .service import build_service
+from .waf import build_edge
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BuildFn = Callable[[Config], Template]
@@ -28,8 +30,21 @@ def stack_builders(cfg: Config) -> dict[str, BuildFn]:
     }
     for svc in cfg.services:
         builders[svc.name] = lambda c, s=svc: build_service(c, s)
+    if cfg.env.waf.enabled:
+        builders["edge"] = build_edge
     builders["frontend"] = build_frontend
     return builders
+
+
+# Stacks whose resources AWS accepts in one region only: CloudFront-scoped WAF web ACLs.
+PINNED_REGIONS = {"edge": EDGE_REGION}
+
+
+def stack_regions(cfg: Config, region: str | None = None) -> dict[str, str]:
+    """Stacks of this configuration that live outside the environment's region (`region`, default
+    the configured one), and where; every other stack lives in the environment's region."""
+    here = region or cfg.env.region
+    return {s: r for s, r in PINNED_REGIONS.items() if s in stack_builders(cfg) and r != here}
 
 
 def render(cfg: Config) -> dict[str, str]:
@@ -42,8 +57,9 @@ def to_json(template: Template) -> str:
 
 
 def template_dir(cfg: Config, root: Path = REPO_ROOT) -> Path:
-    """Committed templates for the configured environments; a git-ignored folder for --prefix overrides."""
-    if cfg.prefix_overridden:
+    """Committed templates for platform.toml's environments; a git-ignored folder for a --prefix
+    override or another --config file (its templates are not the reviewed ones)."""
+    if cfg.prefix_overridden or cfg.source.resolve() != DEFAULT_CONFIG.resolve():
         return root / "build" / "templates" / f"{cfg.env.name}-{cfg.prefix}"
     return root / "templates" / cfg.env.name
 

@@ -42,10 +42,11 @@ def test_foundation_publishes_every_network_path(contract: Contract) -> None:
 
 def test_graph_puts_the_foundation_before_every_service(contract: Contract) -> None:
     batches = launch_order(contract)
-    assert batches[0] == sorted(FOUNDATION_STACKS)
+    edge = {"edge"} & set(contract.reads)  # the web ACL (where WAF is on) reads nothing: it goes first too
+    assert batches[0] == sorted([*FOUNDATION_STACKS, *edge])
     assert set(batches[1]) == {"app-api", "inference-api", "frontend"}
     assert contract.dependencies("app-api") == {"infrastructure", "registry"}
-    assert contract.dependencies("frontend") == {"infrastructure"}
+    assert contract.dependencies("frontend") == {"infrastructure", *edge}
     assert contract.readers("infrastructure") == {"app-api", "inference-api", "frontend"}
 
 

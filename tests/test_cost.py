@@ -21,6 +21,7 @@ PRICES = Prices(
         "fargate_vcpu_hour": 0.04, "fargate_gb_hour": 0.004, "fargate_arm_vcpu_hour": 0.03,
         "fargate_arm_gb_hour": 0.003, "interface_endpoint_az_hour": 0.01, "gateway_endpoint_month": 0.0,
         "cloudfront_distribution_month": 0.0, "s3_standard_gb_month": 0.02, "ecr_storage_gb_month": 0.1,
+        "waf_web_acl_month": 5.0, "waf_rule_month": 1.0, "waf_million_requests": 0.6,
     },
     units={k: "unit" for k in RATES},
     assumptions={"alb_public_ipv4_per_az": 2, "alb_idle_lcu": 1, "default_az_count": 2, "s3_bucket_gb": 1,
