@@ -51,9 +51,6 @@ class Session:
     clients: runner.Clients | None = None
     regions: dict[str, str] = field(default_factory=dict)  # stacks outside the environment's region
 
-    def region_of(self, stack: str) -> str:
-        return self.regions.get(stack) or self.report.region
-
 
 def prepare(opts: Options, need_stacks: bool = True) -> Session:
     """Load the configuration, regenerate the templates, and plan the selected stacks."""
@@ -99,19 +96,7 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
         raise UsageError("no terminal to confirm on — pass --yes to execute change sets without asking")
     clients = connect(s, opts)
     show_plan(s, {"deploy": "deploy", "plan": "plan (change sets kept for review)", "execute": "execute"}[mode])
-    account = preflight.identity(clients, s.cfg)
-    states = preflight.stack_states(clients, {k: v.stack_name for k, v in s.plan.stacks.items()}, s.regions)
-    if opts.wait:
-        states = preflight.wait_for_others(clients, states, s.report, s.regions)
-    from . import origin_secret  # imports this module: loaded here, not at the top
-
-    secret_paths = frozenset(origin_secret.paths(s.cfg.prefix)) if origin_secret.enabled(s.cfg) else frozenset()
-    problems = preflight.state_problems(states, clients.region)
-    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local,
-                                             created_here=secret_paths)
-    preflight.fail_on(problems)
-    if secret_paths:
-        origin_secret.ensure(clients, s.cfg, s.report)
+    account, states = _preflight(s, clients, opts)
     buckets = {r: f"{s.cfg.prefix}-cfn-{account}-{r}"[:63] for r in {clients.region, *s.regions.values()}}
     ctx = Context(
         clients, s.report, naming=names,
@@ -131,6 +116,24 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     else:
         results = _run(ctx, s, states)
     return finish(s, opts, results, mode)
+
+
+def _preflight(s: Session, clients: runner.Clients, opts: Options) -> tuple[str, dict[str, Any]]:
+    """(account, stack states), or UsageError with every problem; then the public-alb origin secret."""
+    from . import origin_secret  # it imports this module: loaded here, not at the top
+
+    account = preflight.identity(clients, s.cfg)
+    states = preflight.stack_states(clients, {k: v.stack_name for k, v in s.plan.stacks.items()}, s.regions)
+    if opts.wait:
+        states = preflight.wait_for_others(clients, states, s.report, s.regions)
+    secret_paths = frozenset(origin_secret.paths(s.cfg.prefix)) if origin_secret.enabled(s.cfg) else frozenset()
+    problems = preflight.state_problems(states, clients.region)
+    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local,
+                                             created_here=secret_paths)
+    preflight.fail_on(problems)
+    if secret_paths:  # created only once nothing else stands in the way
+        origin_secret.ensure(clients, s.cfg, s.report)
+    return account, states
 
 
 def _naming(opts: Options) -> Naming:

@@ -90,3 +90,15 @@ def test_frontend_alone_names_the_missing_edge_parameter(aws: Aws, eu_config: Pa
     assert f"frontend reads {ACL_PATH}, which does not exist; stack edge writes it — deploy edge first" \
         in done.stderr
     assert f"{PREFIX}-frontend" not in stacks_in(aws, HOME)
+
+
+def test_plan_then_execute_edge_in_its_own_region(aws: Aws, eu_config: Path) -> None:
+    plan = aws.deploy("--config", str(eu_config), "--stack", "edge", "--plan")
+    assert plan.returncode == 3, plan.stdout + plan.stderr
+    east = client(aws, "cloudformation", "us-east-1")
+    (summary,) = east.list_change_sets(StackName=f"{PREFIX}-edge")["Summaries"]
+    assert summary["ExecutionStatus"] == "AVAILABLE" and stacks_in(aws, HOME) == {}
+    done = aws.deploy("--config", str(eu_config), "--stack", "edge", "--execute", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert stacks_in(aws, "us-east-1")[f"{PREFIX}-edge"]["StackStatus"] == "CREATE_COMPLETE"
+    assert client(aws, "ssm", HOME).get_parameter(Name=ACL_PATH)["Parameter"]["Value"]
