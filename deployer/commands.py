@@ -14,7 +14,7 @@ from typing import Any
 
 from generators.config import Config, load_config
 from generators.contract import Contract, ContractError, build_contract
-from generators.naming import FOUNDATION_STACKS, network_param, stack_name
+from generators.naming import FOUNDATION_STACKS, service_param, stack_name
 from generators.synth import stack_regions, synth
 
 from . import preflight, regions, runner
@@ -210,19 +210,17 @@ def _states_after_interrupt(s: Session, results: list[StackResult]) -> None:
 
 
 def service_urls(s: Session) -> dict[str, str]:
-    """The URLs users need, from the ALB's DNS name in SSM (our stacks publish no Outputs)."""
+    """The URLs users need, all through CloudFront: the load balancer admits nothing else (issue 8)."""
     assert s.clients is not None
-    alb_path, front_path = network_param(s.cfg.prefix, "alb-dns-name"), f"/{s.cfg.prefix}/frontend/url"
-    found = runner.get_parameters(s.clients.ssm, [alb_path, front_path])
-    urls: dict[str, str] = {}
-    if alb_path in found:
-        base = f"{'https' if s.cfg.env.https else 'http'}://{found[alb_path]}"
-        urls["load balancer"] = base
-        for svc in s.cfg.services:
-            urls[f"{svc.name} health"] = base + svc.health_check_path
-        urls.update({f"{svc.name} routes": base + svc.path_patterns[0].rstrip("*") for svc in s.cfg.services})
-    if front_path in found:
-        urls["frontend"] = found[front_path]
+    front_path = service_param(s.cfg.prefix, "frontend", "url")
+    found = runner.get_parameters(s.clients.ssm, [front_path])
+    if front_path not in found:
+        return {}
+    base = found[front_path]
+    urls = {"frontend": base}
+    for svc in s.cfg.services:
+        urls[f"{svc.name} health"] = base + svc.health_check_path
+    urls.update({f"{svc.name} routes": base + svc.path_patterns[0].rstrip("*") for svc in s.cfg.services})
     return urls
 
 

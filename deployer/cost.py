@@ -21,8 +21,8 @@ Template = Mapping[str, Any]
 RATES = (
     "nat_gateway_hour", "alb_hour", "alb_lcu_hour", "public_ipv4_hour", "fargate_vcpu_hour",
     "fargate_gb_hour", "fargate_arm_vcpu_hour", "fargate_arm_gb_hour", "interface_endpoint_az_hour",
-    "gateway_endpoint_month", "cloudfront_distribution_month", "s3_standard_gb_month",
-    "ecr_storage_gb_month", "waf_web_acl_month", "waf_rule_month", "waf_million_requests",
+    "gateway_endpoint_month", "cloudfront_distribution_month", "cloudfront_vpc_origin_month",
+    "s3_standard_gb_month", "ecr_storage_gb_month", "waf_web_acl_month", "waf_rule_month", "waf_million_requests",
 )
 ASSUMPTIONS = (
     "alb_public_ipv4_per_az", "alb_idle_lcu", "default_az_count", "s3_bucket_gb", "ecr_repository_gb",
@@ -208,6 +208,9 @@ def _load_balancer(lid: str, props: Mapping[str, Any], ctx: _Ctx) -> list[CostLi
         ips = azs * a["alb_public_ipv4_per_az"]
         lines.append(ctx.hourly(f"ALB public IPv4 ({azs:g} AZ x {a['alb_public_ipv4_per_az']:g} assumed)",
                                 lid, ips, "public_ipv4_hour"))
+    else:
+        # edge = "vpc-origin": CloudFront reaches the ALB from inside the VPC, so it holds no public address.
+        ctx.notes.append(f"{lid}: internal load balancer, no public IPv4 addresses to pay for")
     return lines
 
 
@@ -257,6 +260,7 @@ ESTIMATORS: dict[str, Estimator] = {
     "AWS::EC2::VPCEndpoint": _vpc_endpoint,
     "AWS::CloudFront::Distribution": _flat("CloudFront distribution (idle: within free tier)",
                                            "cloudfront_distribution_month"),
+    "AWS::CloudFront::VpcOrigin": _flat("CloudFront VPC origin (no charge of its own)", "cloudfront_vpc_origin_month"),
     "AWS::S3::Bucket": _flat("S3 Standard storage", "s3_standard_gb_month", "s3_bucket_gb"),
     "AWS::ECR::Repository": _flat("ECR image storage", "ecr_storage_gb_month", "ecr_repository_gb"),
     "AWS::ECS::Cluster": _cluster,

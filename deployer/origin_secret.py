@@ -72,8 +72,8 @@ def _readers(s: Any, path: str, deployed: set[str]) -> list[str]:
 def rotate(opts: Options, confirm: Any, after_success: Any = None) -> int:
     s = prepare(opts, need_stacks=False)
     if not enabled(s.cfg):
-        raise UsageError(f"environment {s.cfg.env.name} has edge = {s.cfg.env.edge!r}: only \"public-alb\" uses an "
-                         "origin secret, so there is nothing to rotate")
+        raise UsageError(f"environment {s.cfg.env.name} has edge = {s.cfg.env.edge.mode!r}: only \"public-alb\" "
+                         "uses an origin secret, so there is nothing to rotate")
     clients = connect(s, opts)
     preflight.identity(clients, s.cfg)
     alb, cloudfront = paths(s.cfg.prefix)

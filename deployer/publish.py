@@ -144,15 +144,35 @@ def publish_frontend(opts: Options, site_src: Path | None = None) -> int:
     if bucket_path not in found:
         raise UsageError(f"{bucket_path} does not exist — deploy the frontend stack first: "
                          f"python deploy.py --stack frontend --env {s.cfg.env.name}")
+    config = _site_config(s, clients)
     build = _frontend_build()
+    src = site_src or build.DEFAULT_SRC
     # Built outside the work tree: a publish never depends on (or rewrites) a dist/ left there.
     with tempfile.TemporaryDirectory(prefix="frontend-dist-") as dist:
         try:
-            build.build(site_src or build.DEFAULT_SRC, Path(dist))
+            _, skipped = build.source_files(src)
+            build.build(src, Path(dist), config)
         except (FileNotFoundError, ValueError) as exc:
             raise UsageError(f"cannot build the site: {exc}") from None
+        if skipped:
+            s.report.line(f"skipped {len(skipped)} dotfile(s), never published: {', '.join(skipped)}")
         items = _upload(s, clients, build, found[bucket_path], build.upload_plan(Path(dist)))
     return _invalidate(s, clients, found.get(dist_path), build.invalidation_paths(items))
+
+
+def _site_config(s: Session, clients: runner.Clients) -> dict[str, Any]:
+    """config.json from the auth stack's parameters; sign-in is off when there is no issuer."""
+    paths = {key: service_param(s.cfg.prefix, "auth", key) for key in site.AUTH_PARAMS}
+    found = runner.get_parameters(clients.ssm, paths.values())
+    try:
+        config = site.site_config({key: found[path] for key, path in paths.items() if path in found})
+    except ValueError as exc:
+        raise UsageError(f"/{s.cfg.prefix}/{exc} — redeploy the auth stack: "
+                         f"python deploy.py --stack auth --env {s.cfg.env.name}") from None
+    auth = config["auth"]
+    s.report.line(f"config.json: sign-in with {auth['issuer']} (client {auth['clientId']})" if auth
+                  else f"config.json: sign-in off (no {paths['issuer']} parameter)")
+    return config
 
 
 def _upload(s: Session, clients: runner.Clients, build: ModuleType, bucket: str, plan: list[Any]) -> list[Any]:
@@ -164,9 +184,12 @@ def _upload(s: Session, clients: runner.Clients, build: ModuleType, bucket: str,
     items = site.upload_order(plan, lambda i: str(i.key), build.PAGE_SUFFIXES)
     for item in items:
         runner.upload_file(clients.s3, bucket, item.key, str(item.path), item.content_type, item.cache_control)
+        s.report.line(f"  uploaded {item.key} ({item.cache_control})")
     current = {i.key for i in items}
     stale = site.stale_keys(before, current, previous)
     runner.delete_keys(clients.s3, bucket, stale)
+    for key in sorted(stale):
+        s.report.line(f"  deleted {key}")
     s.report.line(f"uploaded {len(items)} file(s) to s3://{bucket} (pages last), kept {len(previous - current)} "
                   f"the previous publish uses, deleted {len(stale)} older")
     return items

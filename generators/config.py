@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 from .waf_config import WafConfig, parse_waf
 
@@ -45,13 +46,8 @@ class EnvConfig:
     nat: str
     log_retention_days: int
     deletion_protection: bool
-    certificate_arn: str | None
-    waf: WafConfig = WafConfig()
-    edge: str = "vpc-origin"  # "public-alb": CloudFront sends the origin secret, the ALB checks it
-
-    @property
-    def https(self) -> bool:
-        return self.certificate_arn is not None
+    edge: EdgeConfig = EdgeConfig()  # how CloudFront reaches the load balancer (edge_config.py)
+    waf: WafConfig = WafConfig()  # the edge stack's web ACL (waf_config.py)
 
 
 @dataclass(frozen=True)
@@ -95,7 +91,8 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
         raise ConfigError(f"{where}: environments.{env}: no such environment (expected one of: {known})")
     # Every environment is validated, not only the chosen one: a typo in prod fails in dev's CI.
     for name, table in envs.items():
-        check_table(table, ENV_FIELDS, where, f"environments.{name}")
+        check_retired(table, where, f"environments.{name}")
+        check_table(table, ENV_FIELDS | EDGE_FIELDS, where, f"environments.{name}")
         _env(where, name, table, None)
         _services(where, raw["services"], name, table.get("services", {}))
     env_cfg = _env(where, env, envs[env], prefix)
@@ -142,9 +139,8 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         nat=t.get("nat", "single"),
         log_retention_days=t.get("log_retention_days", 30),
         deletion_protection=t.get("deletion_protection", False),
-        certificate_arn=t.get("certificate_arn"),
+        edge=parse_edge(where, key, t, t.get("az_count", 2)),
         waf=parse_waf(where, name, t.get("waf"), t.get("production", False)),
-        edge=t.get("edge", "vpc-origin"),
     )
 
 

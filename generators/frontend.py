@@ -1,18 +1,20 @@
 """Application layer: the static site in a private bucket, served with the APIs from one domain.
 
 CloudFront serves the bucket through origin access control and forwards /api/* and
-/inference/* to the shared load balancer (its DNS name read from SSM), so the browser talks
-to one HTTPS origin and the APIs need no CORS.
+/inference/* to the shared load balancer, so the browser talks to one HTTPS origin and the APIs
+need no CORS. edge = "vpc-origin": through a CloudFront VPC origin made here (the load balancer's
+ARN and DNS name read from SSM); "public-alb": over HTTPS to origin.<domain>.
 """
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Output, Ref, Sub, Template, s3
+from troposphere import GetAtt, Output, Ref, Sub, Template, route53, s3
 from troposphere import cloudfront as cf
 
 from . import origin_secret
 from .common import SSM_STRING, checkov_skip, ssm_input, ssm_output
 from .config import Config
+from .edge_config import EdgeConfig
 from .naming import edge_param, network_param, service_param
 
 # AWS-managed CloudFront policies (fixed ids, documented by AWS).
@@ -20,6 +22,11 @@ CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 CACHING_DISABLED = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"
 ALL_VIEWER_EXCEPT_HOST_HEADER = "b689b0a8-53d0-40ab-baf2-68738e2966ac"
 API_PATHS = ("/api/*", "/inference/*")
+# The hosted zone id every CloudFront distribution's alias records point into (fixed by AWS).
+CLOUDFRONT_ZONE_ID = "Z2FDTNDATAQYW2"
+# How long CloudFront waits for the API's first byte (default 30 s): as long as the load balancer's
+# idle timeout, so a slow answer fails at the service (504), not halfway at the edge.
+ORIGIN_READ_TIMEOUT = 60
 
 # SPA routes (/chat, /settings/x) have no file behind them: serve index.html for any path
 # without an extension. Done per request here rather than with distribution-wide custom error
@@ -36,15 +43,14 @@ SPA_REWRITE = """function handler(event) {
 
 def build_frontend(cfg: Config) -> Template:
     t = Template(Description=f"{cfg.prefix} frontend: static site on S3 + CloudFront, APIs on the same domain")
-    alb_dns = ssm_input(t, "AlbDnsName", network_param(cfg.prefix, "alb-dns-name"), SSM_STRING)
     bucket = t.add_resource(site_bucket())
     oac = t.add_resource(origin_access_control(cfg))
     headers = t.add_resource(security_headers(cfg))
     rewrite = t.add_resource(spa_rewrite_function(cfg))
-    dist = t.add_resource(distribution(cfg, bucket, oac, headers, rewrite, alb_dns))
+    dist = t.add_resource(distribution(cfg, bucket, oac, headers, rewrite, api_origin(t, cfg)))
     attach_web_acl(t, cfg, dist)
-    origin_secret.add_origin_header(t, cfg, dist)
     t.add_resource(bucket_policy(bucket, dist))
+    add_viewer_records(t, cfg.env.edge, dist)
     publish(t, cfg, bucket, dist)
     return t
 
@@ -118,17 +124,51 @@ def api_behavior(path: str, headers: cf.ResponseHeadersPolicy) -> cf.CacheBehavi
     )
 
 
-def distribution(cfg: Config, bucket, oac, headers, rewrite, alb_dns) -> cf.Distribution:
-    # CloudFront reaches the load balancer by its AWS DNS name, which no certificate of ours covers,
-    # so that hop is HTTP; viewers always get HTTPS.
-    api_origin = cf.Origin(Id="api", DomainName=alb_dns, CustomOriginConfig=cf.CustomOriginConfig(
-        OriginProtocolPolicy="http-only", HTTPPort=80, OriginReadTimeout=60, OriginKeepaliveTimeout=5))
+def origin_custom_headers(t: Template, cfg: Config) -> list[cf.OriginCustomHeader]:
+    """Headers CloudFront adds to every API request: the public-alb origin secret (origin_secret.py)."""
+    return origin_secret.origin_headers(t, cfg)
+
+
+def api_origin(t: Template, cfg: Config) -> cf.Origin:
+    """The load balancer as CloudFront's "api" origin; protocol and port match its one listener."""
+    edge = cfg.env.edge
+    policy = "https-only" if edge.origin_https else "http-only"
+    extra = {"OriginCustomHeaders": headers} if (headers := origin_custom_headers(t, cfg)) else {}
+    if not edge.internal:
+        # public-alb always has a domain (config.py): HTTPS to origin.<domain>, the name on the ALB certificate.
+        return cf.Origin(Id="api", DomainName=edge.origin_domain, **extra,
+                         CustomOriginConfig=cf.CustomOriginConfig(
+                             OriginProtocolPolicy=policy, HTTPSPort=edge.origin_port, OriginSSLProtocols=["TLSv1.2"],
+                             OriginReadTimeout=ORIGIN_READ_TIMEOUT, OriginKeepaliveTimeout=5))
+    alb_arn = ssm_input(t, "AlbArn", network_param(cfg.prefix, "alb-arn"), SSM_STRING)
+    vpc_origin = t.add_resource(cf.VpcOrigin("ApiVpcOrigin", VpcOriginEndpointConfig=cf.VpcOriginEndpointConfig(
+        Name=f"{cfg.prefix}-alb", Arn=alb_arn, HTTPPort=80, HTTPSPort=443, OriginProtocolPolicy=policy,
+        OriginSSLProtocols=["TLSv1.2"],
+    )))
+    # With a domain, CloudFront asks for origin.<domain> (TLS SNI and certificate check against the ALB's
+    # certificate); without one it uses the ALB's own name over HTTP, on the VPC origin's private path.
+    domain = edge.origin_domain or ssm_input(t, "AlbDnsName", network_param(cfg.prefix, "alb-dns-name"), SSM_STRING)
+    return cf.Origin(Id="api", DomainName=domain, **extra,
+                     VpcOriginConfig=cf.VpcOriginConfig(VpcOriginId=GetAtt(vpc_origin, "Id"),
+                                                        OriginReadTimeout=ORIGIN_READ_TIMEOUT,
+                                                        OriginKeepaliveTimeout=5))
+
+
+def viewer_certificate(edge: EdgeConfig) -> cf.ViewerCertificate:
+    if edge.domain is None:
+        return cf.ViewerCertificate(CloudFrontDefaultCertificate=True)
+    return cf.ViewerCertificate(AcmCertificateArn=edge.cloudfront_certificate_arn, SslSupportMethod="sni-only",
+                                MinimumProtocolVersion="TLSv1.2_2021")
+
+
+def distribution(cfg: Config, bucket, oac, headers, rewrite, api: cf.Origin) -> cf.Distribution:
+    edge = cfg.env.edge
     site_origin = cf.Origin(Id="site", DomainName=GetAtt(bucket, "RegionalDomainName"),
                             OriginAccessControlId=GetAtt(oac, "Id"),
                             S3OriginConfig=cf.S3OriginConfig(OriginAccessIdentity=""))
-    dist = cf.Distribution("Distribution", DistributionConfig=cf.DistributionConfig(
+    config = cf.DistributionConfig(
         Comment=f"{cfg.prefix} site and APIs", Enabled=True, HttpVersion="http2and3", IPV6Enabled=True,
-        PriceClass="PriceClass_100", DefaultRootObject="index.html", Origins=[site_origin, api_origin],
+        PriceClass="PriceClass_100", DefaultRootObject="index.html", Origins=[site_origin, api],
         DefaultCacheBehavior=cf.DefaultCacheBehavior(
             TargetOriginId="site", ViewerProtocolPolicy="redirect-to-https", CachePolicyId=CACHING_OPTIMIZED,
             ResponseHeadersPolicyId=Ref(headers), Compress=True,
@@ -136,19 +176,35 @@ def distribution(cfg: Config, bucket, oac, headers, rewrite, alb_dns) -> cf.Dist
                 rewrite, "FunctionMetadata.FunctionARN"))],
         ),
         CacheBehaviors=[api_behavior(p, headers) for p in API_PATHS],
-        ViewerCertificate=cf.ViewerCertificate(CloudFrontDefaultCertificate=True),
-    ))
-    return checkov_skip(
-        dist,
-        ("CKV_AWS_174", "Default *.cloudfront.net certificate: CloudFront fixes its TLS policy; set an alias and "
-                        "ACM certificate to choose TLSv1.2_2021"),
+        ViewerCertificate=viewer_certificate(edge),
+    )
+    if edge.domain:
+        config.Aliases = [edge.domain]
+    skips = [
         ("CKV_AWS_86", "Standard logs need a log bucket with ACLs; enable per account when required"),
         ("CKV_AWS_68", "WAF web ACL costs $5+/month per distribution; attach one per account when required"),
         ("CKV2_AWS_47", "No WAF web ACL attached (see CKV_AWS_68)"),
         ("CKV_AWS_310", "One origin per behaviour: the bucket and the load balancer have no failover twin"),
-        ("CKV2_AWS_42", "Default certificate: a custom certificate needs a domain name of the user's"),
-        ("CKV2_AWS_54", "Default certificate: CloudFront fixes its TLS policy (see CKV_AWS_174)"),
-    )
+    ]
+    if edge.domain is None:
+        skips += [
+            ("CKV_AWS_174", "Default *.cloudfront.net certificate: CloudFront fixes its TLS policy; set domain and "
+                            "cloudfront_certificate_arn to choose TLSv1.2_2021"),
+            ("CKV2_AWS_42", "Default certificate: a custom certificate needs a domain name of the user's"),
+            ("CKV2_AWS_54", "Default certificate: CloudFront fixes its TLS policy (see CKV_AWS_174)"),
+        ]
+    return checkov_skip(cf.Distribution("Distribution", DistributionConfig=config), *skips)
+
+
+def add_viewer_records(t: Template, edge: EdgeConfig, dist: cf.Distribution) -> None:
+    """<domain> -> the distribution, IPv4 and IPv6, when the zone is ours to write."""
+    if edge.domain is None or edge.hosted_zone_id is None:
+        return
+    for record_type in ("A", "AAAA"):
+        t.add_resource(route53.RecordSetType(
+            f"SiteDnsRecord{record_type}", HostedZoneId=edge.hosted_zone_id, Name=edge.domain, Type=record_type,
+            AliasTarget=route53.AliasTarget(DNSName=GetAtt(dist, "DomainName"), HostedZoneId=CLOUDFRONT_ZONE_ID),
+        ))
 
 
 def attach_web_acl(t: Template, cfg: Config, dist: cf.Distribution) -> None:
@@ -178,7 +234,8 @@ def bucket_policy(bucket: s3.Bucket, dist: cf.Distribution) -> s3.BucketPolicy:
 
 
 def publish(t: Template, cfg: Config, bucket: s3.Bucket, dist: cf.Distribution) -> None:
-    url = Sub("https://${Distribution.DomainName}")
+    domain = cfg.env.edge.domain
+    url = f"https://{domain}" if domain else Sub("https://${Distribution.DomainName}")
     ssm_output(t, service_param(cfg.prefix, "frontend", "bucket-name"), Ref(bucket), "Site bucket name")
     ssm_output(t, service_param(cfg.prefix, "frontend", "distribution-id"), Ref(dist), "CloudFront distribution id")
     ssm_output(t, service_param(cfg.prefix, "frontend", "url"), url, "Site URL (serves /api and /inference too)")

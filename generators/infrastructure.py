@@ -10,13 +10,13 @@ import ipaddress
 import math
 from dataclasses import dataclass
 
-from troposphere import GetAtt, GetAZs, Join, Output, Ref, Select, Sub, Template, ec2, ecs
+from troposphere import Equals, GetAtt, Join, Output, Ref, Sub, Template, ec2, ecs, route53
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import origin_secret
 from .common import checkov_skip, name_tags, ssm_output
 from .config import Config
-from .naming import HTTPS_LISTENER_KEY, network_param
+from .naming import LISTENER_KEY, network_param
 
 # TLS 1.3 with TLS 1.2 fallback: AWS's recommended policy for internet-facing listeners.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -31,17 +31,28 @@ class Network:
 
 def build_infrastructure(cfg: Config) -> Template:
     t = Template(Description=f"{cfg.prefix} infrastructure: VPC, load balancer and ECS cluster (foundation layer)")
+    add_region_rule(t, cfg)
     net = add_network(t, cfg)
     public_routes = add_public_routing(t, cfg, net)
     private_routes = add_private_routing(t, cfg, net)
     add_s3_endpoint(t, net, [public_routes, private_routes])
     alb_sg = add_alb_security_group(t, cfg, net)
     alb = add_load_balancer(t, cfg, net, alb_sg)
-    listeners = add_listeners(t, cfg, alb)
+    listener = add_listener(t, cfg, alb)
+    add_origin_record(t, cfg, alb)
     cluster = add_cluster(t, cfg)
-    publish_network(t, cfg, net, alb, alb_sg, listeners, cluster)
+    publish_network(t, cfg, net, alb, alb_sg, listener, cluster)
     add_outputs(t, cfg, alb)
     return t
+
+
+def add_region_rule(t: Template, cfg: Config) -> None:
+    """Zone IDs and the prefix list id are per region: refuse a change set anywhere else, before any change."""
+    t.add_rule("RegionMatchesConfiguration", {"Assertions": [{
+        "Assert": Equals(Ref("AWS::Region"), cfg.env.region),
+        "AssertDescription": f"Generated for {cfg.env.region} (zone IDs, CloudFront prefix list id): set region in "
+                             f"platform.toml and run deploy.py --synth for another region",
+    }]})
 
 
 def subnet_cidrs(cidr: str, az_count: int) -> tuple[list[str], list[str]]:
@@ -58,15 +69,18 @@ def add_network(t: Template, cfg: Config) -> Network:
     ))
     public_cidrs, private_cidrs = subnet_cidrs(cfg.env.vpc_cidr, cfg.env.az_count)
     public, private = [], []
+    # By zone ID, not name (names are shuffled per account), and only in zones where CloudFront offers
+    # VPC origins: the load balancer must never land in one it cannot be reached from.
+    zones = cfg.env.edge.zone_ids
     for i, (pub, priv) in enumerate(zip(public_cidrs, private_cidrs, strict=True), start=1):
-        az = Select(i - 1, GetAZs(""))
+        az = zones[i - 1]
         public.append(t.add_resource(ec2.Subnet(
-            f"PublicSubnet{i}", VpcId=Ref(vpc), CidrBlock=pub, AvailabilityZone=az,
+            f"PublicSubnet{i}", VpcId=Ref(vpc), CidrBlock=pub, AvailabilityZoneId=az,
             # Nothing launches here with a public IP by default; Fargate tasks ask for one explicitly.
             MapPublicIpOnLaunch=False, Tags=name_tags(cfg.prefix, f"public-{i}"),
         )))
         private.append(t.add_resource(ec2.Subnet(
-            f"PrivateSubnet{i}", VpcId=Ref(vpc), CidrBlock=priv, AvailabilityZone=az,
+            f"PrivateSubnet{i}", VpcId=Ref(vpc), CidrBlock=priv, AvailabilityZoneId=az,
             MapPublicIpOnLaunch=False, Tags=name_tags(cfg.prefix, f"private-{i}"),
         )))
     return Network(vpc=vpc, public=public, private=private)
@@ -126,26 +140,34 @@ def add_s3_endpoint(t: Template, net: Network, tables: list[ec2.RouteTable]) -> 
 
 
 def add_alb_security_group(t: Template, cfg: Config, net: Network) -> ec2.SecurityGroup:
-    ports = [(80, "HTTP from anywhere (redirected to HTTPS)" if cfg.env.https else "HTTP from anywhere")]
-    if cfg.env.https:
-        ports.append((443, "HTTPS from anywhere"))
-    sg = t.add_resource(ec2.SecurityGroup(
+    """CloudFront in on the one origin port; nothing out until a service stack adds its own rule.
+
+    In both edge modes the only source is CloudFront's origin-facing managed prefix list. It exists
+    before anything of ours does, so the first deploy works (the VPC origins' service security group,
+    CloudFront-VPCOrigins-Service-SG, appears only once a VPC origin exists, so referencing it would
+    need a second deploy). A rule naming that list counts as its 55 entries against the default quota
+    of 60 rules per group: one port fits, a second would not, so the ALB has exactly one listener.
+    """
+    edge = cfg.env.edge
+    return t.add_resource(ec2.SecurityGroup(
         "AlbSecurityGroup",
-        GroupDescription=f"{cfg.prefix} load balancer: web traffic in, service ports out to the VPC",
+        GroupDescription=f"{cfg.prefix} load balancer: CloudFront in, service ports out (rules added per service)",
         VpcId=Ref(net.vpc),
-        SecurityGroupIngress=[
-            ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=p, ToPort=p, CidrIp="0.0.0.0/0", Description=d)
-            for p, d in ports
-        ],
-        # Targets are Fargate tasks inside the VPC; the load balancer never needs to reach outside it.
+        SecurityGroupIngress=[ec2.SecurityGroupRule(
+            IpProtocol="tcp", FromPort=edge.origin_port, ToPort=edge.origin_port,
+            SourcePrefixListId=edge.prefix_list_id,
+            Description=f"{edge.origin_protocol} from CloudFront (com.amazonaws.global.cloudfront.origin-facing)",
+        )],
+        # Without an explicit rule AWS adds "all traffic to 0.0.0.0/0". This one matches nothing (ICMP
+        # type 252 code 86 to the broadcast address); each service stack adds an egress rule to its own
+        # security group and port, so this stack does not have to know the services' ports. Keep this
+        # list fixed: CloudFormation rewrites a security group's egress when its inline list changes.
         SecurityGroupEgress=[ec2.SecurityGroupRule(
-            IpProtocol="tcp", FromPort=1024, ToPort=65535, CidrIp=cfg.env.vpc_cidr,
-            Description="To service containers in the VPC",
+            IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
+            Description="Placeholder that allows nothing: service stacks add their own egress rules",
         )],
         Tags=name_tags(cfg.prefix, "alb"),
     ))
-    return checkov_skip(sg, ("CKV_AWS_260", "Public web entry point: port 80 must accept the internet"
-                             + (" so it can redirect to HTTPS" if cfg.env.https else " (no certificate configured)")))
 
 
 def add_load_balancer(t: Template, cfg: Config, net: Network, sg: ec2.SecurityGroup) -> elb.LoadBalancer:
@@ -156,40 +178,61 @@ def add_load_balancer(t: Template, cfg: Config, net: Network, sg: ec2.SecurityGr
         # service is about to close, or clients see sporadic 502s.
         "idle_timeout.timeout_seconds": "60",
     }
+    internal = cfg.env.edge.internal
+    # vpc-origin: internal, in the private subnets, no public IPv4 (CloudFront's VPC origin reaches it
+    # from inside the VPC); public-alb: internet-facing in the public subnets.
     alb = t.add_resource(elb.LoadBalancer(
-        "LoadBalancer", Type="application", Scheme="internet-facing", IpAddressType="ipv4",
-        Subnets=[Ref(s) for s in net.public], SecurityGroups=[Ref(sg)],
+        "LoadBalancer", Type="application", Scheme="internal" if internal else "internet-facing",
+        IpAddressType="ipv4", Subnets=[Ref(s) for s in (net.private if internal else net.public)],
+        SecurityGroups=[Ref(sg)],
         LoadBalancerAttributes=[elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in attrs.items()],
+        # A VPC origin needs an internet gateway in the VPC even for an internal load balancer.
         DependsOn="InternetGatewayAttachment",
     ))
     return checkov_skip(alb, ("CKV_AWS_91", "Access logs need a log bucket and its policy; enable per account "
                               "when required (request logs are also in the services' own JSON logs)"))
 
 
-def add_listeners(t: Template, cfg: Config, alb: elb.LoadBalancer) -> dict[str, elb.Listener]:
-    not_found = elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
+def listener_default_action(cfg: Config) -> elb.Action:
+    """What the listener answers when no service rule matches (the hook for origin-secret checks)."""
+    if origin_secret.enabled(cfg):  # public-alb: a request without CloudFront's secret header ends here
+        return origin_secret.forbidden_action()
+    return elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
         StatusCode="404", ContentType="application/json", MessageBody='{"detail":"Not Found"}',
     ))
-    if origin_secret.enabled(cfg):  # only requests carrying CloudFront's secret reach a service's rule
-        not_found = origin_secret.forbidden_action()
-    if not cfg.env.https:
-        http = t.add_resource(elb.Listener(
-            "HttpListener", LoadBalancerArn=Ref(alb), Port=80, Protocol="HTTP", DefaultActions=[not_found],
+
+
+def add_listener(t: Template, cfg: Config, alb: elb.LoadBalancer) -> elb.Listener:
+    """The one listener, on the port and protocol CloudFront's origin settings use (frontend.py)."""
+    edge = cfg.env.edge
+    if edge.origin_https:
+        return t.add_resource(elb.Listener(
+            "HttpsListener", LoadBalancerArn=Ref(alb), Port=edge.origin_port, Protocol="HTTPS", SslPolicy=TLS_POLICY,
+            Certificates=[elb.Certificate(CertificateArn=edge.alb_certificate_arn)],
+            DefaultActions=[listener_default_action(cfg)],
         ))
-        checkov_skip(http, ("CKV_AWS_2", "No certificate configured for this environment: HTTP is the only "
-                            "listener. Set certificate_arn to serve HTTPS and redirect HTTP."),
-                     ("CKV_AWS_103", "Plain HTTP listener: there is no TLS to configure without a certificate"))
-        return {"http": http}
     http = t.add_resource(elb.Listener(
-        "HttpListener", LoadBalancerArn=Ref(alb), Port=80, Protocol="HTTP",
-        DefaultActions=[elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
-            Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))],
+        "HttpListener", LoadBalancerArn=Ref(alb), Port=edge.origin_port, Protocol="HTTP",
+        DefaultActions=[listener_default_action(cfg)],
     ))
-    https = t.add_resource(elb.Listener(
-        "HttpsListener", LoadBalancerArn=Ref(alb), Port=443, Protocol="HTTPS", SslPolicy=TLS_POLICY,
-        Certificates=[elb.Certificate(CertificateArn=cfg.env.certificate_arn)], DefaultActions=[not_found],
+    return checkov_skip(
+        http,
+        ("CKV_AWS_2", "No domain configured: an internal load balancer that only CloudFront's VPC origin reaches, "
+                      "over AWS's private network; set domain and alb_certificate_arn for HTTPS on this leg"),
+        ("CKV_AWS_103", "Plain HTTP listener on the VPC origin's private path: no TLS to configure without a domain"),
+    )
+
+
+def add_origin_record(t: Template, cfg: Config, alb: elb.LoadBalancer) -> None:
+    """origin.<domain> -> the load balancer, so CloudFront's TLS name resolves and matches the ALB certificate."""
+    edge = cfg.env.edge
+    if edge.origin_domain is None or edge.hosted_zone_id is None:
+        return
+    t.add_resource(route53.RecordSetType(
+        "OriginDnsRecord", HostedZoneId=edge.hosted_zone_id, Name=edge.origin_domain, Type="A",
+        AliasTarget=route53.AliasTarget(DNSName=GetAtt(alb, "DNSName"),
+                                        HostedZoneId=GetAtt(alb, "CanonicalHostedZoneID")),
     ))
-    return {"http": http, "https": https}
 
 
 def add_cluster(t: Template, cfg: Config) -> ecs.Cluster:
@@ -205,7 +248,7 @@ def add_cluster(t: Template, cfg: Config) -> ecs.Cluster:
 
 
 def publish_network(t: Template, cfg: Config, net: Network, alb: elb.LoadBalancer, sg: ec2.SecurityGroup,
-                    listeners: dict[str, elb.Listener], cluster: ecs.Cluster) -> None:
+                    listener: elb.Listener, cluster: ecs.Cluster) -> None:
     """The SSM half of the contract: what application stacks read, at the paths naming.py defines."""
     values: dict[str, tuple[object, str]] = {
         "vpc-id": (Ref(net.vpc), "VPC id"),
@@ -213,7 +256,8 @@ def publish_network(t: Template, cfg: Config, net: Network, alb: elb.LoadBalance
         "alb-arn": (Ref(alb), "Application load balancer ARN"),
         "alb-dns-name": (GetAtt(alb, "DNSName"), "Application load balancer DNS name"),
         "alb-security-group-id": (Ref(sg), "Security group of the load balancer"),
-        "alb-listener-arn": (Ref(listeners["http"]), "HTTP listener ARN (port 80)"),
+        LISTENER_KEY: (Ref(listener), f"The listener service rules attach to ({cfg.env.edge.origin_protocol}:"
+                                      f"{cfg.env.edge.origin_port}, whatever the edge mode)"),
         "ecs-cluster-name": (Ref(cluster), "ECS cluster name"),
         "ecs-cluster-arn": (GetAtt(cluster, "Arn"), "ECS cluster ARN"),
         "private-subnet-ids": (Join(",", [Ref(s) for s in net.private]), "Private subnet ids, one per AZ"),
@@ -221,13 +265,13 @@ def publish_network(t: Template, cfg: Config, net: Network, alb: elb.LoadBalance
         "availability-zones": (
             Join(",", [GetAtt(s, "AvailabilityZone") for s in net.public]), "Availability zones in use"),
     }
-    if "https" in listeners:
-        values[HTTPS_LISTENER_KEY] = (Ref(listeners["https"]), "HTTPS listener ARN (port 443)")
     for key, (value, description) in values.items():
         ssm_output(t, network_param(cfg.prefix, key), value, description)
 
 
 def add_outputs(t: Template, cfg: Config, alb: elb.LoadBalancer) -> None:
-    scheme = "https" if cfg.env.https else "http"
-    t.add_output(Output("AlbUrl", Description="Load balancer URL", Value=Sub(f"{scheme}://${{LoadBalancer.DNSName}}")))
+    scheme = cfg.env.edge.origin_protocol.lower()
+    reach = "inside the VPC only: CloudFront's VPC origin" if cfg.env.edge.internal else "CloudFront only"
+    t.add_output(Output("AlbUrl", Description=f"Load balancer URL (reachable from {reach})",
+                        Value=Sub(f"{scheme}://${{LoadBalancer.DNSName}}")))
     t.add_output(Output("AlbDnsName", Description="Load balancer DNS name", Value=GetAtt(alb, "DNSName")))

@@ -23,7 +23,9 @@ NETWORK_KEYS = (
     "public-subnet-ids",
     "availability-zones",
 )
-HTTPS_LISTENER_KEY = "alb-https-listener-arn"
+# THE listener service rules attach to, whatever the edge mode (HTTP:80 without a domain, HTTPS:443
+# with one): service stacks never need to know how CloudFront reaches the load balancer.
+LISTENER_KEY = "alb-listener-arn"
 LIST_KEYS = frozenset({"private-subnet-ids", "public-subnet-ids", "availability-zones"})
 
 REPOSITORY_URI_KEY = "repository-uri"

@@ -31,7 +31,7 @@ FORBIDDEN_BODY = '{"error":{"code":"forbidden","message":"Use the site\'s addres
 
 
 def enabled(cfg: Config) -> bool:
-    return cfg.env.edge == "public-alb"
+    return cfg.env.edge.mode == "public-alb"
 
 
 def secret_ref(cfg: Config, version_parameter: str, key: str) -> Sub:
@@ -59,12 +59,10 @@ def gate_listener_rule(t: Template, cfg: Config, rule: elb.ListenerRule) -> None
     rule.Conditions = [*rule.Conditions, header]
 
 
-def add_origin_header(t: Template, cfg: Config, dist: cf.Distribution, origin_id: str = "api") -> None:
-    """CloudFront sends the current secret to the load balancer origin."""
+def origin_headers(t: Template, cfg: Config) -> list[cf.OriginCustomHeader]:
+    """CloudFront sends the current secret to the load balancer origin (none outside public-alb)."""
     if not enabled(cfg):
-        return
+        return []
     ssm_input(t, "OriginSecretVersion", edge_param(cfg.prefix, CLOUDFRONT_VERSION))
-    origin = next(o for o in dist.DistributionConfig.Origins if o.Id == origin_id)
-    origin.OriginCustomHeaders = [cf.OriginCustomHeader(
-        HeaderName=ORIGIN_SECRET_HEADER, HeaderValue=secret_ref(cfg, "OriginSecretVersion", "current"))]
-
+    return [cf.OriginCustomHeader(HeaderName=ORIGIN_SECRET_HEADER,
+                                  HeaderValue=secret_ref(cfg, "OriginSecretVersion", "current"))]

@@ -143,11 +143,8 @@ ENV_FIELDS: dict[str, Field] = {
     "deletion_protection": Field("bool", False),
     # Per-environment sizing of services: [environments.<env>.services.<name>], see OVERRIDE_FIELDS.
     "services": Field("table-map", False),
+    # The edge keys (edge, domain, certificates, ...) are in edge_config.EDGE_FIELDS.
     "waf": Field("table", False),  # [environments.<env>.waf], parsed in waf_config.py
-    # How CloudFront reaches the load balancer (the edge helper's key; the origin secret needs it too).
-    "edge": Field("str", False, _one_of("vpc-origin", "public-alb")),
-    "certificate_arn": Field("str", False, _matches(
-        r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+", "an ACM certificate ARN")),
 }
 
 _PATH = _matches(r"/[A-Za-z0-9_./*?-]{0,127}", "a path starting with / (wildcards * and ? allowed)")

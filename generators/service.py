@@ -17,7 +17,7 @@ from . import origin_secret
 from .common import SSM_SECURITY_GROUP, SSM_SUBNETS, SSM_VPC, checkov_skip, ssm_input
 from .config import Config, ServiceSpec
 from .iam import execution_role, task_role
-from .naming import HTTPS_LISTENER_KEY, IMAGE_TAG_KEY, REPOSITORY_URI_KEY, network_param, service_param
+from .naming import IMAGE_TAG_KEY, LISTENER_KEY, REPOSITORY_URI_KEY, network_param, service_param
 
 # ALB stops sending new requests at once; in-flight ones get this long before the task is stopped.
 DEREGISTRATION_DELAY_SECONDS = 20
@@ -47,7 +47,8 @@ def build_service(cfg: Config, svc: ServiceSpec) -> Template:
     rule = t.add_resource(listener_rule(svc, net, group))
     origin_secret.gate_listener_rule(t, cfg, rule)
     sg = t.add_resource(service_security_group(cfg, svc, net))
-    service = t.add_resource(fargate_service(cfg, svc, net, task, group, sg, rule))
+    egress = t.add_resource(alb_egress_rule(svc, net, sg))
+    service = t.add_resource(fargate_service(cfg, svc, net, task, group, sg, (rule, egress)))
     add_autoscaling(t, svc, net, service)
     return t
 
@@ -56,13 +57,12 @@ def add_inputs(t: Template, cfg: Config, svc: ServiceSpec) -> NetworkInputs:
     p = cfg.prefix
     # With nat = "none" there is no way out of the private subnets, so tasks run in the public ones.
     subnets_key = "private-subnet-ids" if cfg.env.nat == "single" else "public-subnet-ids"
-    listener_key = HTTPS_LISTENER_KEY if cfg.env.https else "alb-listener-arn"
     return NetworkInputs(
         vpc_id=ssm_input(t, "VpcId", network_param(p, "vpc-id"), SSM_VPC),
         subnets=ssm_input(t, "Subnets", network_param(p, subnets_key), SSM_SUBNETS),
         alb_security_group=ssm_input(t, "AlbSecurityGroupId", network_param(p, "alb-security-group-id"),
                                      SSM_SECURITY_GROUP),
-        listener_arn=ssm_input(t, "ListenerArn", network_param(p, listener_key)),
+        listener_arn=ssm_input(t, "ListenerArn", network_param(p, LISTENER_KEY)),
         cluster_name=ssm_input(t, "ClusterName", network_param(p, "ecs-cluster-name")),
         repository_uri=ssm_input(t, "RepositoryUri", service_param(p, svc.name, REPOSITORY_URI_KEY)),
         image_tag=ssm_input(t, "ImageTag", service_param(p, svc.name, IMAGE_TAG_KEY)),
@@ -154,7 +154,15 @@ def service_security_group(cfg: Config, svc: ServiceSpec, net: NetworkInputs) ->
     )
 
 
-def fargate_service(cfg: Config, svc: ServiceSpec, net: NetworkInputs, task, group, sg, rule) -> ecs.Service:
+def alb_egress_rule(svc: ServiceSpec, net: NetworkInputs, sg: ec2.SecurityGroup) -> ec2.SecurityGroupEgress:
+    """The load balancer's way out to this service only: the foundation allows no egress of its own."""
+    return ec2.SecurityGroupEgress(
+        "AlbEgressToService", GroupId=net.alb_security_group, IpProtocol="tcp", FromPort=svc.port,
+        ToPort=svc.port, DestinationSecurityGroupId=Ref(sg), Description=f"To {svc.name} containers",
+    )
+
+
+def fargate_service(cfg: Config, svc: ServiceSpec, net: NetworkInputs, task, group, sg, after: tuple) -> ecs.Service:
     public_ip = "DISABLED" if cfg.env.nat == "single" else "ENABLED"
     service = ecs.Service(
         "Service", Cluster=net.cluster_name, TaskDefinition=Ref(task),
@@ -168,8 +176,9 @@ def fargate_service(cfg: Config, svc: ServiceSpec, net: NetworkInputs, task, gro
             Subnets=net.subnets, SecurityGroups=[Ref(sg)], AssignPublicIp=public_ip)),
         LoadBalancers=[ecs.LoadBalancer(ContainerName=svc.name, ContainerPort=svc.port, TargetGroupArn=Ref(group))],
         HealthCheckGracePeriodSeconds=30, PropagateTags="SERVICE", EnableECSManagedTags=True,
-        # The target group must be attached to the listener before ECS registers targets in it.
-        DependsOn=[rule.title],
+        # The target group must be attached to the listener, and the load balancer allowed out to the
+        # tasks, before ECS registers targets: otherwise health checks fail and the deploy rolls back.
+        DependsOn=[r.title for r in after],
     )
     if not autoscaled(svc):
         service.DesiredCount = svc.desired_count

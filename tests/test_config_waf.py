@@ -1,4 +1,4 @@
-"""[environments.<env>.waf] and edge: bad values are one line naming the key, exit 2, nothing written."""
+"""[environments.<env>.waf]: bad values are one line naming the key, exit 2, nothing written."""
 
 from __future__ import annotations
 
@@ -48,9 +48,6 @@ CASES = {
     "bad limit in another environment": (
         BASE.replace("inference_rate_limit = 100\n", "inference_rate_limit = 5\n"),
         r"environments\.prod\.waf\.inference_rate_limit: 5 is not accepted"),
-    "unknown edge mode": (
-        BASE.replace('nat = "single"', 'nat = "single"\nedge = "public"', 1),
-        r"environments\.dev\.edge: 'public' is not accepted \(expected 'vpc-origin' or 'public-alb'\)"),
 }
 
 

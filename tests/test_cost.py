@@ -20,8 +20,8 @@ PRICES = Prices(
         "nat_gateway_hour": 0.05, "alb_hour": 0.02, "alb_lcu_hour": 0.01, "public_ipv4_hour": 0.005,
         "fargate_vcpu_hour": 0.04, "fargate_gb_hour": 0.004, "fargate_arm_vcpu_hour": 0.03,
         "fargate_arm_gb_hour": 0.003, "interface_endpoint_az_hour": 0.01, "gateway_endpoint_month": 0.0,
-        "cloudfront_distribution_month": 0.0, "s3_standard_gb_month": 0.02, "ecr_storage_gb_month": 0.1,
-        "waf_web_acl_month": 5.0, "waf_rule_month": 1.0, "waf_million_requests": 0.6,
+        "cloudfront_distribution_month": 0.0, "cloudfront_vpc_origin_month": 0.0, "s3_standard_gb_month": 0.02,
+        "ecr_storage_gb_month": 0.1, "waf_web_acl_month": 5.0, "waf_rule_month": 1.0, "waf_million_requests": 0.6,
     },
     units={k: "unit" for k in RATES},
     assumptions={"alb_public_ipv4_per_az": 2, "alb_idle_lcu": 1, "default_az_count": 2, "s3_bucket_gb": 1,
@@ -99,6 +99,41 @@ def test_internal_load_balancer_has_no_public_addresses() -> None:
     t = network(nat=False)
     t["Resources"]["Alb"]["Properties"]["Scheme"] = "internal"
     assert monthly(t) == pytest.approx(14.6 + 7.3)
+    cost = estimate_stack("infrastructure", t, PRICES)
+    assert not any("IPv4" in line.item for line in cost.lines)
+    assert "Alb: internal load balancer, no public IPv4 addresses to pay for" in cost.notes
+
+
+def test_vpc_origin_is_listed_at_no_charge_of_its_own() -> None:
+    t = {"Resources": {"ApiVpcOrigin": res("AWS::CloudFront::VpcOrigin", VpcOriginEndpointConfig={})}}
+    cost = estimate_stack("frontend", t, PRICES)
+    assert [(line.resource, line.quantity, line.monthly_usd) for line in cost.lines] == [("ApiVpcOrigin", 1.0, 0.0)]
+
+
+def edge_templates(tmp_path: Path, **keys: str) -> dict[str, Any]:
+    from edge_support import dev_config
+
+    from generators.config import load_config
+    from generators.synth import stack_builders
+
+    config = tmp_path / f"{keys.get('edge', 'default')}.toml"
+    config.write_text(dev_config(**keys))
+    cfg = load_config(config, "dev")
+    return {stack: json.loads(json.dumps(build(cfg).to_dict())) for stack, build in stack_builders(cfg).items()}
+
+
+def test_edge_mode_changes_exactly_the_load_balancers_public_addresses(tmp_path: Path) -> None:
+    """vpc-origin (the default) saves the ALB's public IPv4 addresses; nothing else differs in cost."""
+    from edge_support import DOMAIN
+
+    private = estimate(edge_templates(tmp_path, edge="vpc-origin"), PRICES)
+    public = estimate(edge_templates(tmp_path, edge="public-alb", **DOMAIN), PRICES)
+    # 2 AZs x 2 addresses (the assumption) x 730 h x 0.005 = 14.60
+    assert public.monthly_usd - private.monthly_usd == pytest.approx(2 * 2 * 730 * 0.005)
+    public_lines = [line.item for s in public.stacks for line in s.lines]
+    private_lines = [line.item for s in private.stacks for line in s.lines]
+    assert [i for i in public_lines if i not in private_lines] == ["ALB public IPv4 (2 AZ x 2 assumed)"]
+    assert [i for i in private_lines if i not in public_lines] == ["CloudFront VPC origin (no charge of its own)"]
 
 
 def test_fargate_uses_the_autoscaling_floor_when_desired_count_is_absent() -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from deploy_support import REPO, Aws
+from edge_support import dev_config
 from test_config_errors import BASE
 
 PREFIX = "layered-dev"
@@ -23,9 +24,15 @@ ALB, CLOUDFRONT = (f"/{PREFIX}/edge/origin-secret-alb-version", f"/{PREFIX}/edge
 
 
 @pytest.fixture
-def public_alb(tmp_path: Path) -> Path:
+def public_alb(aws: Aws, tmp_path: Path) -> Path:
+    """public-alb needs a domain and certificates; moto checks a listener's certificate exists."""
+    def certificate(name: str) -> str:
+        return aws.client("acm").request_certificate(DomainName=name, ValidationMethod="DNS")["CertificateArn"]
+
     config = tmp_path / "platform.toml"
-    config.write_text(BASE.replace('nat = "single"', 'nat = "single"\nedge = "public-alb"', 1))
+    config.write_text(dev_config(edge="public-alb", domain="shop.example.org",
+                                 alb_certificate_arn=certificate("origin.shop.example.org"),
+                                 cloudfront_certificate_arn=certificate("shop.example.org")))
     return config
 
 

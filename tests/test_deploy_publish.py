@@ -114,6 +114,9 @@ def test_publish_frontend_uploads_and_prunes(aws: Aws) -> None:
     head = s3.head_object(Bucket=bucket, Key="index.html")
     assert head["ContentType"].startswith("text/html") and head["CacheControl"] == "no-cache"
     assert "CloudFront invalidation skipped" in done.stdout
+    # What it did, key by key: every upload and every deletion.
+    assert "  deleted old.js" in done.stdout.splitlines()
+    assert {line.split()[1] for line in done.stdout.splitlines() if line.startswith("  uploaded ")} == keys
 
 
 def write_site(root: Path, generation: str) -> Path:
@@ -136,7 +139,7 @@ def latest_modified(bucket: str) -> dict[str, datetime]:
 
 
 def assets(keys: set[str] | dict[str, datetime]) -> set[str]:
-    return {k for k in keys if k != "index.html"}
+    return {k for k in keys if k not in ("index.html", "config.json")}
 
 
 def test_publish_frontend_keeps_the_previous_generation_for_pages_loaded_mid_deploy(
@@ -168,3 +171,96 @@ def test_publish_frontend_with_a_site_without_pages_fails_clearly(aws: Aws, tmp_
     assert done.returncode == 2 and "cannot build the site: no .html page" in done.stderr
     misplaced = aws.deploy("--publish", "app-api", "--site", str(tmp_path))
     assert misplaced.returncode == 2 and "--site only goes with --publish frontend" in misplaced.stderr
+
+
+def deploy_site(aws: Aws) -> str:
+    assert aws.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes").returncode == 0
+    return str(aws.client("ssm").get_parameter(Name=f"/{PREFIX}/frontend/bucket-name")["Parameter"]["Value"])
+
+
+def bucket_keys(aws: Aws, bucket: str) -> set[str]:
+    return {o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])}
+
+
+def read_config(aws: Aws, bucket: str) -> tuple[dict[str, object], dict[str, object]]:
+    answer = aws.client("s3").get_object(Bucket=bucket, Key="config.json")
+    return json.loads(answer["Body"].read()), answer
+
+
+COGNITO = {
+    "issuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Pool1",
+    "client-id": "4l5m6n7o",
+    "audience": "4l5m6n7o",
+    "authorize-url": "https://layered-dev.auth.us-east-1.amazoncognito.com/oauth2/authorize",
+    "token-url": "https://layered-dev.auth.us-east-1.amazoncognito.com/oauth2/token",
+}
+
+
+def test_publish_frontend_writes_config_json_from_the_auth_parameters(aws: Aws) -> None:
+    bucket = deploy_site(aws)
+    off = aws.deploy("--publish", "frontend")
+    assert off.returncode == 0, off.stdout + off.stderr
+    config, answer = read_config(aws, bucket)
+    assert config == {"auth": None} and "sign-in off" in off.stdout
+    assert (answer["ContentType"], answer["CacheControl"]) == ("application/json", "no-cache")
+    for key, value in COGNITO.items():  # what the auth stack writes
+        aws.client("ssm").put_parameter(Name=f"/{PREFIX}/auth/{key}", Value=value, Type="String")
+    on = aws.deploy("--publish", "frontend")
+    assert on.returncode == 0, on.stdout + on.stderr
+    config, _ = read_config(aws, bucket)
+    assert config == {"auth": {"issuer": COGNITO["issuer"], "clientId": "4l5m6n7o", "audience": "4l5m6n7o",
+                               "authorizeUrl": COGNITO["authorize-url"], "tokenUrl": COGNITO["token-url"],
+                               "scope": "openid email profile"}}
+    index = aws.client("s3").get_object(Bucket=bucket, Key="index.html")["Body"].read().decode()
+    assert "connect-src 'self' https://layered-dev.auth.us-east-1.amazoncognito.com;" in index
+    assert f"sign-in with {COGNITO['issuer']}" in on.stdout
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"issuer": COGNITO["issuer"]}, f"/{PREFIX}/auth/client-id is missing or empty"),
+    ({"issuer": "http://id.example.com", "client-id": "c"}, f"/{PREFIX}/auth/issuer is 'http://id.example.com', "
+                                                            "not an https:// URL"),
+])
+def test_publish_frontend_refuses_incomplete_auth_settings(aws: Aws, values: dict[str, str], message: str) -> None:
+    bucket = deploy_site(aws)
+    for key, value in values.items():
+        aws.client("ssm").put_parameter(Name=f"/{PREFIX}/auth/{key}", Value=value, Type="String")
+    done = aws.deploy("--publish", "frontend")
+    assert done.returncode == 2 and message in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert bucket_keys(aws, bucket) == set()
+
+
+def site_with_dotfiles(root: Path) -> Path:
+    src = write_site(root, "site")
+    (src / ".env").write_text("API_KEY=secret\n", encoding="utf-8")
+    (src / ".git").mkdir()
+    (src / ".git" / "config").write_text("[remote]\n", encoding="utf-8")
+    return src
+
+
+def test_publish_frontend_never_uploads_dotfiles(aws: Aws, tmp_path: Path) -> None:
+    bucket = deploy_site(aws)
+    done = aws.deploy("--publish", "frontend", "--site", str(site_with_dotfiles(tmp_path)))
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = bucket_keys(aws, bucket)
+    assert "index.html" in keys and "config.json" in keys and len(keys) == 4
+    assert not [k for k in keys if k.startswith(".") or "/." in k or "env" in k or "git" in k]
+    assert "skipped 2 dotfile(s), never published: .env, .git/" in done.stdout
+
+
+@pytest.mark.parametrize("target", ["file", "folder"])
+def test_publish_frontend_refuses_a_link_that_leaves_the_site(aws: Aws, tmp_path: Path, target: str) -> None:
+    bucket = deploy_site(aws)
+    src = write_site(tmp_path, "site")
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "id_rsa").write_text("PRIVATE KEY", encoding="utf-8")
+    (src / "key.txt" if target == "file" else src / "assets").symlink_to(
+        secrets / "id_rsa" if target == "file" else secrets)
+    done = aws.deploy("--publish", "frontend", "--site", str(src))
+    assert done.returncode == 2, done.stdout + done.stderr
+    name = "key.txt" if target == "file" else "assets"
+    assert f"cannot build the site: {name} is a symbolic link that leaves the site folder" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+    assert bucket_keys(aws, bucket) == set() and "uploaded" not in done.stdout

