@@ -69,7 +69,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "platform.toml"
         fifty_services_config(config)
-        out = ROOT / "build" / "templates" / "dev-bench-fifty"
+        out = ROOT / "build" / "templates" / "dev" / "bench-fifty"
         try:
             ok &= measure("50 services (53 stacks)", ["--config", str(config), "--prefix", "bench-fifty", "--synth"],
                           runs, 2.0, None)

@@ -118,7 +118,7 @@ def test_off_is_accepted_with_the_override_and_synth_warns(tmp_path: Path) -> No
     config.write_text(prod_auth('provider = "off"\nallow_off_in_production = true'))
     proc = subprocess.run([sys.executable, "deploy.py", "--config", str(config), "--synth", "--env", "prod",
                            "--prefix", "auth-off-test"], capture_output=True, text=True, cwd=ROOT, timeout=60)
-    out = ROOT / "build" / "templates" / "prod-auth-off-test"
+    out = ROOT / "build" / "templates" / "prod" / "auth-off-test"
     try:
         assert proc.returncode == 0, proc.stderr
         (warning,) = proc.stderr.strip().splitlines()
