@@ -19,7 +19,7 @@ from generators.contract import Contract, ContractError, build_contract
 from generators.naming import FOUNDATION_STACKS, service_param, stack_name
 from generators.synth import committed, synth
 
-from . import converge, orphans, preflight, runner
+from . import ci_roles, converge, orphans, preflight, runner
 from .actions import Context, StackResult, timestamp
 from .batch import run_batch
 from .errors import UsageError
@@ -154,6 +154,7 @@ def _after(s: Session, stack: str, before: dict[str, Any] | None, missing: list[
     assert s.clients is not None
     own = [p for p in missing if s.contract.writer.get(p) == stack]
     converge.after_stack(s.clients, s.report, s.plan.stacks[stack], before, own, stack in FOUNDATION_STACKS)
+    ci_roles.report_roles(s.clients, s, stack)
     if extra:
         extra(s.clients, s, stack)
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from generators.contract import Contract, launch_order
-from generators.naming import is_image_tag_param, stack_name
+from generators.naming import EXPLICIT_ONLY_STACKS, is_image_tag_param, stack_name
 
 from .diff import PropertyChange, from_details, has_values
 
@@ -130,8 +130,9 @@ def make_plan(
 
 def select_stacks(requested: list[str], known: list[str]) -> tuple[list[str], list[str]]:
     """(selected stacks in configuration order, unknown names). `all` selects every stack."""
-    if "all" in requested:
-        return list(known), [r for r in requested if r != "all" and r not in known]
+    if "all" in requested:  # never the stacks an administrator deploys by name (the ci roles)
+        chosen = [s for s in known if s not in EXPLICIT_ONLY_STACKS or s in requested]
+        return chosen, [r for r in requested if r != "all" and r not in known]
     unknown = [r for r in requested if r not in known]
     return [s for s in known if s in requested], unknown
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from . import config_checks as checks
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
+from .ci_config import CiConfig, parse_ci
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 
@@ -76,6 +77,7 @@ class Config:
     services: tuple[ServiceSpec, ...]
     source: Path = field(default=DEFAULT_CONFIG, compare=False)
     prefix_overridden: bool = False
+    ci: CiConfig | None = None  # the top-level [ci] table (ci_config.py): the pipeline roles
 
     @property
     def prefix(self) -> str:
@@ -110,6 +112,7 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
         services=services,
         source=path,
         prefix_overridden=prefix is not None and prefix != envs[env]["prefix"],
+        ci=parse_ci(where, raw, env),
     )
 
 

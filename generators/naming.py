@@ -87,3 +87,48 @@ def auth_param(prefix: str, key: str) -> str:
 
 def alerts_param(prefix: str, key: str) -> str:
     return f"/{prefix}/alerts/{key}"
+
+
+# --- CI identity (the `ci` stack) -----------------------------------------------------------------
+CI_STACK = "ci"
+# Stacks deployed only when named (`--stack ci`): `--stack all` never selects them. The ci stack holds
+# the roles the pipelines run as; an administrator changes it, never a pipeline.
+EXPLICIT_ONLY_STACKS = (CI_STACK,)
+CI_PLAN_ROLE_KEY = "plan-role-arn"  # /<prefix>/ci/plan-role-arn
+CI_DEPLOY_ROLE_KEY = "deploy-role-arn"  # /<prefix>/ci/deploy-role-arn
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+# Oversized templates: a --plan uploads under PLAN_ARTIFACTS (the plan role may write nothing else),
+# a deployment under DEPLOY_ARTIFACTS, and never reads what a plan left there.
+PLAN_ARTIFACTS = "plan"
+DEPLOY_ARTIFACTS = "deploy"
+# S3 offers the account-regional bucket namespace (names ending -<account>-<region>-an, which only that
+# account can create) in every region but these two, per the S3 user guide ("Namespaces for general
+# purpose buckets"); there the name is global and the deployer's ownership check is the only guard.
+NO_ACCOUNT_NAMESPACE = frozenset({"me-south-1", "me-central-1"})
+ACCOUNT_ID_PLACEHOLDER = "${AWS::AccountId}"  # inside a template: Sub fills it in
+
+
+def ci_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/ci/{key}"
+
+
+def ci_role_name(prefix: str, kind: str) -> str:
+    """`<prefix>-ci-plan` / `<prefix>-ci-deploy`: fixed, so the roles the stacks create can be told apart."""
+    return f"{prefix}-ci-{kind}"
+
+
+def artifacts_bucket(prefix: str, region: str, account: str = ACCOUNT_ID_PLACEHOLDER) -> str:
+    """The bucket for templates over CloudFormation's body limit, in the account-regional namespace
+    where S3 has one. At most 63 characters with a 12-digit account id: a long prefix is shortened
+    and made unique again with a hash of itself."""
+    import hashlib
+
+    suffix = f"-{region}" + ("" if region in NO_ACCOUNT_NAMESPACE else "-an")
+    base, room = f"{prefix}-cfn", 63 - 13 - len(suffix)
+    if len(base) > room:
+        base = base[:room - 9].rstrip("-") + "-" + hashlib.sha256(base.encode()).hexdigest()[:8]
+    return f"{base}-{account}{suffix}"
+
+
+def uses_account_namespace(region: str) -> bool:
+    return region not in NO_ACCOUNT_NAMESPACE
