@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from . import converge, runner
+from . import artifacts, converge, runner
 from .diff import ParameterChange
 from .planner import (
     TEMPLATE_BODY_LIMIT,
@@ -75,6 +75,7 @@ class Context:
     confirm: Callable[[list[tuple[str, int]]], list[str]] = lambda pending: [name for name, _ in pending]
     after_success: Callable[[str], None] = lambda stack: None
     artifacts_bucket: str = ""
+    account: str = ""  # the caller's account: the artifacts bucket's expected owner
     protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
     cancelled: threading.Event = field(default_factory=threading.Event)
     executing: dict[str, str] = field(default_factory=dict)  # stack name -> change-set type in flight
@@ -252,11 +253,7 @@ def delete_stack(ctx: Context, stack: str, existing: dict[str, Any]) -> StackRes
 
 
 def _template_url(ctx: Context, sp: StackPlan) -> str | None:
-    """Templates above CloudFormation's body limit go through the artifacts bucket."""
+    """Templates above CloudFormation's body limit go through the artifacts bucket (artifacts.py)."""
     if sp.size <= TEMPLATE_BODY_LIMIT:
         return None
-    s3, region = ctx.clients.s3, ctx.clients.region
-    with ctx.lock:
-        if runner.ensure_bucket(s3, ctx.artifacts_bucket, region):
-            ctx.report.line(f"created artifacts bucket {ctx.artifacts_bucket} (encrypted, public access blocked)")
-    return runner.upload_template(s3, ctx.artifacts_bucket, f"{sp.stack_name}/{sp.digest}.json", sp.body, region)
+    return artifacts.template_url(ctx, f"{sp.stack_name}/{sp.digest}.json", sp.body)

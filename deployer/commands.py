@@ -16,10 +16,10 @@ from botocore.exceptions import ProfileNotFound
 
 from generators.config import Config, load_config
 from generators.contract import Contract, ContractError, build_contract
-from generators.naming import FOUNDATION_STACKS, service_param, stack_name
+from generators.naming import FOUNDATION_STACKS, artifacts_bucket, service_param, stack_name
 from generators.synth import committed, synth
 
-from . import ci_roles, converge, orphans, preflight, runner
+from . import artifacts, ci_roles, converge, orphans, preflight, runner
 from .actions import Context, StackResult, timestamp
 from .batch import run_batch
 from .errors import UsageError
@@ -133,10 +133,11 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
                                              existing=known)
     preflight.fail_on(problems)
+    artifacts.check_bucket(clients, s.plan, artifacts_bucket(s.cfg.prefix, clients.region, account), account)
     ctx = Context(
         clients, s.report, naming=names,
         tags={st: _tags(s, sp) for st, sp in s.plan.stacks.items()}, keep_change_sets=mode == "plan", confirm=confirm,
-        artifacts_bucket=f"{s.cfg.prefix}-cfn-{account}-{clients.region}"[:63],
+        artifacts_bucket=artifacts_bucket(s.cfg.prefix, clients.region, account), account=account,
         protect=frozenset(FOUNDATION_STACKS),
     )
     missing = sorted(written - set(known))

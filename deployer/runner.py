@@ -345,28 +345,6 @@ def registry_login(ecr: Any) -> tuple[str, str, str]:
 
 # --- S3 and CloudFront ----------------------------------------------------------------------------
 
-def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
-    """Create the artifacts bucket on first need: encrypted, public access blocked. True if created."""
-    try:
-        s3.head_bucket(Bucket=bucket)
-        return False
-    except ClientError as exc:
-        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-            raise
-    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    s3.create_bucket(Bucket=bucket, **location)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-    return True
-
-
-def upload_template(s3: Any, bucket: str, key: str, body: str, region: str) -> str:
-    s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
-
-
 def list_keys(s3: Any, bucket: str) -> set[str]:
     keys: set[str] = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -396,3 +374,86 @@ def invalidate(cloudfront: Any, distribution_id: str, paths: list[str]) -> str:
         InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": ref},
     )
     return str(answer["Invalidation"]["Id"])
+
+
+
+# --- Artifacts bucket (ci): templates over CloudFormation's body limit --------------------------------
+# Every call that accepts ExpectedBucketOwner passes it, so a bucket of that name in another account is
+# refused by S3 itself. CreateBucket and ListBuckets do not accept it, and some endpoints ignore it
+# (the emulator does), so ownership is also checked explicitly before first use: a bucket is ours
+# when it is in our own ListBuckets answer.
+TEMPLATE_EXPIRY_DAYS = 30  # a change set holds its own copy of the template; older uploads serve no one
+
+
+class ForeignBucket(Exception):
+    """The artifacts bucket's name exists, in an account other than the caller's."""
+
+
+def bucket_state(s3: Any, bucket: str, account: str) -> str:
+    """"ours", "absent" or "foreign"."""
+    if any(b["Name"] == bucket for b in s3.list_buckets(Prefix=bucket).get("Buckets", [])):
+        return "ours"
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+    except ClientError as exc:
+        if error_code(exc) in ("404", "NoSuchBucket", "NotFound"):
+            return "absent"
+        if error_code(exc) not in ("403", "AccessDenied", "Forbidden"):
+            raise
+    return "foreign"  # it answers (or refuses us), yet it is not in our list
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str, account: str, account_namespace: bool) -> bool:
+    """Our artifacts bucket, created on first need; True if created. Raises ForeignBucket."""
+    state = bucket_state(s3, bucket, account)
+    if state == "foreign":
+        raise ForeignBucket(bucket)
+    if state == "ours":
+        return False
+    args: dict[str, Any] = {} if region == "us-east-1" else {
+        "CreateBucketConfiguration": {"LocationConstraint": region}}
+    if account_namespace:  # names ending -<account>-<region>-an: no other account can create it
+        args["BucketNamespace"] = "account-regional"
+    try:
+        s3.create_bucket(Bucket=bucket, **args)
+    except ClientError as exc:
+        if error_code(exc) == "BucketAlreadyExists":
+            raise ForeignBucket(bucket) from None
+        if error_code(exc) != "BucketAlreadyOwnedByYou":  # a parallel run of ours made it first
+            raise
+    secure_bucket(s3, bucket, account)
+    return True
+
+
+def secure_bucket(s3: Any, bucket: str, account: str) -> None:
+    """Private, encrypted, TLS only, versioned, old templates expired."""
+    owner = {"Bucket": bucket, "ExpectedBucketOwner": account}
+    s3.put_public_access_block(**owner, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_encryption(**owner, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    # Over a plain-HTTP endpoint (a local emulator) a TLS-only policy would refuse every later call,
+    # ours included: it is for real endpoints, which are all https.
+    if s3.meta.endpoint_url.startswith("https://"):
+        s3.put_bucket_policy(**owner, Policy=json.dumps(tls_only_policy(s3.meta.partition, bucket)))
+    s3.put_bucket_versioning(**owner, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_lifecycle_configuration(**owner, LifecycleConfiguration={"Rules": [{
+        "ID": "expire-old-templates", "Status": "Enabled", "Filter": {"Prefix": ""},
+        "Expiration": {"Days": TEMPLATE_EXPIRY_DAYS},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": 1},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+    }]})
+
+
+def tls_only_policy(partition: str, bucket: str) -> dict[str, Any]:
+    arn = f"arn:{partition}:s3:::{bucket}"
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]}
+
+
+def upload_template(s3: Any, bucket: str, key: str, body: str, region: str, account: str) -> str:
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json",
+                  ExpectedBucketOwner=account)
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
