@@ -10,7 +10,7 @@
   python deploy.py --local --stack all --yes       the same against an embedded AWS emulator
   python deploy.py --status | --graph | --cost     inspect
   python deploy.py --destroy --stack app-api       delete stacks in reverse order
-  python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
+  python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag (+ digest)
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
   python deploy.py --local-serve | --local-stop      keep an emulator running for later --local runs
@@ -60,6 +60,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--output", choices=("text", "json"), help="json: one document on stdout (default: text)")
     p.add_argument("--check", action="store_true", help="with --synth: write nothing, exit 1 if stale")
     p.add_argument("--tag", help="with --publish: image tag (default: short git SHA of a clean tree)")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="with --publish SERVICE: build even with uncommitted changes under services/ (the tag then "
+                        "says -dirty)")
     p.add_argument("--docker", help="with --publish: docker command (default: $PLATFORM_DOCKER or docker)")
     p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=seconds, metavar="SECONDS",
                    help="a stack another deployment is changing: wait for it to settle (at most SECONDS, "
@@ -235,7 +238,7 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
     if args.publish == "frontend":
         return publish.publish_frontend(opts, args.site)
     if args.publish:
-        return publish.publish_service(opts, args.publish, args.tag, args.docker)
+        return publish.publish_service(opts, args.publish, args.tag, args.docker, args.allow_dirty)
     mode = "plan" if args.plan else "execute" if args.execute else "deploy"
     # The question goes where the change sets were shown (stderr with --output json, so stdout stays JSON).
     return commands.deploy(opts, mode, make_confirm(args.yes, sys.stderr if args.output == "json" else None), after)

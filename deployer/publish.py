@@ -13,13 +13,14 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generators.naming import IMAGE_TAG_KEY, repository_name, service_param
+from generators.naming import IMAGE_DIGEST_NOTE, IMAGE_TAG_KEY, repository_name, service_param
 
 from . import preflight, runner, site
 from .commands import EXIT_FAILED, EXIT_OK, Options, Session, connect, prepare
@@ -48,18 +49,33 @@ def _repository(s: Session, clients: runner.Clients, service: str) -> tuple[str,
     return repo, uri
 
 
-def git_tag() -> str:
-    """The short commit SHA; a dirty tree would make the tag lie about what was built."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, check=True, capture_output=True, text=True).stdout
+def _git(*args: str) -> str:
+    return subprocess.run(["git", *args], cwd=REPO_ROOT, check=True, capture_output=True, text=True).stdout
+
+
+def dirty_paths() -> list[str]:
+    """Uncommitted changes under services/, the build context: tracked files changed, and untracked
+    files git does not ignore (a build copies those too)."""
+    out = _git("status", "--porcelain", "--untracked-files=all", "--", SERVICES_DIR.name)
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+def image_tag(tag: str | None, allow_dirty: bool) -> str:
+    """The tag names the code in the image: a clean services/ at a commit, unless --allow-dirty
+    (then a tag of our own making says `-dirty`)."""
     try:
-        dirty, sha = git("status", "--porcelain", "--untracked-files=no"), git("rev-parse", "--short", "HEAD")
+        dirty, sha = dirty_paths(), _git("rev-parse", "--short", "HEAD").strip()
     except (OSError, subprocess.CalledProcessError):
-        raise UsageError("cannot read the git commit for the default tag — pass --tag TAG") from None
-    if dirty.strip():
-        raise UsageError("the working tree has uncommitted changes, so the commit SHA would not describe the "
-                         "image — commit them, or pass --tag TAG explicitly")
-    return sha.strip()
+        if tag and allow_dirty:
+            return tag
+        raise UsageError("cannot read the git state of services/ (not a git checkout?), so nothing says which code "
+                         "the image holds — publish from a checkout, or pass --tag TAG --allow-dirty") from None
+    if dirty and not allow_dirty:
+        raise UsageError(f"services/ has uncommitted changes ({len(dirty)} path(s), first {dirty[0]}), so the image "
+                         "would not be the code its tag names — commit or stash them, or pass --allow-dirty")
+    if tag:
+        return tag
+    return f"{sha}-dirty-{int(time.time())}" if dirty else sha
 
 
 def _docker(command: list[str], *args: str, stdin: str | None = None) -> None:
@@ -72,12 +88,13 @@ def _docker(command: list[str], *args: str, stdin: str | None = None) -> None:
         raise RuntimeError(f"`{shown}` failed with exit status {done.returncode}")
 
 
-def publish_service(opts: Options, service: str, tag: str | None, docker: str | None) -> int:
+def publish_service(opts: Options, service: str, tag: str | None, docker: str | None,
+                    allow_dirty: bool = False) -> int:
     command = shlex.split(docker or os.environ.get("PLATFORM_DOCKER") or "docker")
     if not command or shutil.which(command[0]) is None:
         raise UsageError(f"docker command {command[0] if command else ''!r} not found — install Docker, or "
                          "point --docker / PLATFORM_DOCKER at a compatible command (podman works)")
-    tag = tag or git_tag()
+    tag = image_tag(tag, allow_dirty)
     s, clients = _service_session(opts, service)
     repo, uri = _repository(s, clients, service)
     if runner.image_exists(clients.ecr, repo, tag):
@@ -118,9 +135,13 @@ def set_image_tag(opts: Options, assignment: str) -> int:
 
 
 def _write_tag(s: Session, clients: runner.Clients, service: str, tag: str) -> int:
+    """Point the service at the tag; the image's digest goes into the parameter's description, so
+    every version in the parameter's history names the exact image it meant."""
     path = service_param(s.cfg.prefix, service, IMAGE_TAG_KEY)
-    version = runner.put_parameter(clients.ssm, path, tag)
-    s.report.line(f"{path} = {tag} (version {version}); roll it out with: "
+    repo = repository_name(s.cfg.prefix, service)
+    digest = runner.image_digest(clients.ecr, repo, tag)
+    version = runner.put_parameter(clients.ssm, path, tag, description=f"{IMAGE_DIGEST_NOTE}{repo}@{digest}")
+    s.report.line(f"{path} = {tag} (version {version}), image {repo}@{digest}; roll it out with: "
                   f"python deploy.py --stack {service} --env {s.cfg.env.name}")
     return EXIT_OK
 

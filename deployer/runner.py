@@ -279,10 +279,11 @@ def get_parameters(ssm: Any, paths: Iterable[str]) -> dict[str, str]:
     return found
 
 
-def put_parameter(ssm: Any, name: str, value: str) -> int:
+def put_parameter(ssm: Any, name: str, value: str, description: str | None = None) -> int:
     # Never with Tags: AWS rejects Tags together with Overwrite
     # ("Invalid request: tags and overwrite can't be used together").
-    return int(ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)["Version"])
+    extra = {"Description": description} if description else {}
+    return int(ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True, **extra)["Version"])
 
 
 # --- ECR ------------------------------------------------------------------------------------------
@@ -304,6 +305,12 @@ def image_exists(ecr: Any, repository: str, tag: str) -> bool:
             return False
         raise
     return True
+
+
+def image_digest(ecr: Any, repository: str, tag: str) -> str:
+    """The digest of the image a tag names (`sha256:...`)."""
+    found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
+    return str(found[0]["imageDigest"])
 
 
 def image_ids(ecr: Any, repository: str) -> list[dict[str, str]]:

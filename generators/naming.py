@@ -48,6 +48,9 @@ REPOSITORY_URI_KEY = "repository-uri"
 # Written by `deploy.py --publish` / `--set-image-tag` after a push, never by CloudFormation:
 # a new tag must not need a template change, only a new change set.
 IMAGE_TAG_KEY = "image-tag"
+# ...with the image's digest in the parameter's Description ("image <repository>@sha256:..."): each
+# version in the parameter's history names the exact image its tag meant when it was written.
+IMAGE_DIGEST_NOTE = "image "
 
 
 # Written by the `auth` stack (Cognito or an external OIDC issuer), read by the services and the site.

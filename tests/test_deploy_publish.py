@@ -38,7 +38,7 @@ def docker(tmp_path: Path, aws: Aws) -> tuple[str, Path]:
 
 def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, Path]) -> None:
     assert aws.deploy("--stack", "registry", "--yes").returncode == 0
-    done = aws.deploy("--publish", "app-api", "--tag", "v7", "--docker", docker[0])
+    done = aws.deploy("--publish", "app-api", "--tag", "v7", "--docker", docker[0], "--allow-dirty")
     assert done.returncode == 0, done.stdout + done.stderr
     calls = [json.loads(line) for line in docker[1].read_text().splitlines()]
     verbs = [c["argv"][0] for c in calls]
@@ -51,14 +51,21 @@ def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, P
     assert calls[2]["argv"] == ["push", image]
     param = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]
     assert param["Value"] == "v7"
+    # The digest goes next to the tag: in this version's description, and in the output.
+    version = aws.client("ssm").get_parameter_history(Name=f"/{PREFIX}/app-api/image-tag")["Parameters"][-1]
+    [image] = aws.client("ecr").describe_images(repositoryName=f"{PREFIX}/app-api",
+                                                imageIds=[{"imageTag": "v7"}])["imageDetails"]
+    assert image["imageDigest"].startswith("sha256:")
+    assert version["Description"] == f"image {PREFIX}/app-api@{image['imageDigest']}"
+    assert f"image {PREFIX}/app-api@{image['imageDigest']}" in done.stdout
 
 
 def test_republishing_a_tag_already_in_ecr_skips_the_build(aws: Aws, docker: tuple[str, Path]) -> None:
     """Repositories are IMMUTABLE: a second push of the same tag would fail, so it is not attempted."""
     assert aws.deploy("--stack", "registry", "--yes").returncode == 0
-    assert aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0]).returncode == 0
+    assert aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0], "--allow-dirty").returncode == 0
     first = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]["Version"]
-    again = aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0])
+    again = aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0], "--allow-dirty")
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already in ECR" in again.stdout
     verbs = [json.loads(line)["argv"][0] for line in docker[1].read_text().splitlines()]
@@ -68,11 +75,11 @@ def test_republishing_a_tag_already_in_ecr_skips_the_build(aws: Aws, docker: tup
 
 
 def test_publish_without_registry_or_docker_fails_clearly(aws: Aws, docker: tuple[str, Path]) -> None:
-    no_repo = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", docker[0])
+    no_repo = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", docker[0], "--allow-dirty")
     assert no_repo.returncode == 2 and "deploy the registry first" in no_repo.stderr
-    no_docker = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", "/nonexistent/docker")
+    no_docker = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", "/nonexistent/docker", "--allow-dirty")
     assert no_docker.returncode == 2 and "not found" in no_docker.stderr
-    unknown = aws.deploy("--publish", "billing", "--tag", "v1", "--docker", docker[0])
+    unknown = aws.deploy("--publish", "billing", "--tag", "v1", "--docker", docker[0], "--allow-dirty")
     assert unknown.returncode == 2 and "unknown service 'billing'" in unknown.stderr
 
 
@@ -90,7 +97,7 @@ def test_new_ssm_tag_and_the_emulator(aws: Aws, docker: tuple[str, Path]) -> Non
     moto compares template and parameter *names* only; the emulator layer re-reads them like AWS.
     --status shows the pending rollout before it, and the rolled-out tag after."""
     assert aws.deploy("--stack", "all", "--yes").returncode == 0
-    assert aws.deploy("--publish", "app-api", "--tag", "v2", "--docker", docker[0]).returncode == 0
+    assert aws.deploy("--publish", "app-api", "--tag", "v2", "--docker", docker[0], "--allow-dirty").returncode == 0
     status = json.loads(aws.deploy("--status", "--output", "json").stdout)
     app = next(s for s in status["stacks"] if s["stack"] == "app-api")
     assert app["deployed_tag"] == "local-placeholder" and app["ssm_tag"] == "v2" and app["tag_pending"]
