@@ -45,7 +45,9 @@ SHARED = (
 )
 # deploy.py flags the contract promises; the pipelines may use no others.
 CONTRACT_FLAGS = {"--stack", "--env", "--plan", "--execute", "--yes", "--output", "--synth", "--check",
-                  "--publish", "--tag", "--set-image-tag"}
+                  "--publish", "--tag", "--set-image-tag", "--change-set-name"}
+# A full commit SHA, then a comment naming the release it is (`uses: owner/repo@<sha> # v1.2.3`).
+PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+(?:\.\d+)*\s*$")
 
 
 def tool(name: str) -> str:
@@ -173,8 +175,8 @@ def test_concurrency_per_stack_and_environment(stack: str) -> None:
 @pytest.mark.parametrize("stack", WORKFLOWS)
 def test_every_job_restores_the_cached_setup(stack: str) -> None:
     for name, job in workflow(stack)["jobs"].items():
-        uses = [s.get("uses") for s in job["steps"][:2]]
-        assert uses == ["actions/checkout@v4", "./.github/actions/setup"], name
+        uses = [s.get("uses", "").split("@")[0] for s in job["steps"][:2]]
+        assert uses == ["actions/checkout", "./.github/actions/setup"], name
     setup = (GITHUB / "actions" / "setup" / "action.yml").read_text(encoding="utf-8")
     assert "actions/cache@" in setup and "hashFiles('pyproject.toml', 'services/*/pyproject.toml'" in setup
 
@@ -190,20 +192,94 @@ def test_test_job_runs_make_test_and_cfn_lint_with_annotations(stack: str) -> No
 # --- AWS access ---------------------------------------------------------------------------------
 
 
+PLAN_ROLE, DEPLOY_ROLE = "${{ vars.AWS_PLAN_ROLE_ARN }}", "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+PLAN_ENV, DEPLOY_ENV = "${{ format('{0}-plan', inputs.env || 'dev') }}", "${{ inputs.env || 'dev' }}"
+MAIN_ONLY = ("github.event_name != 'pull_request'", "github.ref == 'refs/heads/main'")
+
+
+def roles(job: dict[str, Any]) -> set[str]:
+    return {s["with"]["role-to-assume"] for s in job["steps"] if s.get("uses") == "./.github/actions/aws"}
+
+
+def runs_on_pull_requests(job: dict[str, Any]) -> bool:
+    return not all(clause in str(job.get("if", "")) for clause in MAIN_ONLY)
+
+
 @pytest.mark.parametrize("stack", WORKFLOWS)
-def test_aws_access_is_oidc_only_and_scoped_to_jobs(stack: str) -> None:
+def test_every_oidc_job_has_the_narrowest_role_for_its_trigger(stack: str) -> None:
+    """A job that can run for a pull request plans, in <env>-plan, with the plan role, and mentions
+    no deploy role at all; only a main-only job in <env> (reviewers, main-only branch policy) gets
+    the deploy role. The roles trust exactly these GitHub environments (generators/ci.py)."""
     wf = workflow(stack)
     assert wf["permissions"] == {"contents": "read"}
-    deploy = wf["jobs"]["deploy"]
-    assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
+    used = set()
     for name, job in wf["jobs"].items():
-        aws = [s for s in job["steps"] if s.get("uses") == "./.github/actions/aws"]
-        if aws:
-            assert job.get("permissions", {}).get("id-token") == "write", name
-        for s in aws:
-            assert s["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+        token = job.get("permissions", {}).get("id-token") == "write"
+        assert token == bool(roles(job)), f"{name}: an OIDC token exactly where a role is assumed"
+        if not token:
+            assert "environment" not in job and "AWS_" not in json.dumps(job), name
+            continue
+        [role] = roles(job)
+        used.add(role)
+        if runs_on_pull_requests(job):
+            assert role == PLAN_ROLE and job["environment"] == PLAN_ENV, name
+            assert "AWS_DEPLOY_ROLE_ARN" not in json.dumps(job), name
+        else:
+            assert role == DEPLOY_ROLE and job["environment"] == DEPLOY_ENV, name
+    assert used == {PLAN_ROLE, DEPLOY_ROLE}
+    assert roles(wf["jobs"]["build"]) == {PLAN_ROLE} and roles(wf["jobs"]["deploy"]) == {DEPLOY_ROLE}
     aws_action = (GITHUB / "actions" / "aws" / "action.yml").read_text(encoding="utf-8")
-    assert "aws-actions/configure-aws-credentials@v4" in aws_action and "role-to-assume:" in aws_action
+    assert "aws-actions/configure-aws-credentials@" in aws_action and "role-to-assume:" in aws_action
+
+
+@pytest.mark.parametrize("stack", WORKFLOWS)
+def test_deploy_jobs_run_only_on_the_default_branch(stack: str) -> None:
+    on = triggers(workflow(stack))
+    assert on["push"]["branches"] == ["main"]  # the repository's default branch
+    deploy = workflow(stack)["jobs"]["deploy"]
+    assert all(clause in deploy["if"] for clause in MAIN_ONLY)
+    assert "||" not in deploy["if"].replace("inputs.env || 'dev'", "")  # no other way in
+
+
+@pytest.mark.parametrize("stack", WORKFLOWS)
+def test_forks_get_no_plan_and_pull_requests_stop_at_the_plan(stack: str) -> None:
+    build = workflow(stack)["jobs"]["build"]
+    [aws] = [s for s in build["steps"] if s.get("uses") == "./.github/actions/aws"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in aws["if"]
+    modes = {s["with"]["mode"] for s in build["steps"] if s.get("uses") == "./.github/actions/change-set"}
+    assert modes == {"plan"}
+
+
+def workflow_texts() -> list[tuple[Path, str]]:
+    paths = [*(GITHUB / "workflows").glob("*.yml"), *action_files()]
+    return [(p, p.read_text(encoding="utf-8")) for p in sorted(paths)]
+
+
+def run_blocks(doc: dict[str, Any]) -> list[str]:
+    jobs = doc.get("jobs", {}).values()
+    found = [s.get("run", "") for job in jobs for s in job.get("steps", [])]
+    return found + [s.get("run", "") for s in doc.get("runs", {}).get("steps", [])]
+
+
+def test_no_run_line_interpolates_event_data() -> None:
+    """`${{ github.event.* }}` inside a script is text an outsider wrote (a branch name, a title),
+    pasted into bash: it goes through `env:` instead, where it stays data."""
+    for path, text in workflow_texts():
+        for block in run_blocks(yaml.safe_load(text)):
+            assert not re.search(r"\$\{\{[^}]*github\.event\.", block), f"{path.name}: {block}"
+            assert not re.search(r"\$\{\{[^}]*(github\.head_ref|inputs\.)", block), f"{path.name}: {block}"
+
+
+def test_third_party_actions_are_pinned_to_a_commit() -> None:
+    seen = set()
+    for path, text in workflow_texts():
+        for line in text.splitlines():
+            if re.match(r"^\s*(-\s+)?uses:", line) and "./.github/" not in line:
+                match = PINNED.match(line)
+                assert match, f"{path.name}: not pinned to a full commit SHA with a tag comment: {line.strip()}"
+                seen.add(match.group(1))
+    assert {"actions/checkout", "actions/setup-python", "actions/cache", "docker/setup-buildx-action",
+            "docker/build-push-action", "aws-actions/amazon-ecr-login", "aws-actions/configure-aws-credentials"} <= seen
 
 
 def test_no_aws_keys_or_secrets_anywhere() -> None:
@@ -213,16 +289,6 @@ def test_no_aws_keys_or_secrets_anywhere() -> None:
     for path in sorted(p for p in GITHUB.rglob("*") if p.is_file()):
         hits = forbidden.findall(path.read_text(encoding="utf-8"))
         assert not hits, f"{path.relative_to(ROOT)}: {hits}"
-
-
-@pytest.mark.parametrize("stack", WORKFLOWS)
-def test_deploy_is_gated_by_an_environment(stack: str) -> None:
-    deploy = workflow(stack)["jobs"]["deploy"]
-    env = deploy["environment"]
-    # main deploys into `<env>` (required reviewers); pull requests plan in `<env>-plan`.
-    assert "format('{0}-plan', inputs.env || 'dev')" in env and env.endswith("|| inputs.env || 'dev' }}")
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in deploy["if"]
-    assert "github.ref == 'refs/heads/main'" in deploy["if"]
 
 
 def test_images_build_from_services_with_their_own_dockerfile() -> None:
@@ -258,9 +324,13 @@ def test_the_plan_review_execute_calls() -> None:
     calls = "\n".join(deploy_calls())
     assert 'python deploy.py --plan --stack "$STACK" --env "$DEPLOY_ENV" --output json' in calls
     assert 'python deploy.py --execute --stack "$STACK" --env "$DEPLOY_ENV" --yes' in calls
-    for stack in SERVICES:
-        runs = [s.get("run", "") for s in workflow(stack)["jobs"]["build"]["steps"]]
+    assert '${NAME:+--change-set-name "$NAME"}' in calls
+    for stack in SERVICES:  # pushing and pointing SSM at the image: the deploy role's job only
+        runs = [s.get("run", "") for s in workflow(stack)["jobs"]["deploy"]["steps"]]
         assert f'python deploy.py --set-image-tag "{stack}=$GITHUB_SHA" --env "$DEPLOY_ENV"' in runs
+        pushes = [s for job in workflow(stack)["jobs"].values() for s in job["steps"]
+                  if s.get("uses") == "./.github/actions/image" and s["with"].get("repository")]
+        assert pushes and all(s in workflow(stack)["jobs"]["deploy"]["steps"] for s in pushes)
     frontend = [s.get("run", "") for s in workflow("frontend")["jobs"]["deploy"]["steps"]]
     assert 'python deploy.py --publish frontend --env "$DEPLOY_ENV"' in frontend
 
