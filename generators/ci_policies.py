@@ -17,6 +17,7 @@ from awacs.aws import (
     PolicyDocument,
     Statement,
     StringEquals,
+    StringLike,
 )
 from troposphere import Sub
 
@@ -88,7 +89,8 @@ def plan_policy(cfg: Config) -> PolicyDocument:
         Statement(Sid="ListStacks", Effect=Allow, Action=[cfn.DescribeStacks], Resource=["*"]),
         Statement(Sid="ChangeSets", Effect=Allow, Action=[cfn.CreateChangeSet, cfn.DeleteChangeSet],
                   Resource=[n["stacks"]]),
-        # String parameters only in practice: without kms:Decrypt a SecureString stays ciphertext.
+        # String parameters only in effect: kms:Decrypt is denied below (the aws/ssm key's policy would
+        # otherwise decrypt a SecureString for anyone who may read it), so one stays ciphertext.
         Statement(Sid="ReadParameters", Effect=Allow, Action=READ_PARAMETERS, Resource=[n["parameters"]]),
         Statement(Sid="ReadImages", Effect=Allow, Action=READ_IMAGES, Resource=[n["repositories"]]),
         *artifact_statements(cfg, PLAN_ARTIFACTS, [s3.PutObject, s3.GetObject]),
@@ -147,4 +149,10 @@ def deploy_denials(cfg: Config) -> list[Statement]:
                   Resource=[n["ci-roles"]]),
         Statement(Sid="NotPlanUploads", Effect=Deny, Action=[s3.GetObject],
                   Resource=[_bucket(cfg, f"/{PLAN_ARTIFACTS}/*")]),
+        # Secrets are for the tasks (their execution role), never for a pipeline. The aws/ssm key's
+        # policy lets any principal that may read a parameter decrypt it through SSM: only an
+        # explicit Deny keeps SecureString values out of reach.
+        Statement(Sid="NoSecretValues", Effect=Deny, Action=[secretsmanager.GetSecretValue], Resource=["*"]),
+        Statement(Sid="NoSecureStrings", Effect=Deny, Action=[kms.Decrypt], Resource=["*"],
+                  Condition=Condition(StringLike({"kms:ViaService": "ssm.*.amazonaws.com"}))),
     ]

@@ -90,12 +90,12 @@ def test_deploy_role_is_scoped_to_the_prefix(aws: Aws) -> None:
     _, statements = _role(aws, f"{PREFIX}-ci-deploy")
     for s in statements:
         for resource in _listed(s["Resource"]):
-            if resource == "*":
+            if resource == "*" and s["Effect"] == "Allow":
                 # Only listing, docker login and the CloudFormation-only wildcard take "*".
                 via = s.get("Condition", {}).get("ForAnyValue:StringEquals", {}).get("aws:CalledVia")
                 assert via == "cloudformation.amazonaws.com" or set(_listed(s["Action"])) <= {
                     "cloudformation:DescribeStacks", "ecr:GetAuthorizationToken", "s3:ListAllMyBuckets"}, s
-            elif not resource.endswith(("aws-service-role/*", ":distribution/*")):
+            elif resource != "*" and not resource.endswith(("aws-service-role/*", ":distribution/*")):
                 assert f"{PREFIX}-" in resource or f"/{PREFIX}/" in resource, (s["Sid"], resource)
     [pass_role] = [s for s in statements if s["Effect"] == "Allow" and "iam:PassRole" in _listed(s["Action"])]
     assert _listed(pass_role["Resource"]) == [f"arn:aws:iam::123456789012:role/{PREFIX}-*"]
@@ -105,6 +105,8 @@ def test_deploy_role_is_scoped_to_the_prefix(aws: Aws) -> None:
         f"arn:aws:cloudformation:*:123456789012:stack/{PREFIX}-ci/*"]
     assert "cloudformation:ExecuteChangeSet" in _listed(denials["NotTheCiStack"]["Action"])
     assert _listed(denials["NotPlanUploads"]["Resource"])[0].endswith("-an/plan/*")
+    assert _listed(denials["NoSecretValues"]["Action"]) == ["secretsmanager:GetSecretValue"]
+    assert denials["NoSecureStrings"]["Condition"] == {"StringLike": {"kms:ViaService": "ssm.*.amazonaws.com"}}
 
 
 def test_stack_all_never_includes_ci(aws: Aws) -> None:
