@@ -33,7 +33,7 @@ def test_check_reports_stale_files_and_synth_fixes_them() -> None:
         assert deploy("--synth", "--prefix", "synth-check-test").returncode == 0
         assert sorted(p.name for p in out.iterdir()) == sorted(
             f"{s}.json" for s in ("infrastructure", "registry", "app-api", "inference-api", "frontend", "auth",
-                                  "alerts"))
+                                  "alerts", "ci"))
         assert '"/synth-check-test/network/vpc-id"' in (out / "infrastructure.json").read_text()
         proc = deploy("--synth", "--check", "--prefix", "synth-check-test")
         assert proc.returncode == 0, proc.stdout + proc.stderr
