@@ -12,6 +12,7 @@
   python deploy.py --destroy --stack app-api       delete stacks in reverse order
   python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
+  python deploy.py --rotate-origin-secret          edge = public-alb: new origin secret, in three deploys
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
   python deploy.py --local-serve | --local-stop      keep an emulator running for later --local runs
 
@@ -81,6 +82,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     act.add_argument("--cost", action="store_true", help="estimated idle monthly cost per stack")
     act.add_argument("--publish", metavar="SERVICE", help="build and push SERVICE's image, or upload `frontend`")
     act.add_argument("--set-image-tag", metavar="SERVICE=TAG", help="write a tag already in ECR to SSM")
+    act.add_argument("--rotate-origin-secret", action="store_true",
+                     help="edge = public-alb: new origin secret; the ALB accepts old and new, CloudFront moves, "
+                          "the old is dropped (each step a normal deploy)")
     act.add_argument("--local-serve", action="store_true",
                      help="start the emulator in the background; later --local runs use it and keep its state")
     act.add_argument("--local-stop", action="store_true", help="stop the emulator --local-serve started")
@@ -230,6 +234,11 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
         return status.status(opts)
     if args.destroy:
         return teardown.destroy(opts, confirm_destroy)
+    if args.rotate_origin_secret:
+        from deployer import origin_secret
+
+        return origin_secret.rotate(opts, make_confirm(args.yes, sys.stderr if args.output == "json" else None),
+                                    after)
     if args.set_image_tag:
         return publish.set_image_tag(opts, args.set_image_tag)
     if args.publish == "frontend":
@@ -250,7 +259,7 @@ def run(args: argparse.Namespace) -> int:
         return cmd_graph(args)
     if args.cost:
         return cmd_cost(args)
-    if not (args.stack or args.status or args.publish or args.set_image_tag):
+    if not (args.stack or args.status or args.publish or args.set_image_tag or args.rotate_origin_secret):
         raise_usage("nothing to do — pass --stack NAME (or all), --synth, --status, --graph, --publish ...")
     return cmd_aws(args)
 

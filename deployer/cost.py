@@ -24,6 +24,7 @@ RATES = (
     "gateway_endpoint_month", "cloudfront_distribution_month", "cloudfront_vpc_origin_month",
     "s3_standard_gb_month", "ecr_storage_gb_month",
     "cloudwatch_alarm_month", "kms_key_month", "budget_day",
+    "waf_web_acl_month", "waf_rule_month", "waf_million_requests",
 )
 ASSUMPTIONS = (
     "alb_public_ipv4_per_az", "alb_idle_lcu", "default_az_count", "s3_bucket_gb", "ecr_repository_gb",
@@ -255,6 +256,14 @@ def _budget(lid: str, props: Mapping[str, Any], ctx: _Ctx) -> list[CostLine]:
     return [ctx.line("AWS Budgets budget (per day)", lid, ctx.prices.hours_per_month / 24, "budget_day")]
 
 
+def _web_acl(lid: str, props: Mapping[str, Any], ctx: _Ctx) -> list[CostLine]:
+    """WAF bills the web ACL and each of its rules monthly (a managed rule group counts as one rule)."""
+    rules = props.get("Rules", [])
+    count = float(len(rules)) if isinstance(rules, list) else 0.0
+    return [ctx.line("WAF web ACL", lid, 1, "waf_web_acl_month"),
+            ctx.line(f"WAF rules ({count:g})", lid, count, "waf_rule_month")]
+
+
 ESTIMATORS: dict[str, Estimator] = {
     # The NAT's address is its AWS::EC2::EIP, priced below: never count it twice.
     "AWS::EC2::NatGateway": lambda lid, p, ctx: [ctx.hourly("NAT gateway", lid, 1, "nat_gateway_hour")],
@@ -272,6 +281,7 @@ ESTIMATORS: dict[str, Estimator] = {
     "AWS::KMS::Key": _flat("KMS customer managed key", "kms_key_month"),
     "AWS::Budgets::Budget": _budget,
     "AWS::Cognito::UserPool": _user_pool,
+    "AWS::WAFv2::WebACL": _web_acl,
 }
 
 # Charged by use, so absent from an idle figure; named so nobody mistakes the total for a bill.
@@ -283,6 +293,7 @@ USAGE_NOTES = {
     "AWS::CloudWatch::Alarm": "CloudWatch: the first 10 alarms per account are free; counted here at full price",
     "AWS::Budgets::Budget": "AWS Budgets: the first two budgets per account are free; counted here at full price",
     "AWS::SNS::Topic": "SNS e-mail notifications beyond 1,000 a month not included",
+    "AWS::WAFv2::WebACL": "WAF requests (per million inspected, waf_million_requests in prices.json) not included",
 }
 
 

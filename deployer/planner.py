@@ -94,6 +94,7 @@ class StackPlan:
     path: Path
     body: str
     reads: Mapping[str, str]  # template parameter -> SSM path
+    region: str = ""  # where the stack lives; "" = the environment's region
 
     @property
     def digest(self) -> str:
@@ -120,10 +121,14 @@ class Plan:
 
 
 def make_plan(
-    contract: Contract, prefix: str, selected: list[str], files: Mapping[str, Path], bodies: Mapping[str, str]
+    contract: Contract, prefix: str, selected: list[str], files: Mapping[str, Path], bodies: Mapping[str, str],
+    regions: Mapping[str, str] | None = None,
 ) -> Plan:
+    """`regions`: stacks that live outside the environment's region (generators.synth.stack_regions)."""
+    where = regions or {}
     stacks = {
-        s: StackPlan(s, stack_name(prefix, s), files[s], bodies[s], dict(contract.reads[s])) for s in selected
+        s: StackPlan(s, stack_name(prefix, s), files[s], bodies[s], dict(contract.reads[s]), where.get(s, ""))
+        for s in selected
     }
     return Plan(launch_order(contract, selected), stacks, contract)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable
 from functools import cached_property
@@ -41,6 +42,18 @@ class Clients:
     def __init__(self, region: str, profile: str | None = None) -> None:
         self.session = boto3.session.Session(region_name=region, profile_name=profile)
         self.region = region
+        self.profile = profile
+        self._regions: dict[str, Clients] = {}
+        self._lock = threading.Lock()
+
+    def for_region(self, region: str | None) -> Clients:
+        """The same credentials in another region (a stack that must live elsewhere: edge in us-east-1)."""
+        if not region or region == self.region:
+            return self
+        with self._lock:  # stacks of one batch ask from several threads
+            if region not in self._regions:
+                self._regions[region] = Clients(region, self.profile)
+            return self._regions[region]
 
     def _client(self, service: str, config: BotoConfig = RETRIES) -> Any:
         client = self.session.client(service, config=config)  # honours AWS_ENDPOINT_URL itself
@@ -82,6 +95,10 @@ class Clients:
     @cached_property
     def cloudfront(self) -> Any:
         return self._client("cloudfront")
+
+    @cached_property
+    def secrets(self) -> Any:
+        return self._client("secretsmanager")
 
 
 def error_code(exc: ClientError) -> str:
@@ -396,3 +413,50 @@ def invalidate(cloudfront: Any, distribution_id: str, paths: list[str]) -> str:
         InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": ref},
     )
     return str(answer["Invalidation"]["Id"])
+
+
+# --- regions and the origin secret (issue 8: the edge stack in us-east-1, public-alb) --------------
+
+def delete_parameter(ssm: Any, name: str) -> bool:
+    """True if it existed."""
+    try:
+        ssm.delete_parameter(Name=name)
+    except ClientError as exc:
+        if error_code(exc) == "ParameterNotFound":
+            return False
+        raise
+    return True
+
+
+def secret_exists(sm: Any, name: str) -> bool:
+    try:
+        sm.describe_secret(SecretId=name)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return False
+        raise
+    return True
+
+
+def create_secret(sm: Any, name: str, value: str, description: str, tags: dict[str, str]) -> str:
+    """The new secret's first version id. The value is never logged or printed."""
+    answer = sm.create_secret(Name=name, SecretString=value, Description=description,
+                              Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+    return str(answer["VersionId"])
+
+
+def put_secret_value(sm: Any, name: str, value: str) -> str:
+    """A new version (it becomes AWSCURRENT); its version id."""
+    return str(sm.put_secret_value(SecretId=name, SecretString=value)["VersionId"])
+
+
+def secret_json(sm: Any, name: str, version_id: str) -> dict[str, Any] | None:
+    """One version's JSON value, or None when that version does not exist."""
+    try:
+        text = sm.get_secret_value(SecretId=name, VersionId=version_id)["SecretString"]
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return None
+        raise
+    value = json.loads(text)
+    return value if isinstance(value, dict) else None

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from generators.naming import is_image_tag_param
+
 from . import preflight, runner
 from .commands import EXIT_OK, Options, all_stack_names, connect, prepare
 from .report import table, to_json
@@ -25,12 +27,13 @@ def status(opts: Options) -> int:
     clients = connect(s, opts)
     preflight.identity(clients, s.cfg)
     names = all_stack_names(s)
-    states = preflight.stack_states(clients, names)
+    states = preflight.stack_states(clients, names, s.regions)  # edge is asked in us-east-1
     tag_paths = {st: dict(s.contract.reads[st]) for st in names}
     ssm_now = runner.get_parameters(clients.ssm, [p for reads in tag_paths.values() for p in reads.values()])
     rows, docs = [], []
     for st, name in names.items():
-        doc = _line(st, name, states[st], s.contract.external_reads(st), ssm_now)
+        tags = {k: p for k, p in s.contract.external_reads(st).items() if is_image_tag_param(p)}
+        doc = _line(st, name, states[st], tags, ssm_now)
         docs.append(doc)
         rows.append([st, doc["status"], doc["last_update"] or "-", doc["image"] or ""])
     if opts.output == "json":

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag"})
+AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag",
+                          "rotate-origin-secret"})
 CHANGE_SETS = frozenset({"deploy", "plan", "execute"})
 CONFIGURED = AWS_COMMANDS | {"synth", "graph", "cost"}
 # flag -> the commands it applies to (`deploy` is --stack without --plan/--execute/--destroy)
@@ -24,23 +25,24 @@ APPLIES: dict[str, frozenset[str]] = {
     "--region": AWS_COMMANDS,
     "--profile": AWS_COMMANDS,
     "--local": AWS_COMMANDS,
-    "--yes": frozenset({"deploy", "execute", "destroy"}),
+    "--yes": frozenset({"deploy", "execute", "destroy", "rotate-origin-secret"}),
     "--output": CHANGE_SETS | {"destroy", "status", "cost"},
     "--check": frozenset({"synth"}),
     "--tag": frozenset({"publish"}),
     "--docker": frozenset({"publish"}),
     "--site": frozenset({"publish"}),
-    "--wait": CHANGE_SETS,
+    "--wait": CHANGE_SETS | {"rotate-origin-secret"},
     "--change-set-name": CHANGE_SETS,
     "--force": frozenset({"destroy"}),
 }
 SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag"}
-ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "synth", "graph", "cost")
+ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "rotate-origin-secret",
+         "synth", "graph", "cost")
 
 
 def command(args: argparse.Namespace) -> str:
     for name in ("synth", "plan", "execute", "destroy", "status", "graph", "cost", "publish", "set_image_tag",
-                 "local_serve", "local_stop"):
+                 "rotate_origin_secret", "local_serve", "local_stop"):
         if getattr(args, name):
             return name.replace("_", "-")
     return "deploy"

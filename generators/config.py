@@ -17,6 +17,7 @@ from . import config_checks as checks
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
+from .waf_config import WafConfig, parse_waf
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
 
@@ -49,6 +50,7 @@ class EnvConfig:
     production: bool = False
     auth: AuthConfig = AuthConfig()
     spend_guard: SpendGuard = SpendGuard()
+    waf: WafConfig = WafConfig()  # the edge stack's web ACL (waf_config.py)
 
 
 @dataclass(frozen=True)
@@ -165,6 +167,7 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         log_retention_days=t.get("log_retention_days", 30),
         deletion_protection=t.get("deletion_protection", False),
         edge=parse_edge(where, key, t, t.get("az_count", 2)),
+        waf=parse_waf(where, name, t.get("waf"), t.get("production", False)),
         **env_security(where, key, t, chosen),
     )
 

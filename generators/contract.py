@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .naming import is_image_tag_param
+from .naming import is_deployer_param
 
 Template = Mapping[str, Any]
 SSM_TYPE_PREFIX = "AWS::SSM::Parameter::Value<"
@@ -67,7 +67,7 @@ def build_contract(templates: Mapping[str, Template]) -> Contract:
             writer[path] = stack
     for stack, params in reads.items():
         for logical_id, path in params.items():
-            if path not in writer and not is_image_tag_param(path):
+            if path not in writer and not is_deployer_param(path):
                 raise ContractError(f"{stack}.{logical_id} reads {path}, which no stack writes")
     return Contract(reads=reads, writes=writes, writer=writer)
 

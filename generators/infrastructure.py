@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from troposphere import Equals, GetAtt, Join, Output, Ref, Sub, Template, ec2, ecs, route53
 from troposphere import elasticloadbalancingv2 as elb
 
+from . import origin_secret
 from .common import checkov_skip, name_tags, ssm_output
 from .config import Config
 from .naming import LISTENER_KEY, network_param
@@ -194,6 +195,8 @@ def add_load_balancer(t: Template, cfg: Config, net: Network, sg: ec2.SecurityGr
 
 def listener_default_action(cfg: Config) -> elb.Action:
     """What the listener answers when no service rule matches (the hook for origin-secret checks)."""
+    if origin_secret.enabled(cfg):  # public-alb: a request without CloudFront's secret header ends here
+        return origin_secret.forbidden_action()
     return elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
         StatusCode="404", ContentType="application/json", MessageBody='{"detail":"Not Found"}',
     ))

@@ -87,3 +87,31 @@ def auth_param(prefix: str, key: str) -> str:
 
 def alerts_param(prefix: str, key: str) -> str:
     return f"/{prefix}/alerts/{key}"
+
+
+# --- the `edge` stack (WAF web ACL, always in us-east-1) and the public-alb origin secret ----------
+
+# CloudFront-scoped WAF resources exist only in us-east-1; the deployer copies what such a stack
+# writes into the environment's region, so readers there resolve it like any other parameter.
+EDGE_REGION = "us-east-1"
+ORIGIN_SECRET_HEADER = "X-Origin-Verify"
+# Written by `deploy.py` (first public-alb deploy, --rotate-origin-secret), never by CloudFormation:
+# each holds a Secrets Manager version id, so a rotation is a new change set, not a template change.
+ORIGIN_SECRET_KEYS = ("origin-secret-alb-version", "origin-secret-cloudfront-version")
+
+
+def edge_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/edge/{key}"
+
+
+def origin_secret_name(prefix: str) -> str:
+    return f"{prefix}/edge/origin-secret"
+
+
+def is_origin_secret_param(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in ORIGIN_SECRET_KEYS
+
+
+def is_deployer_param(path: str) -> bool:
+    """Parameters deploy.py writes itself (image tags, origin-secret versions): no stack does."""
+    return is_image_tag_param(path) or is_origin_secret_param(path)

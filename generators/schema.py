@@ -148,6 +148,7 @@ ENV_FIELDS: dict[str, Field] = {
     "production": Field("bool", False),
     "auth": Field("table", False),
     "spend_guard": Field("table", False),
+    "waf": Field("table", False),  # [environments.<env>.waf], parsed in waf_config.py
 }
 
 SERVICE_FIELDS: dict[str, Field] = {

@@ -13,6 +13,7 @@ from troposphere import GetAtt, Ref, Sub, Template, ec2, ecs, logs
 from troposphere import applicationautoscaling as aas
 from troposphere import elasticloadbalancingv2 as elb
 
+from . import origin_secret
 from .auth import service_auth_environment
 from .common import SSM_SECURITY_GROUP, SSM_SUBNETS, SSM_VPC, checkov_skip, ssm_input
 from .config import Config, ServiceSpec
@@ -46,6 +47,7 @@ def build_service(cfg: Config, svc: ServiceSpec) -> Template:
     task = t.add_resource(task_definition(cfg, svc, net, roles, log_group))
     group = t.add_resource(target_group(cfg, svc, net))
     rule = t.add_resource(listener_rule(svc, net, group))
+    origin_secret.gate_listener_rule(t, cfg, rule)
     sg = t.add_resource(service_security_group(cfg, svc, net))
     egress = t.add_resource(alb_egress_rule(svc, net, sg))
     service = t.add_resource(fargate_service(cfg, svc, net, task, group, sg, (rule, egress)))

@@ -23,6 +23,7 @@ PRICES = Prices(
         "cloudfront_distribution_month": 0.0, "cloudfront_vpc_origin_month": 0.0, "s3_standard_gb_month": 0.02,
         "ecr_storage_gb_month": 0.1,
         "cloudwatch_alarm_month": 0.1, "kms_key_month": 1.0, "budget_day": 0.02,
+        "waf_web_acl_month": 5.0, "waf_rule_month": 1.0, "waf_million_requests": 0.6,
     },
     units={k: "unit" for k in RATES},
     assumptions={"alb_public_ipv4_per_az": 2, "alb_idle_lcu": 1, "default_az_count": 2, "s3_bucket_gb": 1,
