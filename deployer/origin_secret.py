@@ -11,8 +11,12 @@ rules accept `current` and `previous` of the first, CloudFront sends `current` o
 3. put version N+1 = {current: new, previous: a random value nobody has}; ALB version -> N+1;
    deploy the service stacks: the old value is refused.
 
+"The value CloudFront sends" is read from the deployed frontend stack (the version its
+OriginSecretVersion parameter resolved to), never from the SSM parameter alone: a run stopped
+between writing that parameter and deploying the frontend (Ctrl-C, a failed change set) leaves SSM
+ahead of the distribution, and a rotation started from SSM would then lock CloudFront out.
 Every state in between lets CloudFront through. A step that fails stops the command; running it
-again resumes (step 1 is recognised by the two versions' `current` values differing).
+again resumes (the load balancer's version already holds a new value next to what CloudFront sends).
 Values are generated here with `secrets` and never printed.
 """
 
@@ -24,7 +28,7 @@ from dataclasses import replace
 from typing import Any
 
 from generators.naming import edge_param, origin_secret_name
-from generators.origin_secret import ALB_VERSION, CLOUDFRONT_VERSION, enabled
+from generators.origin_secret import ALB_VERSION, CLOUDFRONT_VERSION, VERSION_PARAMETER, enabled
 
 from . import preflight, runner
 from .commands import EXIT_OK, Options, all_stack_names, connect, deploy, prepare
@@ -69,6 +73,26 @@ def _readers(s: Any, path: str, deployed: set[str]) -> list[str]:
     return [st for st, reads in s.contract.reads.items() if path in reads.values() and st in deployed]
 
 
+def _deployed_version(states: dict[str, Any], stacks: list[str], fallback: str) -> str:
+    """The version id the first of `stacks` resolved at its last deploy (what it really uses)."""
+    for st in stacks:
+        used = runner.parameter_values(states[st]).get(VERSION_PARAMETER)
+        if used:
+            return used
+    return fallback
+
+
+def _start_or_resume(s: Any, clients: runner.Clients, sent: str, accepted: dict[str, str]) -> str:
+    """The new value: the one in progress when the load balancer already takes it next to `sent`."""
+    if accepted["current"] != sent and accepted.get("previous") == sent:
+        s.report.line("origin secret rotation: resuming the one in progress (the load balancer already accepts it)")
+        return accepted["current"]
+    new = _value()
+    alb, _ = paths(s.cfg.prefix)
+    runner.put_parameter(clients.ssm, alb, _new_version(clients, s.cfg, {"current": new, "previous": sent}))
+    return new
+
+
 def rotate(opts: Options, confirm: Any, after_success: Any = None) -> int:
     s = prepare(opts, need_stacks=False)
     if not enabled(s.cfg):
@@ -80,14 +104,14 @@ def rotate(opts: Options, confirm: Any, after_success: Any = None) -> int:
     found = runner.get_parameters(clients.ssm, [alb, cloudfront])
     if alb not in found or cloudfront not in found:
         raise UsageError(f"no origin secret yet ({alb} or {cloudfront} missing) — the first deploy creates it: "
-                         f"python deploy.py --stack all --env {s.cfg.env.name}")
+                         f"python deploy.py --stack all {opts.rerun}")
     states = preflight.stack_states(clients, all_stack_names(s), s.regions)
     deployed = {st for st, state in states.items() if state}
     services, frontend = _readers(s, alb, deployed), _readers(s, cloudfront, deployed)
-    name = origin_secret_name(s.cfg.prefix)
-    sent, accepted = (runner.secret_json(clients.secrets, name, found[p]) for p in (cloudfront, alb))
+    name, sent_version = origin_secret_name(s.cfg.prefix), _deployed_version(states, frontend, found[cloudfront])
+    sent, accepted = (runner.secret_json(clients.secrets, name, v) for v in (sent_version, found[alb]))
     if sent is None or accepted is None:
-        raise UsageError(f"{name} has no version {found[cloudfront]} or {found[alb]} — restore it, or delete both "
+        raise UsageError(f"{name} has no version {sent_version} or {found[alb]} — restore it, or delete both "
                          "parameters and deploy again to start over with a new secret")
 
     def step(n: int, what: str, stacks: list[str]) -> int:
@@ -97,13 +121,7 @@ def rotate(opts: Options, confirm: Any, after_success: Any = None) -> int:
             s.report.line(f"rotation stopped at step {n}; traffic still flows — rerun --rotate-origin-secret to go on")
         return code
 
-    if accepted["current"] == sent["current"]:
-        new = _value()
-        runner.put_parameter(clients.ssm, alb, _new_version(clients, s.cfg, {"current": new,
-                                                                             "previous": sent["current"]}))
-    else:
-        s.report.line("origin secret rotation: resuming the one in progress (the load balancer already accepts it)")
-        new = accepted["current"]
+    new = _start_or_resume(s, clients, sent["current"], accepted)
     if code := step(1, "the load balancer accepts the current and the new value", services):
         return code
     runner.put_parameter(clients.ssm, cloudfront, runner.get_parameters(clients.ssm, [alb])[alb])

@@ -27,6 +27,7 @@ from .config import Config
 from .naming import ORIGIN_SECRET_HEADER, ORIGIN_SECRET_KEYS, edge_param, origin_secret_name
 
 ALB_VERSION, CLOUDFRONT_VERSION = ORIGIN_SECRET_KEYS
+VERSION_PARAMETER = "OriginSecretVersion"  # the template parameter, in service and frontend stacks alike
 FORBIDDEN_BODY = '{"error":{"code":"forbidden","message":"Use the site\'s address, not the load balancer\'s"}}'
 
 
@@ -36,6 +37,8 @@ def enabled(cfg: Config) -> bool:
 
 def secret_ref(cfg: Config, version_parameter: str, key: str) -> Sub:
     """A dynamic reference to one JSON key of the secret, pinned to the version a template parameter names."""
+    # Pinned to a version id on purpose: change sets compare this string, not the secret's value, so
+    # only a new version id in the string makes a rotation show up as a change at all.
     return Sub(f"{{{{resolve:secretsmanager:{origin_secret_name(cfg.prefix)}:SecretString:{key}::"
                f"${{{version_parameter}}}}}}}")
 
@@ -50,11 +53,11 @@ def gate_listener_rule(t: Template, cfg: Config, rule: elb.ListenerRule) -> None
     """A service's rule forwards only requests carrying the current or the previous secret."""
     if not enabled(cfg):
         return
-    ssm_input(t, "OriginSecretVersion", edge_param(cfg.prefix, ALB_VERSION))
+    ssm_input(t, VERSION_PARAMETER, edge_param(cfg.prefix, ALB_VERSION))
     header = elb.Condition(Field="http-header", HttpHeaderConfig=elb.HttpHeaderConfig(
         HttpHeaderName=ORIGIN_SECRET_HEADER,
         # Two values (ORed); with at most three path patterns that stays within ALB's five per rule.
-        Values=[secret_ref(cfg, "OriginSecretVersion", "current"), secret_ref(cfg, "OriginSecretVersion", "previous")],
+        Values=[secret_ref(cfg, VERSION_PARAMETER, "current"), secret_ref(cfg, VERSION_PARAMETER, "previous")],
     ))
     rule.Conditions = [*rule.Conditions, header]
 
@@ -63,6 +66,6 @@ def origin_headers(t: Template, cfg: Config) -> list[cf.OriginCustomHeader]:
     """CloudFront sends the current secret to the load balancer origin (none outside public-alb)."""
     if not enabled(cfg):
         return []
-    ssm_input(t, "OriginSecretVersion", edge_param(cfg.prefix, CLOUDFRONT_VERSION))
+    ssm_input(t, VERSION_PARAMETER, edge_param(cfg.prefix, CLOUDFRONT_VERSION))
     return [cf.OriginCustomHeader(HeaderName=ORIGIN_SECRET_HEADER,
-                                  HeaderValue=secret_ref(cfg, "OriginSecretVersion", "current"))]
+                                  HeaderValue=secret_ref(cfg, VERSION_PARAMETER, "current"))]

@@ -1,10 +1,9 @@
 """public-alb: the origin secret is created on the first deploy and rotated in three deploys (moto over HTTP).
 
-What only AWS shows: moto neither resolves `{{resolve:secretsmanager:...}}` references nor re-reads
-SSM-typed parameters for a new change set, so here the listener rules carry the reference string
-with the version id substituted (proof the pinned version reached the template), and a rotation's
-change sets answer "no changes". That the ALB then really accepts old and new values and CloudFront
-sends the new one is for a deployment on AWS to show.
+What only AWS shows: moto does not resolve `{{resolve:secretsmanager:...}}` references, so here the
+listener rules carry the reference string with the version id substituted (proof the pinned version
+reached the template). That the ALB then really accepts old and new values and CloudFront sends the
+new one is for a deployment on AWS to show.
 """
 
 from __future__ import annotations
@@ -90,6 +89,22 @@ def test_rotation_moves_alb_then_cloudfront_then_drops_the_old(aws: Aws, public_
     assert accepted["previous"] not in (old, sent["current"])  # ... and after step 3 no longer does
     assert len({first[ALB], now[CLOUDFRONT], now[ALB]}) == 3
     assert old not in done.stdout + done.stderr and sent["current"] not in done.stdout + done.stderr
+
+
+def test_a_run_stopped_before_cloudfront_moved_resumes_from_what_cloudfront_really_sends(
+        aws: Aws, public_alb: Path) -> None:
+    """SSM already names the new version for CloudFront, but the frontend was never deployed with it:
+    a rotation started from SSM's value would make the load balancer drop what CloudFront still sends."""
+    assert aws.deploy("--config", str(public_alb), "--stack", "all", "--yes").returncode == 0
+    old = value(aws, versions(aws)[CLOUDFRONT])["current"]
+    half = aws.client("secretsmanager").put_secret_value(
+        SecretId=SECRET, SecretString=json.dumps({"current": "m" * 43, "previous": old}))["VersionId"]
+    for path in (ALB, CLOUDFRONT):  # step 1 done, step 2 wrote its parameter, then the run stopped
+        aws.client("ssm").put_parameter(Name=path, Value=half, Type="String", Overwrite=True)
+    done = aws.deploy("--config", str(public_alb), "--rotate-origin-secret", "--yes")
+    assert done.returncode == 0 and "resuming the one in progress" in done.stdout, done.stdout + done.stderr
+    now = versions(aws)
+    assert now[CLOUDFRONT] == half and value(aws, now[ALB])["current"] == "m" * 43
 
 
 def test_an_interrupted_rotation_resumes(aws: Aws, public_alb: Path) -> None:
