@@ -31,7 +31,7 @@ APPLIES: dict[str, frozenset[str]] = {
     "--tag": frozenset({"publish"}),
     "--docker": frozenset({"publish"}),
     "--site": frozenset({"publish"}),
-    "--wait": CHANGE_SETS | {"rotate-origin-secret"},
+    "--wait": CHANGE_SETS,
     "--change-set-name": CHANGE_SETS,
     "--force": frozenset({"destroy"}),
 }

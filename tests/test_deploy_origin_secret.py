@@ -137,3 +137,14 @@ def test_rotation_refusals_are_one_line_exit_2(aws: Aws, public_alb: Path, case:
     assert done.returncode == 2 and len(lines) == 1 and expected in lines[0], done.stderr
     secrets: list[Any] = aws.client("secretsmanager").list_secrets()["SecretList"]
     assert secrets == []
+
+
+def test_rotation_takes_no_stack_flag() -> None:
+    """The rotation chooses its stacks itself (the readers of the two version parameters)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--rotate-origin-secret", "--stack", "app-api"],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "--stack only goes with" in lines[0], done.stderr
