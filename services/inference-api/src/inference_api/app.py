@@ -9,6 +9,8 @@ from fastapi import FastAPI
 from service_kit.factory import create_service_app
 
 from . import __version__
+from .agent import router as agent_router
+from .agent_runner import ModelHolder
 from .bedrock import ClientHolder
 from .chat import router as chat_router
 from .config import Settings
@@ -41,4 +43,6 @@ def create_app(settings: Settings | None = None, bedrock_client: Any = None) -> 
     app.state.bedrock = ClientHolder(settings, bedrock_client)
     app.state.streams = StreamSlots(settings.max_streams_per_user)
     app.include_router(chat_router)
+    app.state.agent_model = ModelHolder(settings)
+    app.include_router(agent_router)
     return app
