@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config_checks as checks
+from .agent_config import AgentConfig, merged_agent, parse_agent
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
@@ -67,6 +68,8 @@ class ServiceSpec:
     environment: tuple[tuple[str, str], ...] = ()
     cpu_target_percent: int = 60
     limits: tuple[tuple[str, int], ...] = ()  # (container variable, value), from [services.limits]
+    extras: tuple[str, ...] = ()  # optional dependency groups its image installs (build argument EXTRAS)
+    agent: AgentConfig | None = None  # [services.agent]: tools, limits, sessions (agent_config.py)
 
 
 @dataclass(frozen=True)
@@ -206,7 +209,7 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
         label = f"services[{i}] with environments.{env}.services.{t['name']}" if extra else f"services[{i}]"
         env_vars = {**t.get("environment", {}), **extra.get("environment", {})}
         limits = {**t.get("limits", {}), **extra.get("limits", {})}
-        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits}))
+        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits, **merged_agent(t, extra)}))
     return merged
 
 
@@ -271,5 +274,7 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         environment=tuple(sorted(env.items())),
         cpu_target_percent=t.get("cpu_target_percent", 60),
         limits=parse_limits(where, key, t),
+        extras=tuple(t.get("extras", ())),
+        agent=parse_agent(where, key, t),
     )
 
