@@ -9,6 +9,7 @@ result the model reads; it never fails the request.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -113,7 +114,9 @@ async def _run_limited(impl: Callable[[dict[str, Any]], str], args: dict[str, An
             result = ("error", str(exc))
         except Exception as exc:  # any tool failure is the model's to read, never a 500
             result = ("error", f"the tool failed: {type(exc).__name__}")
-        loop.call_soon_threadsafe(lambda: future.done() or future.set_result(result))
+        # RuntimeError: the run ended (its loop closed) while this abandoned call still ran.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(lambda: future.done() or future.set_result(result))
 
     threading.Thread(target=run, name="agent-tool", daemon=True).start()
     try:
