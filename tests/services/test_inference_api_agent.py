@@ -155,3 +155,18 @@ def test_unknown_tool_in_the_environment_stops_the_service_with_exit_2() -> None
     assert result.returncode == 2
     assert "AGENT_TOOLS names unknown tool 'shell'" in result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_agentcore_contract_ping_and_invocations_on_port() -> None:
+    """AgentCore Runtime calls GET /ping and POST /invocations on PORT; the agent answers both."""
+    with running_bedrock(scripted(text_frames("pong"))) as fake, agent_service(fake.url) as svc:
+        ping = call(svc.url, "GET", "/ping")
+        invoked = call(svc.url, "POST", "/invocations", {"prompt": "hi"})
+        as_json = call(svc.url, "POST", "/invocations?stream=false", {"prompt": "hi"})
+        empty = call(svc.url, "POST", "/invocations", {"prompt": ""})
+    assert ping.status == 200 and ping.json()["status"] == "Healthy"
+    assert isinstance(ping.json()["time_of_last_update"], int)
+    assert [n for n, _ in sse_events(invoked.body)] == ["delta", "done"]
+    assert as_json.json()["text"] == "pong"
+    assert_error_shape(empty, 422, "invalid_request")
+

@@ -9,6 +9,7 @@ client went away) stops the agent at its next event.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -19,6 +20,7 @@ from .agent_tools import ToolBudget, build_tools, implementations
 from .config import Settings
 from .failures import UpstreamFailure, classify
 
+log = logging.getLogger("inference_api.agent")
 Event = tuple[str, dict[str, Any]]
 _END = ("end", {})
 
@@ -45,6 +47,25 @@ class ModelHolder:
                 if self._model is None:
                     self._model = _make_model(self._settings)
         return self._model
+
+
+def warm_up(holder: ModelHolder, delay_seconds: float = 0.5) -> None:
+    """Import strands and make the model in the background, after start-up.
+
+    The agent libraries take over a second to import: done on the first request, that second
+    would land on that request; done before uvicorn listens, on /inference/health. A daemon
+    thread started a little later leaves start-up alone and has it ready for the first prompt.
+    """
+
+    def run() -> None:
+        try:
+            holder.get()
+        except Exception:  # the first request will try again and report what is wrong
+            log.warning("agent warm-up failed", exc_info=True)
+
+    timer = threading.Timer(delay_seconds, run)
+    timer.daemon = True
+    timer.start()
 
 
 def _make_model(settings: Settings) -> Any:
