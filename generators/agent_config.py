@@ -94,3 +94,8 @@ def agent_environment(agent: AgentConfig) -> dict[str, str]:
     if agent.fetch_allowed_hosts:
         env["AGENT_FETCH_ALLOWED_HOSTS"] = ",".join(agent.fetch_allowed_hosts)
     return env
+
+
+def image_extras(cfg: Any, service: str) -> str:
+    """The build argument EXTRAS of a service's image: its `extras`, comma-separated ("" for none)."""
+    return ",".join(next(s for s in cfg.services if s.name == service).extras)
