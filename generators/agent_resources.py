@@ -32,8 +32,10 @@ def add_session_bucket(t: Template, cfg: Config, svc: ServiceSpec) -> s3.Bucket 
 def session_bucket(ttl_days: int) -> s3.Bucket:
     bucket = s3.Bucket(
         BUCKET_ID,
-        # Sessions are disposable state with an expiry: deleting the stack deletes them (once emptied).
-        DeletionPolicy="Delete", UpdateReplacePolicy="Delete",
+        # CloudFormation cannot delete a bucket that still holds objects, and a failed stack deletion
+        # is worse than a leftover bucket whose objects expire anyway: the bucket outlives its stack
+        # (its name is generated, so a new stack makes a new one). A failed first create removes it.
+        DeletionPolicy="RetainExceptOnCreate", UpdateReplacePolicy="Retain",
         BucketEncryption=s3.BucketEncryption(ServerSideEncryptionConfiguration=[s3.ServerSideEncryptionRule(
             ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(SSEAlgorithm="AES256"),
             BucketKeyEnabled=True)]),

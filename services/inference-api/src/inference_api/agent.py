@@ -99,13 +99,18 @@ async def start_run(request: Request, body: AgentRequest, settings: Settings) ->
     if not slots.acquire(sub):
         message = f"at most {slots.per_user} agent runs or streams may be open at once per user"
         raise ApiError(429, "too_many_streams", message, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+    release = partial(slots.release, sub)
     session = None
     if body.session_id is not None:
         region = settings.aws_region or settings.bedrock_region
         session = session_factory(settings.agent, region, sub, body.session_id)
-    model = await anyio.to_thread.run_sync(request.app.state.agent_model.get)
+    try:
+        model = await anyio.to_thread.run_sync(request.app.state.agent_model.get)
+    except BaseException:
+        release()
+        raise
     impls = getattr(request.app.state, "agent_tool_impls", None)
-    return AgentRun(settings, model, body.prompt, session, impls).start(), partial(slots.release, sub)
+    return AgentRun(settings, model, body.prompt, session, impls).start(), release
 
 
 def _check_prompt(prompt: str, settings: Settings) -> None:
