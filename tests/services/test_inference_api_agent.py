@@ -170,3 +170,36 @@ def test_agentcore_contract_ping_and_invocations_on_port() -> None:
     assert as_json.json()["text"] == "pong"
     assert_error_shape(empty, 422, "invalid_request")
 
+
+
+def test_a_client_leaving_mid_stream_frees_its_slot_at_once() -> None:
+    """MAX_STREAMS_PER_USER=1: after the first caller hangs up, the next run is admitted, not 429."""
+    import http.client
+    import time
+
+    from http_fakes import end_event_stream, hold, send_frame, start_event_stream
+
+    def slow(fake, handler) -> None:  # type: ignore[no-untyped-def]
+        frames = text_frames("first ", "second")
+        start_event_stream(handler)
+        send_frame(handler, frames[0])
+        send_frame(handler, frames[1])
+        if hold(fake, handler, 3 if len(fake.requests) == 1 else 0):
+            for frame in frames[2:]:
+                send_frame(handler, frame)
+            end_event_stream(handler)
+
+    with running_bedrock(slow) as fake, agent_service(fake.url, MAX_STREAMS_PER_USER="1") as svc:
+        host, port = svc.url.removeprefix("http://").split(":")
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        conn.request("POST", "/inference/agent", json.dumps({"prompt": "hi"}), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        assert response.status == 200 and response.readline().startswith(b"event: delta")
+        conn.close()  # the client goes away while the model is still talking
+        deadline = time.monotonic() + 2
+        while True:
+            second = call(svc.url, "POST", "/inference/agent?stream=false", {"prompt": "again"})
+            if second.status != 429 or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    assert second.status == 200, second.body
