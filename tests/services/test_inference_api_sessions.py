@@ -44,3 +44,16 @@ def test_a_session_id_without_a_bucket_is_refused(aws: Aws) -> None:
     ) as svc:
         answer = call(svc.url, "POST", "/inference/agent", {"prompt": "hi", "session_id": "s1"})
     assert answer.status == 400 and answer.json()["error"]["code"] == "sessions_unavailable"
+
+
+def test_an_unreachable_session_store_is_503_in_the_one_shape(aws: Aws) -> None:
+    """The bucket does not exist: the session cannot be read, and the answer says so (not a Bedrock error)."""
+    from http_fakes import assert_error_shape
+
+    with running_bedrock(scripted(text_frames("x"))) as fake, running_service(
+        INFERENCE_API, AUTH_DISABLED="1", AWS_ENDPOINT_URL_BEDROCK_RUNTIME=fake.url, AWS_ENDPOINT_URL_S3=aws.url,
+        SESSION_BUCKET="no-such-bucket-here",
+    ) as svc:
+        answer = call(svc.url, "POST", "/inference/agent", {"prompt": "hi", "session_id": "s1"})
+    assert_error_shape(answer, 503, "sessions_unavailable")
+    assert fake.requests == []

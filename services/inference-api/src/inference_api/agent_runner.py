@@ -181,6 +181,9 @@ def _classified(exc: BaseException) -> UpstreamFailure:
 
     seen: BaseException | None = exc
     while seen is not None:
+        if type(seen).__name__ == "SessionException":  # S3 behind the session store, not Bedrock
+            log.warning("session store failed: %s", seen)
+            return UpstreamFailure(503, "sessions_unavailable", "the session store could not be used; retry later")
         if isinstance(seen, ClientError | BotoCoreError):
             return classify(seen)
         if type(seen).__name__ == "ModelThrottledException":
