@@ -12,6 +12,7 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -49,23 +50,28 @@ class ModelHolder:
         return self._model
 
 
-def warm_up(holder: ModelHolder, delay_seconds: float = 0.5) -> None:
-    """Import strands and make the model in the background, after start-up.
+def warm_up(app: Any, after_ready_seconds: float = 1.0, poll_seconds: float = 0.05, give_up_seconds: float = 60.0,
+            ) -> None:
+    """Import strands and make the model in the background, once the app is serving.
 
     The agent libraries take over a second to import: done on the first request, that second
-    would land on that request; done before uvicorn listens, on /inference/health. A daemon
-    thread started a little later leaves start-up alone and has it ready for the first prompt.
+    would land on that request; done during start-up, it would hold up /inference/health (the
+    import holds the interpreter). A daemon thread waits for the lifespan's `ready` (which comes
+    just before uvicorn listens) and a moment more, then loads them: health answers first, and
+    the first prompt finds them ready.
     """
 
     def run() -> None:
+        deadline = time.monotonic() + give_up_seconds
+        while not getattr(app.state, "ready", False) and time.monotonic() < deadline:
+            time.sleep(poll_seconds)
+        time.sleep(after_ready_seconds)
         try:
-            holder.get()
+            app.state.agent_model.get()
         except Exception:  # the first request will try again and report what is wrong
             log.warning("agent warm-up failed", exc_info=True)
 
-    timer = threading.Timer(delay_seconds, run)
-    timer.daemon = True
-    timer.start()
+    threading.Thread(target=run, name="agent-warm-up", daemon=True).start()
 
 
 def _make_model(settings: Settings) -> Any:

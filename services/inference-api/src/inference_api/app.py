@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None, bedrock_client: Any = None) -> 
     app.include_router(chat_router)
     app.state.agent_model = ModelHolder(settings)
     if agentcore_available():
-        warm_up(app.state.agent_model)
+        warm_up(app)
     app.include_router(agent_router)
     # AgentCore Runtime's contract (agentcore.py); the load balancer routes only /inference/* here.
     app.state.ping = PingState()
