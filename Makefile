@@ -44,6 +44,7 @@ bench: setup
 	$(PY) bench/bench_deploy.py
 	$(PY) bench/bench_endpoints.py
 	$(PY) bench/bench_health.py
+	$(PY) bench/bench_agent.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build
