@@ -100,3 +100,9 @@ def describe_next(schedule: Schedule, now: datetime) -> str:
     verb = "wakes" if action == "wake" else "sleeps"
     return (f"{state}; {verb} {at:%a %H:%M} {schedule.timezone} (in {left // 60}h {left % 60:02d}m; "
             f"schedule weekdays {schedule.text})")
+
+
+def next_sleep(schedule: Schedule, now: datetime) -> datetime:
+    """The next time the schedule puts the services to zero (what ends a --wake)."""
+    at, action = next_change(schedule, now)
+    return at if action == "sleep" else next_change(schedule, at)[0]
