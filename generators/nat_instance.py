@@ -79,9 +79,11 @@ def nat_security_group(prefix: str, vpc: object, vpc_cidr: str) -> ec2.SecurityG
         "NatSecurityGroup", GroupDescription=f"{prefix} NAT instance: anything from the VPC, out to anywhere",
         VpcId=Ref(vpc),
         SecurityGroupIngress=[ec2.SecurityGroupRule(
-            IpProtocol="-1", CidrIp=vpc_cidr, Description="Traffic the private subnets send to the internet")],
+            IpProtocol="-1", FromPort=-1, ToPort=-1, CidrIp=vpc_cidr,
+            Description="Traffic the private subnets send to the internet")],
         SecurityGroupEgress=[ec2.SecurityGroupRule(
-            IpProtocol="-1", CidrIp="0.0.0.0/0", Description="Forwarded traffic, to wherever it was addressed")],
+            IpProtocol="-1", FromPort=-1, ToPort=-1, CidrIp="0.0.0.0/0",
+            Description="Forwarded traffic, to wherever it was addressed")],
         Tags=name_tags(prefix, "nat"),
     )
     return checkov_skip(sg, ("CKV_AWS_382", "A NAT forwards whatever the private subnets send: egress to any "
@@ -112,7 +114,7 @@ def nat_launch_template(prefix: str, ami: Parameter, sg: ec2.SecurityGroup,
                         profile: iam.InstanceProfile) -> ec2.LaunchTemplate:
     data = ec2.LaunchTemplateData(
         ImageId=Ref(ami), InstanceType=NAT_INSTANCE_TYPE,
-        IamInstanceProfile=ec2.IamInstanceProfile(Arn=GetAtt(profile, "Arn")),
+        IamInstanceProfile=ec2.IamInstanceProfile(Name=Ref(profile)),
         # The primary interface's public address is the NAT's way out (and how the instance reaches
         # the EC2 API to attach the floating interface before it can forward anything).
         NetworkInterfaces=[ec2.NetworkInterfaces(DeviceIndex=0, AssociatePublicIpAddress=True,
