@@ -155,7 +155,7 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from generators.synth import render
 
     cfg = load_config(args.config, args.env, args.prefix)
-    prices = load_prices(region=args.region or cfg.env.region)
+    prices = load_prices(region=cfg.env.region)
     if prices.warning:  # a region without a price table: the base region's prices, said once, not a failure
         print(prices.warning, file=sys.stderr)
     report = estimate({s: json.loads(t) for s, t in render(cfg).items()}, prices)

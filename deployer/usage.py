@@ -21,7 +21,7 @@ APPLIES: dict[str, frozenset[str]] = {
     "--env": CONFIGURED,
     "--prefix": CONFIGURED,
     "--stack": CHANGE_SETS | {"destroy"},
-    "--region": AWS_COMMANDS | {"cost"},  # --cost: price another region's table
+    "--region": AWS_COMMANDS,
     "--profile": AWS_COMMANDS,
     "--local": AWS_COMMANDS,
     "--yes": frozenset({"deploy", "execute", "destroy"}),

@@ -21,6 +21,9 @@ from .common import checkov_skip, name_tags
 
 NAT_INSTANCE_TYPE = "t4g.nano"  # Graviton: the cheapest instance that forwards at up to 5 Gbit/s burst
 NAT_VOLUME_GB = 8  # the AMI's own root volume size; smaller is refused
+# What a NAT forwards, as explicit rules rather than protocol -1 (whose ports some endpoints require
+# and cfn-lint says are ignored).
+FORWARDED = (("tcp", 0, 65535), ("udp", 0, 65535), ("icmp", -1, -1))
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 
 # Runs once per instance. IMDSv2 only (the launch template requires tokens).
@@ -79,11 +82,11 @@ def nat_security_group(prefix: str, vpc: object, vpc_cidr: str) -> ec2.SecurityG
         "NatSecurityGroup", GroupDescription=f"{prefix} NAT instance: anything from the VPC, out to anywhere",
         VpcId=Ref(vpc),
         SecurityGroupIngress=[ec2.SecurityGroupRule(
-            IpProtocol="-1", FromPort=-1, ToPort=-1, CidrIp=vpc_cidr,
-            Description="Traffic the private subnets send to the internet")],
+            IpProtocol=proto, FromPort=low, ToPort=high, CidrIp=vpc_cidr,
+            Description=f"{proto.upper()} the private subnets send to the internet") for proto, low, high in FORWARDED],
         SecurityGroupEgress=[ec2.SecurityGroupRule(
-            IpProtocol="-1", FromPort=-1, ToPort=-1, CidrIp="0.0.0.0/0",
-            Description="Forwarded traffic, to wherever it was addressed")],
+            IpProtocol=proto, FromPort=low, ToPort=high, CidrIp="0.0.0.0/0",
+            Description=f"Forwarded {proto.upper()}, to wherever it was addressed") for proto, low, high in FORWARDED],
         Tags=name_tags(prefix, "nat"),
     )
     return checkov_skip(sg, ("CKV_AWS_382", "A NAT forwards whatever the private subnets send: egress to any "

@@ -19,7 +19,7 @@ from generators.schedule_config import describe_next, next_change, next_sleep
 from generators.synth import stack_builders
 
 DEV_SCHEDULE = 'schedule = { weekdays = "07:00-20:00", timezone = "Europe/Berlin" }\n'
-DEV_SPOT = '[environments.dev.services.app-api]\ncapacity = "spot"\n'
+DEV_NAT = 'nat = "instance"\n'
 PROD_APP = "[environments.prod.services.app-api]\n"
 
 
@@ -29,12 +29,14 @@ def with_schedule(value: str) -> str:
 
 
 def with_dev_app(lines: str) -> str:
-    assert DEV_SPOT in BASE
-    return BASE.replace(DEV_SPOT, f"[environments.dev.services.app-api]\n{lines}\n", 1)
+    """dev's own table for app-api, with these keys (the example sets capacity = "spot" for every service)."""
+    assert BASE.index(DEV_NAT) < BASE.index("[environments.prod]")
+    return BASE.replace(DEV_NAT, DEV_NAT, 1).replace(
+        "[environments.prod]\n", f"[environments.dev.services.app-api]\n{lines}\n\n[environments.prod]\n", 1)
 
 
 def with_prod_app(lines: str) -> str:
-    return BASE.replace(PROD_APP, f"{PROD_APP}{lines}\n", 1).replace('arch = "arm64"\nmin_count = 2', "min_count = 2")
+    return BASE.replace(f'{PROD_APP}capacity = "fargate"\narch = "arm64"\n', f"{PROD_APP}{lines}\n", 1)
 
 
 CASES = {
@@ -101,7 +103,7 @@ def test_mistake_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path
 def test_arm64_with_a_dependency_known_not_to_support_it_names_it(tmp_path: Path) -> None:
     """The services' sources sit beside the configuration file: services/<name>/pyproject.toml, Dockerfile."""
     config = tmp_path / "platform.toml"
-    config.write_text(with_dev_app('arch = "arm64"'))
+    config.write_text(with_dev_app('capacity = "fargate"\narch = "arm64"'))
     service = tmp_path / "services" / "app-api"
     service.mkdir(parents=True)
     (service / "Dockerfile").write_text("FROM python:3.11-slim AS builder\nFROM builder\n")
@@ -146,7 +148,7 @@ def resource(template: dict[str, Any], logical_id: str) -> dict[str, Any]:
                             {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}], "X86_64"),
     ('capacity = "mixed"\nspot_base = 3', [{"CapacityProvider": "FARGATE", "Base": 3, "Weight": 0},
                                            {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}], "X86_64"),
-    ('arch = "arm64"', [{"CapacityProvider": "FARGATE", "Weight": 1}], "ARM64"),
+    ('capacity = "fargate"\narch = "arm64"', [{"CapacityProvider": "FARGATE", "Weight": 1}], "ARM64"),
 ])
 def test_capacity_provider_strategy_and_runtime_platform(lines: str, strategy: list[dict[str, Any]], arch: str,
                                                          tmp_path: Path) -> None:

@@ -134,23 +134,30 @@ def test_regional_tables_cover_the_common_regions() -> None:
     assert frankfurt.rates["public_ipv4_hour"] == virginia.rates["public_ipv4_hour"]  # global
 
 
-def cost_cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cost_cli(*args: str, region: str | None = None, tmp_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """deploy.py --cost, for the example configuration or (region) a copy of it set in another region."""
+    if region is not None:
+        assert tmp_path is not None
+        config = tmp_path / "platform.toml"
+        config.write_text(BASE.replace('region = "us-east-1"', f'region = "{region}"', 1))
+        args = ("--config", str(config), *args)
     return subprocess.run([sys.executable, str(REPO / "deploy.py"), "--cost", *args], capture_output=True,
                           text=True, cwd=REPO, timeout=60)
 
 
-def test_unknown_region_is_a_warning_and_the_base_prices() -> None:
-    prices = load_prices(region="eu-west-3")
-    assert prices.region == "us-east-1" and prices.warning and "no prices for eu-west-3" in prices.warning
-    done = cost_cli("--region", "eu-west-3")
+def test_unknown_region_is_a_warning_and_the_base_prices(tmp_path: Path) -> None:
+    prices = load_prices(region="ap-southeast-2")
+    assert prices.region == "us-east-1" and prices.warning and "no prices for ap-southeast-2" in prices.warning
+    done = cost_cli(region="ap-southeast-2", tmp_path=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == [prices.warning]
     assert done.stdout.startswith("Estimated idle monthly cost, us-east-1")
-    assert "no prices for eu-west-3" in done.stdout.splitlines()[1]
+    assert "no prices for ap-southeast-2" in done.stdout.splitlines()[1]
+    assert list(tmp_path.iterdir()) == [tmp_path / "platform.toml"], "--cost writes nothing"
 
 
-def test_known_region_is_priced_without_warning() -> None:
-    done = cost_cli("--region", "ap-northeast-1", "--output", "json")
+def test_configured_region_is_priced_without_warning(tmp_path: Path) -> None:
+    done = cost_cli("--output", "json", region="ap-northeast-1", tmp_path=tmp_path)
     doc = json.loads(done.stdout)
     assert done.returncode == 0 and done.stderr == "" and doc["region"] == "ap-northeast-1" and doc["warning"] is None
     assert doc["total_monthly_usd"] > json.loads(cost_cli("--output", "json").stdout)["total_monthly_usd"]
