@@ -32,6 +32,8 @@ set -euo pipefail
 token=$(curl -sfX PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')
 instance=$(curl -sf -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)
 export AWS_DEFAULT_REGION=${AWS::Region}
+# The way out is the primary interface: read it before the second one brings routes of its own.
+out=$(ip route show default | awk '{print $5; exit}')
 # Replies to the private subnets leave through the primary interface: its check must be off too.
 aws ec2 modify-instance-attribute --instance-id "$instance" --no-source-dest-check
 # The instance being replaced may hold the interface for a few more seconds: retry.
@@ -43,7 +45,6 @@ done
 printf 'net.ipv4.ip_forward = 1\\nnet.ipv4.conf.all.rp_filter = 0\\nnet.ipv4.conf.default.rp_filter = 0\\n' \\
   > /etc/sysctl.d/90-nat.conf
 sysctl --system
-out=$(ip route show default | awk '{print $5; exit}')
 command -v nft >/dev/null || dnf install -y nftables
 nft add table ip nat
 nft 'add chain ip nat postrouting { type nat hook postrouting priority 100 ; }'
