@@ -14,8 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from . import config_checks as checks
+from .agent_config import AgentConfig, merged_agent, parse_agent
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
+from .capacity_config import check_environment, parse_capacity
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
+from .schedule_config import Schedule, parse_schedule
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 from .waf_config import WafConfig, parse_waf
 
@@ -51,6 +54,7 @@ class EnvConfig:
     auth: AuthConfig = AuthConfig()
     spend_guard: SpendGuard = SpendGuard()
     waf: WafConfig = WafConfig()  # the edge stack's web ACL (waf_config.py)
+    schedule: Schedule | None = None  # working hours (schedule_config.py); None: always on
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,11 @@ class ServiceSpec:
     environment: tuple[tuple[str, str], ...] = ()
     cpu_target_percent: int = 60
     limits: tuple[tuple[str, int], ...] = ()  # (container variable, value), from [services.limits]
+    extras: tuple[str, ...] = ()  # optional dependency groups its image installs (build argument EXTRAS)
+    agent: AgentConfig | None = None  # [services.agent]: tools, limits, sessions (agent_config.py)
+    capacity: str = "fargate"  # "fargate" | "spot" | "mixed" (capacity_config.py)
+    arch: str = "x86_64"  # "x86_64" | "arm64"
+    spot_base: int = 1  # on-demand tasks before Spot, with capacity = "mixed"
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,8 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     for name, table in envs.items():
         check_retired(table, where, f"environments.{name}")
         check_table(table, ENV_FIELDS | EDGE_FIELDS, where, f"environments.{name}")
-        _environment(where, raw, name, table, None)
+        _, env_services = _environment(where, raw, name, table, None)
+        check_environment(where, f"environments.{name}", table, env_services, path.resolve().parent)
     env_cfg, services = _environment(where, raw, env, envs[env], prefix)
     owners = [(f"environments.{n}.prefix", t["prefix"], t.get("account_id"))
               for n, t in envs.items() if n != env or prefix is None]
@@ -168,6 +178,7 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         deletion_protection=t.get("deletion_protection", False),
         edge=parse_edge(where, key, t, t.get("az_count", 2)),
         waf=parse_waf(where, name, t.get("waf"), t.get("production", False)),
+        schedule=parse_schedule(where, f"{key}.schedule", t.get("schedule")),
         **env_security(where, key, t, chosen),
     )
 
@@ -209,7 +220,7 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
         label = f"services[{i}] with environments.{env}.services.{t['name']}" if extra else f"services[{i}]"
         env_vars = {**t.get("environment", {}), **extra.get("environment", {})}
         limits = {**t.get("limits", {}), **extra.get("limits", {})}
-        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits}))
+        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits, **merged_agent(t, extra)}))
     return merged
 
 
@@ -274,5 +285,8 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         environment=tuple(sorted(env.items())),
         cpu_target_percent=t.get("cpu_target_percent", 60),
         limits=parse_limits(where, key, t),
+        extras=tuple(t.get("extras", ())),
+        agent=parse_agent(where, key, t),
+        **parse_capacity(where, key, t),
     )
 
