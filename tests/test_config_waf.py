@@ -40,7 +40,7 @@ CASES = {
         with_dev_waf("geo_block = true\n"),
         r"environments\.dev\.waf\.geo_block: unknown key \(expected one of: enabled, inference_rate_limit, "),
     "waf not a table": (
-        BASE.replace(DEV_WAF, "").replace('nat = "single"', 'nat = "single"\nwaf = true', 1),
+        BASE.replace(DEV_WAF, "").replace('region = "us-east-1"', 'region = "us-east-1"\nwaf = true', 1),
         r"environments\.dev\.waf: wrong type bool \(expected a table"),
     "limit for inference above the general one": (
         with_dev_waf("inference_rate_limit = 500\nrate_limit = 200\n"),
