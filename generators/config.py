@@ -16,6 +16,7 @@ from typing import Any
 from . import config_checks as checks
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
+from .ops_config import Alarms, Secret, check_secret_names, parse_alarms, parse_kms_key, parse_secrets
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
@@ -49,6 +50,8 @@ class EnvConfig:
     production: bool = False
     auth: AuthConfig = AuthConfig()
     spend_guard: SpendGuard = SpendGuard()
+    access_logs: bool = False  # ALB access logs to S3 (infrastructure stack)
+    flow_logs: bool = False  # VPC flow logs to CloudWatch Logs (infrastructure stack)
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class ServiceSpec:
     environment: tuple[tuple[str, str], ...] = ()
     cpu_target_percent: int = 60
     limits: tuple[tuple[str, int], ...] = ()  # (container variable, value), from [services.limits]
+    secrets: tuple[Secret, ...] = ()  # container Secrets (ops_config.py)
+    secrets_kms_key: str | None = None  # the customer KMS key those secrets are encrypted with, if any
+    alarms: Alarms = Alarms()  # deployment alarm thresholds (service_alarms.py)
 
 
 @dataclass(frozen=True)
@@ -165,6 +171,8 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         log_retention_days=t.get("log_retention_days", 30),
         deletion_protection=t.get("deletion_protection", False),
         edge=parse_edge(where, key, t, t.get("az_count", 2)),
+        access_logs=t.get("access_logs", False),
+        flow_logs=t.get("flow_logs", False),
         **env_security(where, key, t, chosen),
     )
 
@@ -200,13 +208,17 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
             raise ConfigError(f"{where}: {key}: no such service (expected one of: {', '.join(names)})")
         check_table(table, OVERRIDE_FIELDS, where, key)
         checks.check_env_vars(where, key, table.get("environment", {}))
+        check_secret_names(where, key, table.get("environment", {}))
     merged = []
     for i, t in enumerate(items):
         extra = overrides.get(t["name"], {})
         label = f"services[{i}] with environments.{env}.services.{t['name']}" if extra else f"services[{i}]"
         env_vars = {**t.get("environment", {}), **extra.get("environment", {})}
         limits = {**t.get("limits", {}), **extra.get("limits", {})}
-        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits}))
+        secrets = {**t.get("secrets", {}), **extra.get("secrets", {})}
+        alarms = {**t.get("alarms", {}), **extra.get("alarms", {})}
+        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits, "secrets": secrets,
+                               "alarms": alarms}))
     return merged
 
 
@@ -216,6 +228,7 @@ def _check_service_table(where: str, key: str, t: dict[str, Any]) -> None:
     checks.check_port(where, key, t["port"])
     checks.check_path_patterns(where, key, t["path_patterns"])
     checks.check_env_vars(where, key, t.get("environment", {}))
+    check_secret_names(where, key, t.get("environment", {}))
 
 
 def _services(where: str, items: list[dict[str, Any]], env: str,
@@ -271,5 +284,8 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         environment=tuple(sorted(env.items())),
         cpu_target_percent=t.get("cpu_target_percent", 60),
         limits=parse_limits(where, key, t),
+        secrets=parse_secrets(where, key, t),
+        secrets_kms_key=parse_kms_key(where, key, t),
+        alarms=parse_alarms(where, key, t),
     )
 

@@ -29,6 +29,7 @@ class Field:
 _KIND_NAMES = {
     "str": "a string",
     "int": "an integer",
+    "number": "a number",
     "bool": "true or false",
     "str-list": "a list of strings",
     "str-map": "a table of string values",
@@ -45,6 +46,8 @@ def _is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "str-list":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "str-map":
@@ -148,6 +151,9 @@ ENV_FIELDS: dict[str, Field] = {
     "production": Field("bool", False),
     "auth": Field("table", False),
     "spend_guard": Field("table", False),
+    # ALB access logs to S3 and VPC flow logs to CloudWatch Logs (infrastructure stack; issue 11).
+    "access_logs": Field("bool", False),
+    "flow_logs": Field("bool", False),
 }
 
 SERVICE_FIELDS: dict[str, Field] = {
@@ -166,6 +172,10 @@ SERVICE_FIELDS: dict[str, Field] = {
     "bedrock_models": Field("str-list", False, _each(_matches(r"[a-z0-9.-]+\.[A-Za-z0-9.:-]+", "a model id"))),
     "environment": Field("str-map", False, _env_names),
     "limits": Field("table", False),  # parsed in auth_config.py
+    # Parsed in ops_config.py: container secrets from SSM/Secrets Manager, deployment alarm thresholds.
+    "secrets": Field("str-map", False, _env_names),
+    "secrets_kms_key": Field("str", False),
+    "alarms": Field("table", False),
 }
 
 # What an environment may change about a service: its size and scale, extra variables and limits.
@@ -173,5 +183,5 @@ SERVICE_FIELDS: dict[str, Field] = {
 OVERRIDE_FIELDS: dict[str, Field] = {
     k: replace(SERVICE_FIELDS[k], required=False)
     for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment",
-              "limits")
+              "limits", "secrets", "secrets_kms_key", "alarms")
 }
