@@ -132,6 +132,7 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     known = runner.get_parameters(clients.ssm, written | reads)
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
                                              existing=known)
+    problems += preflight.secret_problems(clients, s.cfg, s.plan)
     preflight.fail_on(problems)
     ctx = Context(
         clients, s.report, naming=names,
