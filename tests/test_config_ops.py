@@ -171,3 +171,13 @@ def test_preflight_names_missing_secrets_and_changes_nothing(aws: Aws, tmp_path:
     assert "app-api: secret API_TOKEN reads Secrets Manager secret" in done.stderr
     assert "DB_PASSWORD" not in done.stderr  # that one exists now
     assert aws.stacks() == {}
+
+
+def test_cost_counts_the_log_bucket_and_names_the_log_volumes() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "deploy.py"), "--cost", "--env", "prod"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"S3 Standard storage .*AccessLogBucket", proc.stdout)
+    assert "AccessLogBucket: log objects kept 90 days" in proc.stdout
+    assert "VPC flow logs: CloudWatch Logs vended-log ingestion" in proc.stdout
+    assert proc.stdout.count("CloudWatch alarm (standard resolution)") >= 8  # four per service
