@@ -215,3 +215,28 @@ def test_alarm_rollback_classification(service: dict, expected: str | None) -> N
     from deployer.rollout import alarm_rollback
 
     assert alarm_rollback(service, ["a-5xx-count", "a-5xx-rate"]) == expected
+
+
+def test_follow_prints_new_events_as_json_lines(aws: Aws) -> None:
+    """On the emulator --follow polls FilterLogEvents (moto's live tail is a one-off snapshot)."""
+    import subprocess
+    import sys
+    import threading
+
+    from deploy_support import REPO
+
+    write_events(aws, [(now_ms() - 60_000, access("GET /api/a 200", 200, "r-1"))])
+    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "--logs", "app-api", "--follow", "--output",
+                             "json"], cwd=REPO, env=aws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    guard = threading.Timer(60, proc.kill)  # a line that never comes must not hang the suite
+    guard.start()
+    try:
+        assert proc.stdout is not None
+        assert json.loads(proc.stdout.readline())["request_id"] == "r-1"
+        aws.client("logs").put_log_events(logGroupName=GROUP, logStreamName="app-api/app-api/1", logEvents=[
+            {"timestamp": now_ms(), "message": access("GET /api/b 200", 200, "r-2")}])
+        assert json.loads(proc.stdout.readline())["request_id"] == "r-2"
+    finally:
+        guard.cancel()
+        proc.terminate()
+        proc.communicate(timeout=30)
