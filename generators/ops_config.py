@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from .naming import RESERVED_ENV_PREFIXES, RESERVED_ENV_VARS
 from .schema import ConfigError, Field, check_table
 
 # ECS resolves a Secrets Manager secret only by its full ARN, whose name ends in `-` and 6 random
@@ -63,6 +64,10 @@ def parse_alarms(where: str, key: str, t: dict[str, Any]) -> Alarms:
 
 def parse_secrets(where: str, key: str, t: dict[str, Any]) -> tuple[Secret, ...]:
     parsed = [parse_secret(where, f"{key}.secrets.{name}", name, ref) for name, ref in t.get("secrets", {}).items()]
+    for s in parsed:
+        if s.name in RESERVED_ENV_VARS or s.name.startswith(RESERVED_ENV_PREFIXES):
+            raise ConfigError(f"{where}: {key}.secrets.{s.name}: a variable the platform or AWS sets "
+                              "(expected a name of your own)")
     clash = sorted(set(s.name for s in parsed) & set(t.get("environment", {})))
     if clash:
         raise ConfigError(f"{where}: {key}.secrets.{clash[0]}: also set in environment (expected one of the two)")

@@ -125,6 +125,8 @@ CASES = {
                     r"is not a full Secrets Manager ARN .*describe-secret"),
     "arn without suffix": (with_app_api('secrets = { DB_PASSWORD = "secretsmanager:arn:aws:secretsmanager:'
                                         'us-east-1:123456789012:secret:db" }'), r"not a full Secrets Manager ARN"),
+    "reserved secret name": (with_app_api('secrets = { PORT = "ssm:/x/port" }'),
+                             r"secrets\.PORT: a variable the platform or AWS sets"),
     "bad ssm path": (with_app_api('secrets = { DB_PASSWORD = "ssm:no-slash" }'), r"is not an SSM parameter path"),
     "plain password": (with_app_api('environment = { DB_PASSWORD = "hunter2" }'),
                        r"environment\.DB_PASSWORD: looks like a secret.*expected it under secrets"),
