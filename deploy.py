@@ -18,6 +18,7 @@
   python deploy.py --status --watch                 live rollout state, refreshed until settled
   python deploy.py --releases app-api               image-tag history (the release history)
   python deploy.py --rollback app-api [--to TAG|V]  previous (or named) release, deployed by change set
+  python deploy.py --wake app-api                  start a service its schedule keeps asleep, now
 
 Exit status: 0 done or nothing to change, 1 a deployment failed (or stdout closed early),
 2 bad usage, configuration or pre-flight check (nothing changed), 3 change sets created and
@@ -93,6 +94,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     act.add_argument("--logs", metavar="SERVICE", help="a service's CloudWatch log events, newest last")
     act.add_argument("--releases", metavar="SERVICE", help="a service's releases (its image-tag history)")
     act.add_argument("--rollback", metavar="SERVICE", help="point SERVICE back at an earlier release and deploy it")
+    act.add_argument("--wake", metavar="SERVICE",
+                     help="start a service now that its schedule keeps at zero (until the schedule's next sleep)")
     act.add_argument("--local-serve", action="store_true",
                      help="start the emulator in the background; later --local runs use it and keep its state")
     act.add_argument("--local-stop", action="store_true", help="stop the emulator --local-serve started")
@@ -164,7 +167,10 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from generators.synth import render
 
     cfg = load_config(args.config, args.env, args.prefix)
-    report = estimate({s: json.loads(t) for s, t in render(cfg).items()}, load_prices())
+    prices = load_prices(region=cfg.env.region)
+    if prices.warning:  # a region without a price table: the base region's prices, said once, not a failure
+        print(prices.warning, file=sys.stderr)
+    report = estimate({s: json.loads(t) for s, t in render(cfg).items()}, prices)
     print(json.dumps(report_to_json(report), indent=2) if args.output == "json" else format_report(report), end="")
     return EXIT_OK
 
@@ -245,6 +251,10 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
 
         return day_two.dispatch(args, opts, make_confirm(args.yes, sys.stderr if args.output == "json" else None),
                                 after)
+    if args.wake:
+        from deployer.wake import wake
+
+        return wake(opts, args.wake)
     if args.destroy:
         return teardown.destroy(opts, confirm_destroy)
     if args.set_image_tag:
@@ -269,8 +279,8 @@ def run(args: argparse.Namespace) -> int:
         return cmd_cost(args)
     if args.watch and not sys.stdout.isatty():
         raise_usage("--watch redraws a terminal, and stdout is not one — drop --watch (or run it in a terminal)")
-    if not (args.stack or args.status or args.publish or args.set_image_tag or args.logs or args.releases
-            or args.rollback):
+    if not (args.stack or args.status or args.publish or args.set_image_tag or args.wake or args.logs
+            or args.releases or args.rollback):
         raise_usage("nothing to do — pass --stack NAME (or all), --synth, --status, --graph, --publish ...")
     return cmd_aws(args)
 

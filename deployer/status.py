@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import sys
 import time
+from datetime import UTC, datetime
 from typing import Any
+
+from generators.schedule_config import describe_next
 
 from . import preflight, rollout, runner
 from .commands import EXIT_OK, Options, all_stack_names, connect, prepare
@@ -54,12 +57,16 @@ def _once(s: Any, clients: Any, opts: Options) -> list[dict[str, Any]]:
         rows.append([st, doc["status"], doc["last_update"] or "-", doc["image"] or ""])
     deployed = {d["stack"]: d["stack_name"] for d in docs if d["status"] != "absent"}
     services = rollout.gather(clients, s.cfg, deployed)
+    # Working hours: computed from the configuration, no AWS call (a --wake lasts until the next sleep).
+    schedule = describe_next(s.cfg.env.schedule, datetime.now(UTC)) if s.cfg.env.schedule else None
     if opts.output == "json":
         print(to_json({"command": "status", "env": s.cfg.env.name, "prefix": s.cfg.prefix, "stacks": docs,
-                       "services": services}))
+                       "schedule": schedule, "services": services}))
         return services
     for line in table(["stack", "status", "last update", "image tag"], rows):
         s.report.line(line)
+    if schedule:
+        s.report.line(f"schedule: services {schedule}")
     tags = {d["stack"]: d.get("ssm_tag") for d in docs}
     for doc in services:
         for line in rollout.lines(doc, tags.get(doc["service"])):

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag",
+AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake",
                           "logs", "releases", "rollback"})
 CHANGE_SETS = frozenset({"deploy", "plan", "execute"})
 CONFIGURED = AWS_COMMANDS | {"synth", "graph", "cost"}
@@ -41,14 +41,14 @@ APPLIES: dict[str, frozenset[str]] = {
     "--watch": frozenset({"status"}),
     "--to": frozenset({"rollback"}),
 }
-SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag"}
-ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "synth", "graph", "cost",
-         "logs", "releases", "rollback")
+SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag", "wake": "--wake"}
+ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake", "synth", "graph",
+         "cost", "logs", "releases", "rollback")
 
 
 def command(args: argparse.Namespace) -> str:
     for name in ("synth", "plan", "execute", "destroy", "status", "graph", "cost", "publish", "set_image_tag",
-                 "local_serve", "local_stop", "logs", "releases", "rollback"):
+                 "wake", "local_serve", "local_stop", "logs", "releases", "rollback"):
         if getattr(args, name):
             return name.replace("_", "-")
     return "deploy"

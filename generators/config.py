@@ -15,8 +15,10 @@ from typing import Any
 
 from . import config_checks as checks
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
+from .capacity_config import check_environment, parse_capacity
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .ops_config import Alarms, Secret, check_secret_names, parse_alarms, parse_kms_key, parse_secrets
+from .schedule_config import Schedule, parse_schedule
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
@@ -52,6 +54,7 @@ class EnvConfig:
     spend_guard: SpendGuard = SpendGuard()
     access_logs: bool = False  # ALB access logs to S3 (infrastructure stack)
     flow_logs: bool = False  # VPC flow logs to CloudWatch Logs (infrastructure stack)
+    schedule: Schedule | None = None  # working hours (schedule_config.py); None: always on
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class ServiceSpec:
     secrets: tuple[Secret, ...] = ()  # container Secrets (ops_config.py)
     secrets_kms_key: str | None = None  # the customer KMS key those secrets are encrypted with, if any
     alarms: Alarms = Alarms()  # deployment alarm thresholds (service_alarms.py)
+    capacity: str = "fargate"  # "fargate" | "spot" | "mixed" (capacity_config.py)
+    arch: str = "x86_64"  # "x86_64" | "arm64"
+    spot_base: int = 1  # on-demand tasks before Spot, with capacity = "mixed"
 
 
 @dataclass(frozen=True)
@@ -103,7 +109,8 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     for name, table in envs.items():
         check_retired(table, where, f"environments.{name}")
         check_table(table, ENV_FIELDS | EDGE_FIELDS, where, f"environments.{name}")
-        _environment(where, raw, name, table, None)
+        _, env_services = _environment(where, raw, name, table, None)
+        check_environment(where, f"environments.{name}", table, env_services, path.resolve().parent)
     env_cfg, services = _environment(where, raw, env, envs[env], prefix)
     owners = [(f"environments.{n}.prefix", t["prefix"], t.get("account_id"))
               for n, t in envs.items() if n != env or prefix is None]
@@ -173,6 +180,7 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         edge=parse_edge(where, key, t, t.get("az_count", 2)),
         access_logs=t.get("access_logs", False),
         flow_logs=t.get("flow_logs", False),
+        schedule=parse_schedule(where, f"{key}.schedule", t.get("schedule")),
         **env_security(where, key, t, chosen),
     )
 
@@ -287,5 +295,6 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         secrets=parse_secrets(where, key, t),
         secrets_kms_key=parse_kms_key(where, key, t),
         alarms=parse_alarms(where, key, t),
+        **parse_capacity(where, key, t),
     )
 
