@@ -18,14 +18,17 @@ from generators.service import build_service
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "platform.toml").read_text()
-APP_API_END = "max_count = 4\n\n[services.limits]\nmax_body_bytes = 65536"
+APP_API_END = 'priority = 1\nhealth_check_path = "/health"\n'
 SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:layered/db-AbCdEf"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def with_app_api(lines: str, extra: str = "") -> str:
     assert APP_API_END in BASE
-    return BASE.replace(APP_API_END, APP_API_END.replace("max_count = 4\n", f"max_count = 4\n{lines}\n"), 1) + extra
+    # After app-api's last plain key, before its [services.limits] table: the lines stay app-api's.
+    head, tail = BASE.split(APP_API_END, 1)
+    plain, rest = tail.split("\n\n[services.limits]", 1)
+    return f"{head}{APP_API_END}{plain}\n{lines}\n\n[services.limits]{rest}{extra}"
 
 
 SECRETS = with_app_api(f'secrets = {{ DB_PASSWORD = "ssm:/layered/db-password", '
