@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config_checks as checks
+from .agent_config import AgentConfig, merged_agent, parse_agent
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .capacity_config import check_environment, parse_capacity
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
@@ -76,6 +77,8 @@ class ServiceSpec:
     secrets: tuple[Secret, ...] = ()  # container Secrets (ops_config.py)
     secrets_kms_key: str | None = None  # the customer KMS key those secrets are encrypted with, if any
     alarms: Alarms = Alarms()  # deployment alarm thresholds (service_alarms.py)
+    extras: tuple[str, ...] = ()  # optional dependency groups its image installs (build argument EXTRAS)
+    agent: AgentConfig | None = None  # [services.agent]: tools, limits, sessions (agent_config.py)
     capacity: str = "fargate"  # "fargate" | "spot" | "mixed" (capacity_config.py)
     arch: str = "x86_64"  # "x86_64" | "arm64"
     spot_base: int = 1  # on-demand tasks before Spot, with capacity = "mixed"
@@ -226,7 +229,7 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
         secrets = {**t.get("secrets", {}), **extra.get("secrets", {})}
         alarms = {**t.get("alarms", {}), **extra.get("alarms", {})}
         merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits, "secrets": secrets,
-                               "alarms": alarms}))
+                               "alarms": alarms, **merged_agent(t, extra)}))
     return merged
 
 
@@ -295,6 +298,8 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         secrets=parse_secrets(where, key, t),
         secrets_kms_key=parse_kms_key(where, key, t),
         alarms=parse_alarms(where, key, t),
+        extras=tuple(t.get("extras", ())),
+        agent=parse_agent(where, key, t),
         **parse_capacity(where, key, t),
     )
 

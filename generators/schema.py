@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .agent_names import check_extras, check_models
+
 
 class ConfigError(Exception):
     """A configuration problem, already phrased as the one line the user sees."""
@@ -172,13 +174,15 @@ SERVICE_FIELDS: dict[str, Field] = {
     "min_count": Field("int", True, _between(0, 1000)),
     "max_count": Field("int", True, _between(1, 1000)),
     "cpu_target_percent": Field("int", False, _between(10, 95)),
-    "bedrock_models": Field("str-list", False, _each(_matches(r"[a-z0-9.-]+\.[A-Za-z0-9.:-]+", "a model id"))),
+    "bedrock_models": Field("str-list", False, check_models),  # model or inference-profile ids
     "environment": Field("str-map", False, _env_names),
     "limits": Field("table", False),  # parsed in auth_config.py
     # Parsed in ops_config.py: container secrets from SSM/Secrets Manager, deployment alarm thresholds.
     "secrets": Field("str-map", False, _env_names),
     "secrets_kms_key": Field("str", False),
     "alarms": Field("table", False),
+    "extras": Field("str-list", False, check_extras),  # image extras (agent_config.py)
+    "agent": Field("table", False),  # [services.agent], parsed in agent_config.py
     # Where tasks run (capacity_config.py): Spot / on demand, x86_64 / arm64, on-demand base for "mixed".
     "capacity": Field("str", False, _one_of("fargate", "spot", "mixed")),
     "arch": Field("str", False, _one_of("x86_64", "arm64")),
@@ -190,5 +194,6 @@ SERVICE_FIELDS: dict[str, Field] = {
 OVERRIDE_FIELDS: dict[str, Field] = {
     k: replace(SERVICE_FIELDS[k], required=False)
     for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment",
-              "limits", "capacity", "arch", "spot_base", "secrets", "secrets_kms_key", "alarms")
+              "limits", "capacity", "arch", "spot_base", "secrets", "secrets_kms_key", "alarms", "extras",
+              "agent")
 }
