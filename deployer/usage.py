@@ -13,7 +13,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake",
-                          "rotate-origin-secret"})
+                          "logs", "releases", "rollback", "rotate-origin-secret"})
 CHANGE_SETS = frozenset({"deploy", "plan", "execute"})
 CONFIGURED = AWS_COMMANDS | {"synth", "graph", "cost"}
 # flag -> the commands it applies to (`deploy` is --stack without --plan/--execute/--destroy)
@@ -25,8 +25,8 @@ APPLIES: dict[str, frozenset[str]] = {
     "--region": AWS_COMMANDS,
     "--profile": AWS_COMMANDS,
     "--local": AWS_COMMANDS,
-    "--yes": frozenset({"deploy", "execute", "destroy", "rotate-origin-secret"}),
-    "--output": CHANGE_SETS | {"destroy", "status", "cost"},
+    "--yes": frozenset({"deploy", "execute", "destroy", "rollback", "rotate-origin-secret"}),
+    "--output": CHANGE_SETS | {"destroy", "status", "cost", "logs", "releases", "rollback"},
     "--check": frozenset({"synth"}),
     "--tag": frozenset({"publish"}),
     "--docker": frozenset({"publish"}),
@@ -34,15 +34,21 @@ APPLIES: dict[str, frozenset[str]] = {
     "--wait": CHANGE_SETS,
     "--change-set-name": CHANGE_SETS,
     "--force": frozenset({"destroy"}),
+    # Day two (issue 11)
+    "--since": frozenset({"logs"}),
+    "--follow": frozenset({"logs"}),
+    "--filter": frozenset({"logs"}),
+    "--watch": frozenset({"status"}),
+    "--to": frozenset({"rollback"}),
 }
 SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag", "wake": "--wake"}
-ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake", "rotate-origin-secret",
-         "synth", "graph", "cost")
+ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake", "synth", "graph",
+         "cost", "logs", "releases", "rollback", "rotate-origin-secret")
 
 
 def command(args: argparse.Namespace) -> str:
     for name in ("synth", "plan", "execute", "destroy", "status", "graph", "cost", "publish", "set_image_tag",
-                 "wake", "rotate_origin_secret", "local_serve", "local_stop"):
+                 "wake", "local_serve", "local_stop", "logs", "releases", "rollback", "rotate_origin_secret"):
         if getattr(args, name):
             return name.replace("_", "-")
     return "deploy"

@@ -18,6 +18,7 @@ from .agent_config import AgentConfig, merged_agent, parse_agent
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .capacity_config import check_environment, parse_capacity
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
+from .ops_config import Alarms, Secret, check_secret_names, parse_alarms, parse_kms_key, parse_secrets
 from .schedule_config import Schedule, parse_schedule
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 from .waf_config import WafConfig, parse_waf
@@ -54,6 +55,8 @@ class EnvConfig:
     auth: AuthConfig = AuthConfig()
     spend_guard: SpendGuard = SpendGuard()
     waf: WafConfig = WafConfig()  # the edge stack's web ACL (waf_config.py)
+    access_logs: bool = False  # ALB access logs to S3 (infrastructure stack)
+    flow_logs: bool = False  # VPC flow logs to CloudWatch Logs (infrastructure stack)
     schedule: Schedule | None = None  # working hours (schedule_config.py); None: always on
 
 
@@ -73,6 +76,9 @@ class ServiceSpec:
     environment: tuple[tuple[str, str], ...] = ()
     cpu_target_percent: int = 60
     limits: tuple[tuple[str, int], ...] = ()  # (container variable, value), from [services.limits]
+    secrets: tuple[Secret, ...] = ()  # container Secrets (ops_config.py)
+    secrets_kms_key: str | None = None  # the customer KMS key those secrets are encrypted with, if any
+    alarms: Alarms = Alarms()  # deployment alarm thresholds (service_alarms.py)
     extras: tuple[str, ...] = ()  # optional dependency groups its image installs (build argument EXTRAS)
     agent: AgentConfig | None = None  # [services.agent]: tools, limits, sessions (agent_config.py)
     capacity: str = "fargate"  # "fargate" | "spot" | "mixed" (capacity_config.py)
@@ -178,6 +184,8 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         deletion_protection=t.get("deletion_protection", False),
         edge=parse_edge(where, key, t, t.get("az_count", 2)),
         waf=parse_waf(where, name, t.get("waf"), t.get("production", False)),
+        access_logs=t.get("access_logs", False),
+        flow_logs=t.get("flow_logs", False),
         schedule=parse_schedule(where, f"{key}.schedule", t.get("schedule")),
         **env_security(where, key, t, chosen),
     )
@@ -214,13 +222,17 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
             raise ConfigError(f"{where}: {key}: no such service (expected one of: {', '.join(names)})")
         check_table(table, OVERRIDE_FIELDS, where, key)
         checks.check_env_vars(where, key, table.get("environment", {}))
+        check_secret_names(where, key, table.get("environment", {}))
     merged = []
     for i, t in enumerate(items):
         extra = overrides.get(t["name"], {})
         label = f"services[{i}] with environments.{env}.services.{t['name']}" if extra else f"services[{i}]"
         env_vars = {**t.get("environment", {}), **extra.get("environment", {})}
         limits = {**t.get("limits", {}), **extra.get("limits", {})}
-        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits, **merged_agent(t, extra)}))
+        secrets = {**t.get("secrets", {}), **extra.get("secrets", {})}
+        alarms = {**t.get("alarms", {}), **extra.get("alarms", {})}
+        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits, "secrets": secrets,
+                               "alarms": alarms, **merged_agent(t, extra)}))
     return merged
 
 
@@ -230,6 +242,7 @@ def _check_service_table(where: str, key: str, t: dict[str, Any]) -> None:
     checks.check_port(where, key, t["port"])
     checks.check_path_patterns(where, key, t["path_patterns"])
     checks.check_env_vars(where, key, t.get("environment", {}))
+    check_secret_names(where, key, t.get("environment", {}))
 
 
 def _services(where: str, items: list[dict[str, Any]], env: str,
@@ -285,6 +298,9 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         environment=tuple(sorted(env.items())),
         cpu_target_percent=t.get("cpu_target_percent", 60),
         limits=parse_limits(where, key, t),
+        secrets=parse_secrets(where, key, t),
+        secrets_kms_key=parse_kms_key(where, key, t),
+        alarms=parse_alarms(where, key, t),
         extras=tuple(t.get("extras", ())),
         agent=parse_agent(where, key, t),
         **parse_capacity(where, key, t),

@@ -22,6 +22,8 @@ from .config import Config, ServiceSpec
 from .iam import execution_role, task_role
 from .naming import IMAGE_TAG_KEY, LISTENER_KEY, REPOSITORY_URI_KEY, network_param, service_param
 from .schedule import scheduled_actions
+from .service_alarms import add_deployment_alarms
+from .service_secrets import add_secrets
 
 # ALB stops sending new requests at once; in-flight ones get this long before the task is stopped.
 DEREGISTRATION_DELAY_SECONDS = 20
@@ -51,12 +53,14 @@ def build_service(cfg: Config, svc: ServiceSpec) -> Template:
     log_group = t.add_resource(add_log_group(cfg, svc))
     roles = t.add_resource(execution_role(cfg, svc)), t.add_resource(task_role(cfg, svc, sessions))
     task = t.add_resource(task_definition(cfg, svc, net, roles, log_group))
+    add_secrets(svc, task, roles[0])
     group = t.add_resource(target_group(cfg, svc, net))
     rule = t.add_resource(listener_rule(svc, net, group))
     origin_secret.gate_listener_rule(t, cfg, rule)
     sg = t.add_resource(service_security_group(cfg, svc, net))
     egress = t.add_resource(alb_egress_rule(svc, net, sg))
     service = t.add_resource(fargate_service(cfg, svc, net, task, group, sg, (rule, egress)))
+    add_deployment_alarms(t, cfg, svc, group, service)
     add_autoscaling(t, cfg, svc, service)
     return t
 
