@@ -15,6 +15,7 @@ from typing import Any
 
 from . import config_checks as checks
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
+from .ci_config import CiConfig, parse_ci
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 
@@ -76,6 +77,7 @@ class Config:
     services: tuple[ServiceSpec, ...]
     source: Path = field(default=DEFAULT_CONFIG, compare=False)
     prefix_overridden: bool = False
+    ci: CiConfig | None = None  # the [ci] table (ci_config.py); None: no ci stack
 
     @property
     def prefix(self) -> str:
@@ -104,12 +106,15 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     if prefix is not None:
         owners.append(("--prefix", prefix, envs[env].get("account_id")))
     checks.check_prefixes_apart(where, owners, [s.name for s in services])
+    for name in envs:  # every environment's view of [ci], like the environments themselves
+        parse_ci(where, raw, name, list(envs), envs[name].get("account_id"))
     return Config(
         project=raw["project"],
         env=env_cfg,
         services=services,
         source=path,
         prefix_overridden=prefix is not None and prefix != envs[env]["prefix"],
+        ci=parse_ci(where, raw, env, list(envs), envs[env].get("account_id")),
     )
 
 

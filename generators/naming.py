@@ -87,3 +87,29 @@ def auth_param(prefix: str, key: str) -> str:
 
 def alerts_param(prefix: str, key: str) -> str:
     return f"/{prefix}/alerts/{key}"
+
+
+# The `ci` stack (generators/ci.py): deployed only when named (`--stack ci`), never by `--stack all`:
+# it is the pipelines' own identity, changed by an administrator, not by the pipelines.
+EXPLICIT_STACKS = ("ci",)
+CI_ROLE_KEYS = ("plan-role-arn", "deploy-role-arn")  # /<prefix>/ci/<key>, printed after --stack ci
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+
+
+def ci_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/ci/{key}"
+
+
+def ci_role_name(prefix: str, role: str) -> str:
+    """`<prefix>-ci-plan` / `<prefix>-ci-deploy`: named, so the deploy role can be denied changes to them."""
+    return f"{prefix}-ci-{role}"
+
+
+def artifacts_bucket(prefix: str, account: str, region: str) -> str:
+    """Where templates over CloudFormation's 51,200-byte body limit go (S3 names: 63 characters at most)."""
+    return f"{prefix}-cfn-{account}-{region}"[:63]
+
+
+# Key prefix of templates uploaded by --plan: the deploy role cannot read it, so a pull request's
+# plan job can never place a template that a deployment then uses.
+PLAN_UPLOAD_PREFIX = "plan/"
