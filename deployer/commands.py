@@ -16,7 +16,7 @@ from botocore.exceptions import ProfileNotFound
 
 from generators.config import Config, load_config
 from generators.contract import Contract, ContractError, build_contract
-from generators.naming import FOUNDATION_STACKS, service_param, stack_name
+from generators.naming import EXPLICIT_STACKS, FOUNDATION_STACKS, service_param, stack_name
 from generators.synth import committed, synth
 
 from . import converge, orphans, preflight, runner
@@ -208,6 +208,12 @@ def finish(s: Session, opts: Options, results: dict[str, StackResult], mode: str
         urls = {}
     for name, url in urls.items():
         s.report.line(f"  {name:<22} {url}")
+    if code == EXIT_OK and mode in ("deploy", "execute") and set(results) & set(EXPLICIT_STACKS):
+        from .ci_stack import role_lines
+
+        assert s.clients is not None
+        for line in role_lines(s.clients, s.cfg.prefix, s.cfg.env.name):
+            s.report.line(line)
     if opts.output == "json":
         print(to_json({"command": mode, "env": s.cfg.env.name, "prefix": s.cfg.prefix, "region": s.report.region,
                        "batches": s.plan.batches, "stacks": [result_dict(r) for r in ordered],

@@ -83,10 +83,8 @@ def role(cfg: Config, kind: str, provider: object, environment: str, policy: Pol
     if kind == "deploy":
         checkov_skip(res, ("CKV_AWS_111", "CloudFormation creates the stacks' EC2/ECS/ELB/CloudFront/... resources "
                                           "with this role's permissions; their ARNs are AWS-made ids"),
-                     ("CKV_AWS_109", "KMS keys and IAM roles of the stacks are managed through CloudFormation"),
-                     ("CKV_AWS_110", "iam:PassRole is limited to <prefix>-* roles and ecs-tasks.amazonaws.com"),
-                     ("CKV_AWS_107", "ecr:GetAuthorizationToken accepts only Resource \"*\" (image push)"),
-                     ("CKV_AWS_108", "reads are the environment's own resources; the deploy role is main-only"))
+                     ("CKV_AWS_109", "the stacks' KMS key policies are written by CloudFormation with this role (kms:*)"),
+                     ("CKV_AWS_107", "ecr:GetAuthorizationToken accepts only Resource \"*\" (image push)"))
     return res
 
 
