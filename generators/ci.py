@@ -83,7 +83,7 @@ def role(cfg: Config, kind: str, provider: object, environment: str, policy: Pol
     if kind == "deploy":
         checkov_skip(res, ("CKV_AWS_111", "CloudFormation creates the stacks' EC2/ECS/ELB/CloudFront/... resources "
                                           "with this role's permissions; their ARNs are AWS-made ids"),
-                     ("CKV_AWS_109", "the stacks' KMS key policies are written by CloudFormation with this role (kms:*)"),
+                     ("CKV_AWS_109", "the stacks' KMS key policies are written by CloudFormation as this role"),
                      ("CKV_AWS_107", "ecr:GetAuthorizationToken accepts only Resource \"*\" (image push)"))
     return res
 
