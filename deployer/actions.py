@@ -16,8 +16,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generators.naming import PLAN_UPLOAD_PREFIX
+
 from . import converge, runner
+from .artifacts import foreign_message
 from .diff import ParameterChange
+from .errors import UsageError
 from .planner import (
     TEMPLATE_BODY_LIMIT,
     UPDATABLE,
@@ -75,6 +79,7 @@ class Context:
     confirm: Callable[[list[tuple[str, int]]], list[str]] = lambda pending: [name for name, _ in pending]
     after_success: Callable[[str], None] = lambda stack: None
     artifacts_bucket: str = ""
+    artifacts_owner: str = ""  # the caller's account: ExpectedBucketOwner of every artifacts call
     protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
     cancelled: threading.Event = field(default_factory=threading.Event)
     executing: dict[str, str] = field(default_factory=dict)  # stack name -> change-set type in flight
@@ -257,6 +262,14 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
         return None
     s3, region = ctx.clients.s3, ctx.clients.region
     with ctx.lock:
-        if runner.ensure_bucket(s3, ctx.artifacts_bucket, region):
-            ctx.report.line(f"created artifacts bucket {ctx.artifacts_bucket} (encrypted, public access blocked)")
-    return runner.upload_template(s3, ctx.artifacts_bucket, f"{sp.stack_name}/{sp.digest}.json", sp.body, region)
+        try:
+            created = runner.ensure_bucket(s3, ctx.artifacts_bucket, region, ctx.artifacts_owner)
+        except runner.ForeignBucket:  # taken between the pre-flight check and now
+            raise UsageError(foreign_message(ctx.artifacts_bucket, ctx.artifacts_owner)) from None
+        if created:
+            ctx.report.line(f"created artifacts bucket {ctx.artifacts_bucket} (encrypted, TLS only, versioned, "
+                            "public access blocked)")
+    # --plan uploads under plan/, which the deploy role cannot read: a pull request's plan job never
+    # places a template a deployment then uses.
+    key = f"{PLAN_UPLOAD_PREFIX if ctx.keep_change_sets else ''}{sp.stack_name}/{sp.digest}.json"
+    return runner.upload_template(s3, ctx.artifacts_bucket, key, sp.body, region, ctx.artifacts_owner)

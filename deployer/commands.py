@@ -16,11 +16,12 @@ from botocore.exceptions import ProfileNotFound
 
 from generators.config import Config, load_config
 from generators.contract import Contract, ContractError, build_contract
-from generators.naming import EXPLICIT_STACKS, FOUNDATION_STACKS, service_param, stack_name
+from generators.naming import EXPLICIT_STACKS, FOUNDATION_STACKS, artifacts_bucket, service_param, stack_name
 from generators.synth import committed, synth
 
 from . import converge, orphans, preflight, runner
 from .actions import Context, StackResult, timestamp
+from .artifacts import check_artifacts_bucket
 from .batch import run_batch
 from .errors import UsageError
 from .executor import run_grouped
@@ -133,10 +134,11 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
                                              existing=known)
     preflight.fail_on(problems)
+    check_artifacts_bucket(clients, s.plan, artifacts_bucket(s.cfg.prefix, account, clients.region), account)
     ctx = Context(
         clients, s.report, naming=names,
         tags={st: _tags(s, sp) for st, sp in s.plan.stacks.items()}, keep_change_sets=mode == "plan", confirm=confirm,
-        artifacts_bucket=f"{s.cfg.prefix}-cfn-{account}-{clients.region}"[:63],
+        artifacts_bucket=artifacts_bucket(s.cfg.prefix, account, clients.region), artifacts_owner=account,
         protect=frozenset(FOUNDATION_STACKS),
     )
     missing = sorted(written - set(known))
