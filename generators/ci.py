@@ -124,7 +124,7 @@ def plan_policy(cfg: Config) -> PolicyDocument:
                   Resource=s["parameters"]),
         Statement(Sid="UploadPlanTemplates", Effect=Allow, Action=_actions("s3", "PutObject", "GetObject"),
                   Resource=[Sub(f"{bucket}/plan/*")], Condition=_own_account()),
-        Statement(Sid="CheckArtifactsBucket", Effect=Allow, Action=_actions("s3", "ListBucket"),
+        Statement(Sid="CheckArtifactsBucket", Effect=Allow, Action=_actions("s3", "ListBucket", "GetBucketVersioning"),
                   Resource=s["bucket"], Condition=_own_account()),
         # Both accept only Resource "*": who am I, and which buckets are mine (the ownership check).
         Statement(Sid="Identity", Effect=Allow, Action=[Action("sts", "GetCallerIdentity"),
@@ -160,7 +160,7 @@ def deploy_policy(cfg: Config) -> PolicyDocument:
                   Resource=[Sub(f"{ARN}:iam::{ACCOUNT}:role/aws-service-role/*")]),
         Statement(Sid="ArtifactsBucket", Effect=Allow, Action=_actions(
             "s3", "CreateBucket", "ListBucket", "PutBucketPolicy", "PutBucketVersioning", "PutLifecycleConfiguration",
-            "PutEncryptionConfiguration", "PutBucketPublicAccessBlock", "GetBucketPolicy"),
+            "PutEncryptionConfiguration", "PutBucketPublicAccessBlock", "GetBucketPolicy", "GetBucketVersioning"),
                   Resource=s["bucket"]),
         # Deployments read only what deployments wrote (<stack name>/...), never plan/.
         Statement(Sid="ArtifactsTemplates", Effect=Allow, Action=_actions("s3", "PutObject", "GetObject"),
@@ -178,6 +178,9 @@ def deploy_policy(cfg: Config) -> PolicyDocument:
                   Resource=[Sub(f"{ARN}:cloudformation:*:{ACCOUNT}:stack/{p}-ci/*"),
                             Sub(f"{ARN}:iam::{ACCOUNT}:role/{ci_role_name(p, 'plan')}"),
                             Sub(f"{ARN}:iam::{ACCOUNT}:role/{ci_role_name(p, 'deploy')}")]),
+        # Plans are uploaded by pull-request jobs: a deployment never reads one (s3:* above would allow it).
+        Statement(Sid="NeverPlanUploads", Effect=Deny, Action=[Action("s3", "GetObject")],
+                  Resource=[Sub(f"{bucket}/plan/*")]),
         Statement(Sid="NotTheCiParameters", Effect=Deny, Action=[Action("ssm", "*")],
                   Resource=[Sub(f"{ARN}:ssm:*:{ACCOUNT}:parameter{ci_param(p, '*')}")]),
     )

@@ -83,6 +83,8 @@ def test_ci_stack_deploys_only_when_named_and_its_roles_are_scoped(aws: Aws) -> 
         # A change set's ARN names no stack (changeSet/<name>/<id>); its stack's ARN is checked as well.
         assert all(marker in str(r) or ":changeSet/" in str(r) for r in _listed(scoped["Resource"])), scoped
         assert any(marker in str(r) for r in _listed(scoped["Resource"])), scoped
+    denied = [st for st in deploy if st["Effect"] == "Deny" and "s3:GetObject" in _listed(st["Action"])]
+    assert [str(r).endswith("/plan/*") for st in denied for r in _listed(st["Resource"])] == [True]
     [passing] = [st for st in deploy if "iam:PassRole" in _listed(st["Action"])]
     assert passing["Condition"]["StringEquals"]["iam:PassedToService"] == ["ecs-tasks.amazonaws.com"]
     # Nothing but GetAuthorizationToken and the account-level reads takes "*" outside the broad namespaces.
