@@ -306,6 +306,16 @@ def image_exists(ecr: Any, repository: str, tag: str) -> bool:
     return True
 
 
+def image_digest(ecr: Any, repository: str, tag: str) -> str | None:
+    try:
+        found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
+    except ClientError as exc:
+        if error_code(exc) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+            return None
+        raise
+    return str(found[0]["imageDigest"]) if found else None
+
+
 def image_ids(ecr: Any, repository: str) -> list[dict[str, str]]:
     """Every image of a repository ([] when the repository does not exist)."""
     ids: list[dict[str, str]] = []

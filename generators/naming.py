@@ -48,6 +48,8 @@ REPOSITORY_URI_KEY = "repository-uri"
 # Written by `deploy.py --publish` / `--set-image-tag` after a push, never by CloudFormation:
 # a new tag must not need a template change, only a new change set.
 IMAGE_TAG_KEY = "image-tag"
+# Written beside it by `--publish SERVICE` (never read by a template): the digest the tag named when pushed.
+IMAGE_DIGEST_KEY = "image-digest"
 
 
 # Written by the `auth` stack (Cognito or an external OIDC issuer), read by the services and the site.
