@@ -14,6 +14,7 @@
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
   python deploy.py --local-serve | --local-stop      keep an emulator running for later --local runs
+  python deploy.py --wake app-api                  start a service its schedule keeps asleep, now
 
 Exit status: 0 done or nothing to change, 1 a deployment failed (or stdout closed early),
 2 bad usage, configuration or pre-flight check (nothing changed), 3 change sets created and
@@ -83,6 +84,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     act.add_argument("--cost", action="store_true", help="estimated idle monthly cost per stack")
     act.add_argument("--publish", metavar="SERVICE", help="build and push SERVICE's image, or upload `frontend`")
     act.add_argument("--set-image-tag", metavar="SERVICE=TAG", help="write a tag already in ECR to SSM")
+    act.add_argument("--wake", metavar="SERVICE",
+                     help="start a service now that its schedule keeps at zero (until the schedule's next sleep)")
     act.add_argument("--local-serve", action="store_true",
                      help="start the emulator in the background; later --local runs use it and keep its state")
     act.add_argument("--local-stop", action="store_true", help="stop the emulator --local-serve started")
@@ -154,7 +157,10 @@ def cmd_cost(args: argparse.Namespace) -> int:
     from generators.synth import render
 
     cfg = load_config(args.config, args.env, args.prefix)
-    report = estimate({s: json.loads(t) for s, t in render(cfg).items()}, load_prices())
+    prices = load_prices(region=cfg.env.region)
+    if prices.warning:  # a region without a price table: the base region's prices, said once, not a failure
+        print(prices.warning, file=sys.stderr)
+    report = estimate({s: json.loads(t) for s, t in render(cfg).items()}, prices)
     print(json.dumps(report_to_json(report), indent=2) if args.output == "json" else format_report(report), end="")
     return EXIT_OK
 
@@ -230,6 +236,10 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
     after = placeholder_images if opts.local else None
     if args.status:
         return status.status(opts)
+    if args.wake:
+        from deployer.wake import wake
+
+        return wake(opts, args.wake)
     if args.destroy:
         return teardown.destroy(opts, confirm_destroy)
     if args.set_image_tag:
@@ -252,7 +262,7 @@ def run(args: argparse.Namespace) -> int:
         return cmd_graph(args)
     if args.cost:
         return cmd_cost(args)
-    if not (args.stack or args.status or args.publish or args.set_image_tag):
+    if not (args.stack or args.status or args.publish or args.set_image_tag or args.wake):
         raise_usage("nothing to do — pass --stack NAME (or all), --synth, --status, --graph, --publish ...")
     return cmd_aws(args)
 

@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from generators.contract import Contract, launch_order
+from generators.contract import AWS_PUBLIC_PREFIX, Contract, launch_order
 from generators.naming import EXPLICIT_STACKS, is_image_tag_param, stack_name
 
 from .diff import PropertyChange, from_details, has_values
@@ -153,7 +153,9 @@ def missing_parameters(plan: Plan, existing: set[str], provided: set[str] = froz
         for stack in batch:
             for path in plan.stacks[stack].reads.values():
                 writer = plan.contract.writer.get(path)
-                if path in existing or path in provided or writer in deployed_before:
+                # AWS's public parameters (the latest AMI) exist wherever the service does.
+                if path in existing or path in provided or writer in deployed_before or \
+                        path.startswith(AWS_PUBLIC_PREFIX):
                     continue
                 missing.append(Missing(path, stack, writer))
         deployed_before |= set(batch)

@@ -25,6 +25,7 @@ from generators.naming import IMAGE_DIGEST_KEY, IMAGE_TAG_KEY, repository_name, 
 from . import preflight, runner, site
 from .commands import EXIT_FAILED, EXIT_OK, Options, Session, connect, prepare
 from .errors import UsageError
+from .platforms import platform_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_DIR = REPO_ROOT / "services"
@@ -106,7 +107,9 @@ def publish_service(opts: Options, service: str, tag: str | None, docker: str | 
     s.report.line(f"publish {service}: {image}")
     try:
         _docker(command, "login", "--username", user, "--password-stdin", registry, stdin=password)
-        _docker(command, "build", "--tag", image, "--build-arg", f"IMAGE_TAG={tag}",
+        # For the architecture this environment runs the service on (arch in platform.toml).
+        _docker(command, "build", "--platform", platform_for(s.cfg, service), "--tag", image,
+                "--build-arg", f"IMAGE_TAG={tag}",
                 "-f", str(dockerfile), str(SERVICES_DIR))
         _docker(command, "push", image)
     except RuntimeError as exc:

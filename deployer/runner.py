@@ -467,3 +467,48 @@ def tls_only_policy(partition: str, bucket: str) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": [{
         "Sid": TEMPLATES_TLS_ONLY, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
         "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
+# --- --wake and the price refresh (cost) ----------------------------------------------------------
+
+def wake_clients(clients: Clients) -> tuple[Any, Any]:
+    """ECS and Application Auto Scaling clients, made like every other client of this session."""
+    return clients._client("ecs"), clients._client("application-autoscaling")
+
+
+def stack_resource(cf: Any, stack_name: str, logical_id: str) -> str | None:
+    """A resource's physical id (an ECS service's ARN), or None when the stack or resource is absent."""
+    try:
+        found = cf.describe_stack_resource(StackName=stack_name, LogicalResourceId=logical_id)
+    except ClientError as exc:
+        if error_code(exc) == "ValidationError":
+            return None
+        raise
+    return found["StackResourceDetail"].get("PhysicalResourceId")
+
+
+def scalable_target(aas: Any, resource_id: str) -> dict[str, Any] | None:
+    found = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=[resource_id],
+                                          ScalableDimension="ecs:service:DesiredCount")["ScalableTargets"]
+    return found[0] if found else None
+
+
+def set_scalable_floor(aas: Any, resource_id: str, minimum: int, maximum: int) -> None:
+    aas.register_scalable_target(ServiceNamespace="ecs", ResourceId=resource_id,
+                                 ScalableDimension="ecs:service:DesiredCount", MinCapacity=minimum,
+                                 MaxCapacity=maximum)
+
+
+def set_desired_count(ecs: Any, cluster: str, service: str, count: int) -> None:
+    ecs.update_service(cluster=cluster, service=service, desiredCount=count)
+
+
+def pricing_client(clients: Clients) -> Any:
+    return clients._client("pricing")
+
+
+def price_list(pricing: Any, service_code: str, filters: dict[str, str]) -> list[str]:
+    """Every GetProducts entry (JSON text) matching TERM_MATCH filters; the Price List API's region is us-east-1."""
+    pages = pricing.get_paginator("get_products").paginate(
+        ServiceCode=service_code, FormatVersion="aws_v1",
+        Filters=[{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in filters.items()])
+    return [item for page in pages for item in page["PriceList"]]

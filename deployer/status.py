@@ -4,7 +4,10 @@ image tag deployed versus the tag now in SSM (what the next deploy would roll ou
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
+
+from generators.schedule_config import describe_next
 
 from . import preflight, runner
 from .commands import EXIT_OK, Options, all_stack_names, connect, prepare
@@ -33,11 +36,16 @@ def status(opts: Options) -> int:
         doc = _line(st, name, states[st], s.contract.external_reads(st), ssm_now)
         docs.append(doc)
         rows.append([st, doc["status"], doc["last_update"] or "-", doc["image"] or ""])
+    # Working hours: computed from the configuration, no AWS call (a --wake lasts until the next sleep).
+    schedule = describe_next(s.cfg.env.schedule, datetime.now(UTC)) if s.cfg.env.schedule else None
     if opts.output == "json":
-        print(to_json({"command": "status", "env": s.cfg.env.name, "prefix": s.cfg.prefix, "stacks": docs}))
+        print(to_json({"command": "status", "env": s.cfg.env.name, "prefix": s.cfg.prefix, "stacks": docs,
+                       "schedule": schedule}))
     else:
         for line in table(["stack", "status", "last update", "image tag"], rows):
             s.report.line(line)
+        if schedule:
+            s.report.line(f"schedule: services {schedule}")
     return EXIT_OK
 
 

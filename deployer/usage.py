@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag"})
+AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake"})
 CHANGE_SETS = frozenset({"deploy", "plan", "execute"})
 CONFIGURED = AWS_COMMANDS | {"synth", "graph", "cost"}
 # flag -> the commands it applies to (`deploy` is --stack without --plan/--execute/--destroy)
@@ -35,13 +35,14 @@ APPLIES: dict[str, frozenset[str]] = {
     "--change-set-name": CHANGE_SETS,
     "--force": frozenset({"destroy"}),
 }
-SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag"}
-ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "synth", "graph", "cost")
+SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag", "wake": "--wake"}
+ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake", "synth", "graph",
+         "cost")
 
 
 def command(args: argparse.Namespace) -> str:
     for name in ("synth", "plan", "execute", "destroy", "status", "graph", "cost", "publish", "set_image_tag",
-                 "local_serve", "local_stop"):
+                 "wake", "local_serve", "local_stop"):
         if getattr(args, name):
             return name.replace("_", "-")
     return "deploy"

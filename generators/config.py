@@ -15,8 +15,10 @@ from typing import Any
 
 from . import config_checks as checks
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
+from .capacity_config import check_environment, parse_capacity
 from .ci_config import CiConfig, parse_ci
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
+from .schedule_config import Schedule, parse_schedule
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
@@ -50,6 +52,7 @@ class EnvConfig:
     production: bool = False
     auth: AuthConfig = AuthConfig()
     spend_guard: SpendGuard = SpendGuard()
+    schedule: Schedule | None = None  # working hours (schedule_config.py); None: always on
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,9 @@ class ServiceSpec:
     environment: tuple[tuple[str, str], ...] = ()
     cpu_target_percent: int = 60
     limits: tuple[tuple[str, int], ...] = ()  # (container variable, value), from [services.limits]
+    capacity: str = "fargate"  # "fargate" | "spot" | "mixed" (capacity_config.py)
+    arch: str = "x86_64"  # "x86_64" | "arm64"
+    spot_base: int = 1  # on-demand tasks before Spot, with capacity = "mixed"
 
 
 @dataclass(frozen=True)
@@ -99,7 +105,8 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     for name, table in envs.items():
         check_retired(table, where, f"environments.{name}")
         check_table(table, ENV_FIELDS | EDGE_FIELDS, where, f"environments.{name}")
-        _environment(where, raw, name, table, None)
+        _, env_services = _environment(where, raw, name, table, None)
+        check_environment(where, f"environments.{name}", table, env_services, path.resolve().parent)
     env_cfg, services = _environment(where, raw, env, envs[env], prefix)
     owners = [(f"environments.{n}.prefix", t["prefix"], t.get("account_id"))
               for n, t in envs.items() if n != env or prefix is None]
@@ -170,6 +177,7 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         log_retention_days=t.get("log_retention_days", 30),
         deletion_protection=t.get("deletion_protection", False),
         edge=parse_edge(where, key, t, t.get("az_count", 2)),
+        schedule=parse_schedule(where, f"{key}.schedule", t.get("schedule")),
         **env_security(where, key, t, chosen),
     )
 
@@ -276,5 +284,6 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         environment=tuple(sorted(env.items())),
         cpu_target_percent=t.get("cpu_target_percent", 60),
         limits=parse_limits(where, key, t),
+        **parse_capacity(where, key, t),
     )
 

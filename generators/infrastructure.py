@@ -16,6 +16,7 @@ from troposphere import elasticloadbalancingv2 as elb
 from .common import checkov_skip, name_tags, ssm_output
 from .config import Config
 from .naming import LISTENER_KEY, network_param
+from .nat_instance import add_nat_instance
 
 # TLS 1.3 with TLS 1.2 fallback: AWS's recommended policy for internet-facing listeners.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -122,6 +123,13 @@ def add_private_routing(t: Template, cfg: Config, net: Network) -> ec2.RouteTabl
         t.add_resource(ec2.Route(
             "PrivateDefaultRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
             NatGatewayId=Ref(nat),
+        ))
+    if cfg.env.nat == "instance":
+        # About a fifth of a NAT gateway's idle cost, for one instance's bandwidth in one zone (nat_instance.py).
+        eni = add_nat_instance(t, cfg.prefix, net.vpc, cfg.env.vpc_cidr, net.public[0])
+        t.add_resource(ec2.Route(
+            "PrivateDefaultRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
+            NetworkInterfaceId=Ref(eni),
         ))
     for i, subnet in enumerate(net.private, start=1):
         t.add_resource(ec2.SubnetRouteTableAssociation(

@@ -137,7 +137,7 @@ ENV_FIELDS: dict[str, Field] = {
     "account_id": Field("str", False, _matches(r"\d{12}", "a 12-digit AWS account id")),
     "vpc_cidr": Field("str", True),  # checked in config.py against az_count
     "az_count": Field("int", False, _between(2, 3)),
-    "nat": Field("str", False, _one_of("single", "none")),
+    "nat": Field("str", False, _one_of("single", "instance", "none")),
     "log_retention_days": Field(
         "int", False, lambda v: None if v in LOG_RETENTION_DAYS else "a CloudWatch retention such as 7, 14, 30, 90"
     ),
@@ -149,6 +149,9 @@ ENV_FIELDS: dict[str, Field] = {
     "production": Field("bool", False),
     "auth": Field("table", False),
     "spend_guard": Field("table", False),
+    # Parsed in schedule_config.py / checked in capacity_config.py: working hours, Spot in production.
+    "schedule": Field("table", False),
+    "allow_spot_in_production": Field("bool", False),
 }
 
 SERVICE_FIELDS: dict[str, Field] = {
@@ -167,6 +170,10 @@ SERVICE_FIELDS: dict[str, Field] = {
     "bedrock_models": Field("str-list", False, _each(_matches(r"[a-z0-9.-]+\.[A-Za-z0-9.:-]+", "a model id"))),
     "environment": Field("str-map", False, _env_names),
     "limits": Field("table", False),  # parsed in auth_config.py
+    # Where tasks run (capacity_config.py): Spot / on demand, x86_64 / arm64, on-demand base for "mixed".
+    "capacity": Field("str", False, _one_of("fargate", "spot", "mixed")),
+    "arch": Field("str", False, _one_of("x86_64", "arm64")),
+    "spot_base": Field("int", False, _between(1, 1000)),
 }
 
 # What an environment may change about a service: its size and scale, extra variables and limits.
@@ -174,5 +181,5 @@ SERVICE_FIELDS: dict[str, Field] = {
 OVERRIDE_FIELDS: dict[str, Field] = {
     k: replace(SERVICE_FIELDS[k], required=False)
     for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment",
-              "limits")
+              "limits", "capacity", "arch", "spot_base")
 }

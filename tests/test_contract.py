@@ -30,6 +30,8 @@ def test_every_ssm_read_has_exactly_one_writer_or_is_an_image_tag(contract: Cont
                 assert writers == [], f"{path} must be written by the publish step, never by CloudFormation"
                 service = path.split("/")[2]
                 assert f"{path.rsplit('/', 1)[0]}/repository-uri" in contract.writer, service
+            elif path.startswith("/aws/service/"):
+                assert writers == [], f"{path} is AWS's own public parameter: no stack may write it"
             else:
                 assert len(writers) == 1, f"{stack}.{logical_id} reads {path}, written by {writers}"
 
