@@ -35,10 +35,10 @@ ARN = "arn:${AWS::Partition}"
 ACCOUNT = "${AWS::AccountId}"
 # Services whose resources the stacks create and whose ARNs carry no name we choose (ids made up by
 # AWS): the deploy role gets the namespace, as CloudFormation acts with the caller's permissions.
-BROAD_NAMESPACES = ("ec2", "ecs", "elasticloadbalancing", "application-autoscaling", "cloudfront", "cloudwatch",
-                    "cognito-idp", "kms", "route53", "budgets", "wafv2", "acm")
-# Roles the stacks create are handed to these services only (task and execution roles).
-PASSED_TO = ("ecs-tasks.amazonaws.com",)
+BROAD_NAMESPACES = ("ec2", "ecs", "elasticloadbalancing", "application-autoscaling", "autoscaling", "cloudfront",
+                    "cloudwatch", "cognito-idp", "kms", "route53", "budgets", "wafv2", "acm")
+# Roles the stacks create are handed to these services only (task and execution roles, the NAT instance).
+PASSED_TO = ("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")
 PLAN_READS = ("CreateChangeSet", "DescribeChangeSet", "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
               "DescribeStackEvents", "DescribeStackResources", "ListStackResources", "GetTemplate",
               "GetTemplateSummary")
@@ -156,6 +156,10 @@ def deploy_policy(cfg: Config) -> PolicyDocument:
             "GetRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy", "ListRolePolicies",
             "ListAttachedRolePolicies", "TagRole", "UntagRole", "ListRoleTags"),
                   Resource=[Sub(f"{ARN}:iam::{ACCOUNT}:role/{p}-*")]),
+        Statement(Sid="OwnInstanceProfiles", Effect=Allow, Action=_actions(
+            "iam", "CreateInstanceProfile", "DeleteInstanceProfile", "GetInstanceProfile", "AddRoleToInstanceProfile",
+            "RemoveRoleFromInstanceProfile", "TagInstanceProfile", "UntagInstanceProfile"),
+                  Resource=[Sub(f"{ARN}:iam::{ACCOUNT}:instance-profile/{p}-*")]),
         Statement(Sid="ServiceLinkedRoles", Effect=Allow, Action=[Action("iam", "CreateServiceLinkedRole")],
                   Resource=[Sub(f"{ARN}:iam::{ACCOUNT}:role/aws-service-role/*")]),
         Statement(Sid="ArtifactsBucket", Effect=Allow, Action=_actions(

@@ -86,7 +86,8 @@ def test_ci_stack_deploys_only_when_named_and_its_roles_are_scoped(aws: Aws) -> 
     denied = [st for st in deploy if st["Effect"] == "Deny" and "s3:GetObject" in _listed(st["Action"])]
     assert [str(r).endswith("/plan/*") for st in denied for r in _listed(st["Resource"])] == [True]
     [passing] = [st for st in deploy if "iam:PassRole" in _listed(st["Action"])]
-    assert passing["Condition"]["StringEquals"]["iam:PassedToService"] == ["ecs-tasks.amazonaws.com"]
+    assert passing["Condition"]["StringEquals"]["iam:PassedToService"] == ["ecs-tasks.amazonaws.com",
+                                                                         "ec2.amazonaws.com"]
     # Nothing but GetAuthorizationToken and the account-level reads takes "*" outside the broad namespaces.
     star = {a for st in deploy if st["Effect"] == "Allow" and _listed(st["Resource"]) == ["*"]
             for a in _listed(st["Action"])}

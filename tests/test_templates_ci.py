@@ -74,3 +74,22 @@ def test_all_leaves_ci_out_unless_named() -> None:
 def test_generated_ci_template_is_the_committed_one(tmp_path: Path) -> None:
     assert to_json(build_ci(load_config(REPO / "platform.toml", "dev"))) == \
         (REPO / "templates" / "dev" / "ci.json").read_text(encoding="utf-8")
+
+
+# CloudFormation type namespace -> IAM service prefix, for every namespace the stacks may use.
+IAM_PREFIX = {"ApplicationAutoScaling": "application-autoscaling", "AutoScaling": "autoscaling",
+              "CertificateManager": "acm", "Cognito": "cognito-idp", "ElasticLoadBalancingV2": "elasticloadbalancing",
+              "Logs": "logs", "WAFv2": "wafv2"}
+
+
+def test_the_deploy_role_covers_every_namespace_the_stacks_create() -> None:
+    """CloudFormation creates resources with the deploy role's permissions: a new resource namespace in
+    any template must be granted (prefix-scoped or broad) before a pipeline can deploy it."""
+    doc = json.loads((REPO / "templates" / "dev" / "ci.json").read_text(encoding="utf-8"))
+    statements = doc["Resources"]["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    granted = {a.split(":")[0] for st in statements if st["Effect"] == "Allow" for a in st["Action"]}
+    used = {t.split("::")[1] for path in (REPO / "templates").glob("*/*.json")
+            for r in json.loads(path.read_text(encoding="utf-8"))["Resources"].values()
+            for t in [r["Type"]] if t.startswith("AWS::")}
+    missing = {n for n in used if IAM_PREFIX.get(n, n.lower()) not in granted}
+    assert not missing, f"the ci deploy role grants nothing in {sorted(missing)}: add them to generators/ci.py"
