@@ -35,5 +35,5 @@ def test_every_environment_has_committed_templates() -> None:
     assert set(ENVS) >= {"dev", "prod"}
     for env in ENVS:
         assert sorted(p.stem for p in template_dir(load_config(env=env)).glob("*.json")) == sorted(
-            ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts"]
+            ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts", "ci"]
         )
