@@ -11,6 +11,8 @@
   python deploy.py --status | --graph | --cost     inspect
   python deploy.py --destroy --stack app-api       delete stacks in reverse order
   python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
+                                                   (clean git tree only, unless --allow-dirty)
+  python deploy.py --stack ci --env E --yes        the pipelines' roles (never part of `all`)
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
   python deploy.py --local-serve | --local-stop      keep an emulator running for later --local runs
