@@ -6,6 +6,8 @@ PY := $(VENV)/bin/python
 # checkov pins an old boto3, so it lives in a virtual environment of its own.
 CHECKOV_VENV ?= .venv-checkov
 SERVICES := services/service-kit services/app-api services/inference-api
+# Extras the test environment installs per service: the agent's libraries, so its tests run.
+EXTRAS_services/inference-api := [agentcore]
 
 .PHONY: setup demo test synth lint bench clean
 
@@ -14,7 +16,7 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' $(foreach s,$(SERVICES),-e $(s))
+	$(PY) -m pip install --quiet -e '.[dev]' $(foreach s,$(SERVICES),-e '$(s)$(EXTRAS_$(s))')
 	touch $@
 
 $(CHECKOV_VENV)/.installed:
@@ -42,6 +44,7 @@ bench: setup
 	$(PY) bench/bench_deploy.py
 	$(PY) bench/bench_endpoints.py
 	$(PY) bench/bench_health.py
+	$(PY) bench/bench_agent.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) build

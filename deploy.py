@@ -16,6 +16,10 @@
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
   python deploy.py --local-serve | --local-stop      keep an emulator running for later --local runs
+  python deploy.py --logs app-api [--since 15m] [--follow] [--filter P]   read a service's logs
+  python deploy.py --status --watch                 live rollout state, refreshed until settled
+  python deploy.py --releases app-api               image-tag history (the release history)
+  python deploy.py --rollback app-api [--to TAG|V]  previous (or named) release, deployed by change set
   python deploy.py --wake app-api                  start a service its schedule keeps asleep, now
 
 Exit status: 0 done or nothing to change, 1 a deployment failed (or stdout closed early),
@@ -76,6 +80,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--change-set-name", type=change_set_name, metavar="NAME",
                    help="name the --plan change sets, and --execute only those (default: deploy-py-<time>, "
                         "or deploy-py-run-<run id>-<attempt> in GitHub Actions; --execute: newest deploy-py-*)")
+    p.add_argument("--since", metavar="WHEN", help="with --logs: 15m, 2h, 1d or an ISO time (default: 15m)")
+    p.add_argument("--follow", action="store_true", help="with --logs: keep printing new events (live tail)")
+    p.add_argument("--filter", metavar="PATTERN", help="with --logs: CloudWatch Logs filter pattern")
+    p.add_argument("--watch", action="store_true", help="with --status: refresh in place until rollouts settle")
+    p.add_argument("--to", metavar="TAG|VERSION", help="with --rollback: the release to go back to")
     act = p.add_mutually_exclusive_group()
     act.add_argument("--synth", action="store_true", help="write every template under templates/<env>/")
     act.add_argument("--plan", action="store_true", help="create change sets, show them, keep them for review")
@@ -86,6 +95,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     act.add_argument("--cost", action="store_true", help="estimated idle monthly cost per stack")
     act.add_argument("--publish", metavar="SERVICE", help="build and push SERVICE's image, or upload `frontend`")
     act.add_argument("--set-image-tag", metavar="SERVICE=TAG", help="write a tag already in ECR to SSM")
+    act.add_argument("--logs", metavar="SERVICE", help="a service's CloudWatch log events, newest last")
+    act.add_argument("--releases", metavar="SERVICE", help="a service's releases (its image-tag history)")
+    act.add_argument("--rollback", metavar="SERVICE", help="point SERVICE back at an earlier release and deploy it")
     act.add_argument("--wake", metavar="SERVICE",
                      help="start a service now that its schedule keeps at zero (until the schedule's next sleep)")
     act.add_argument("--local-serve", action="store_true",
@@ -237,7 +249,12 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
     opts.local = args.local or is_emulator_endpoint()
     after = placeholder_images if opts.local else None
     if args.status:
-        return status.status(opts)
+        return status.status(opts, watch=args.watch)
+    if args.logs or args.releases or args.rollback:
+        from deployer import day_two
+
+        return day_two.dispatch(args, opts, make_confirm(args.yes, sys.stderr if args.output == "json" else None),
+                                after)
     if args.wake:
         from deployer.wake import wake
 
@@ -264,7 +281,10 @@ def run(args: argparse.Namespace) -> int:
         return cmd_graph(args)
     if args.cost:
         return cmd_cost(args)
-    if not (args.stack or args.status or args.publish or args.set_image_tag or args.wake):
+    if args.watch and not sys.stdout.isatty():
+        raise_usage("--watch redraws a terminal, and stdout is not one — drop --watch (or run it in a terminal)")
+    if not (args.stack or args.status or args.publish or args.set_image_tag or args.wake or args.logs
+            or args.releases or args.rollback):
         raise_usage("nothing to do — pass --stack NAME (or all), --synth, --status, --graph, --publish ...")
     return cmd_aws(args)
 

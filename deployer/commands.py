@@ -133,6 +133,7 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     known = runner.get_parameters(clients.ssm, written | reads)
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
                                              existing=known)
+    problems += preflight.secret_problems(clients, s.cfg, s.plan)
     preflight.fail_on(problems)
     check_artifacts_bucket(clients, s.plan, artifacts_bucket(s.cfg.prefix, account, clients.region), account)
     ctx = Context(
@@ -148,7 +149,22 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
         results = execute_planned(ctx, s.plan, states, lambda: interrupt(ctx, s))
     else:
         results = _run(ctx, s, states)
-    return finish(s, opts, results, mode)
+    code = finish(s, opts, results, mode)
+    return _alarm_verdict(s, results, code) if mode != "plan" else code
+
+
+def _alarm_verdict(s: Session, results: dict[str, StackResult], code: int) -> int:
+    """A service whose rollout an alarm rolled back fails the deploy, naming the alarm (rollout.py)."""
+    from .rollout import after_deploy
+
+    services = {sv.name for sv in s.cfg.services}
+    executed = {st: r.stack_name for st, r in results.items() if st in services and r.executed}
+    if not executed or s.clients is None:
+        return code
+    code, problems = after_deploy(s.clients, s.cfg, executed, code)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    return code
 
 
 def _after(s: Session, stack: str, before: dict[str, Any] | None, missing: list[str], extra: Any) -> None:

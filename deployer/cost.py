@@ -386,7 +386,25 @@ USAGE_NOTES = {
     "AWS::CloudWatch::Alarm": "CloudWatch: the first 10 alarms per account are free; counted here at full price",
     "AWS::Budgets::Budget": "AWS Budgets: the first two budgets per account are free; counted here at full price",
     "AWS::SNS::Topic": "SNS e-mail notifications beyond 1,000 a month not included",
+    # access_logs / flow_logs (issue 11): their bucket and log group are counted above; the volume is not.
+    "AWS::EC2::FlowLog": "VPC flow logs: CloudWatch Logs vended-log ingestion and storage (per GB) not included",
 }
+
+
+def _expiring(estimator: Estimator) -> Estimator:
+    """A bucket whose objects expire holds logs (access_logs): their volume is usage, named as such."""
+
+    def estimate_one(lid: str, props: Mapping[str, Any], ctx: _Ctx) -> list[CostLine]:
+        rules = props.get("LifecycleConfiguration", {}).get("Rules", [])
+        days = next((r["ExpirationInDays"] for r in rules if "ExpirationInDays" in r), None)
+        if days is not None:
+            ctx.notes.append(f"{lid}: log objects kept {days} days; their volume (per GB, PUT requests) not included")
+        return estimator(lid, props, ctx)
+
+    return estimate_one
+
+
+ESTIMATORS["AWS::S3::Bucket"] = _expiring(ESTIMATORS["AWS::S3::Bucket"])
 
 
 def estimate_stack(stack: str, template: Template, prices: Prices) -> StackCost:

@@ -143,3 +143,23 @@ def _missing_line(m: Missing, rerun: str) -> str:
 def fail_on(problems: Problems) -> None:
     if problems:
         raise UsageError("pre-flight failed:\n  " + "\n  ".join(problems))
+
+
+def secret_problems(clients: runner.Clients, cfg: Config, plan: Plan) -> Problems:
+    """Each `secrets` reference of the services being deployed must exist: ECS would otherwise fail
+    every task start with ResourceInitializationError, long after the change set succeeded."""
+    wanted = [(svc.name, s) for svc in cfg.services if svc.name in plan.stacks for s in svc.secrets]
+    if not wanted:
+        return []
+    missing_params = set(runner.missing_parameters(clients.ssm, [s.target for _, s in wanted if s.is_ssm]))
+    problems = []
+    for service, s in wanted:
+        if s.is_ssm and s.target in missing_params:
+            problems.append(f"{service}: secret {s.name} reads SSM parameter {s.target}, which does not exist — create "
+                            f"it (aws ssm put-parameter --type SecureString --name {s.target} ...) or fix "
+                            f"secrets.{s.name} in {cfg.source.name}")
+        elif not s.is_ssm and not runner.secret_exists(clients.extra("secretsmanager"), s.target):
+            problems.append(f"{service}: secret {s.name} reads Secrets Manager secret {s.target}, which does not "
+                            f"exist in this account and region — create it or fix secrets.{s.name} in "
+                            f"{cfg.source.name}")
+    return problems

@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generators.agent_config import image_extras
 from generators.naming import IMAGE_DIGEST_KEY, IMAGE_TAG_KEY, repository_name, service_param
 
 from . import preflight, runner, site
@@ -110,6 +111,8 @@ def publish_service(opts: Options, service: str, tag: str | None, docker: str | 
         # For the architecture this environment runs the service on (arch in platform.toml).
         _docker(command, "build", "--platform", platform_for(s.cfg, service), "--tag", image,
                 "--build-arg", f"IMAGE_TAG={tag}",
+                # What platform.toml configures is what is deployed: the image pipeline passes the same.
+                "--build-arg", f"EXTRAS={image_extras(s.cfg, service)}",
                 "-f", str(dockerfile), str(SERVICES_DIR))
         _docker(command, "push", image)
     except RuntimeError as exc:

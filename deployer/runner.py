@@ -83,6 +83,13 @@ class Clients:
     def cloudfront(self) -> Any:
         return self._client("cloudfront")
 
+    def extra(self, service: str) -> Any:
+        """Any other client, made once (logs, ecs, elbv2, cloudwatch, secretsmanager: day-two commands)."""
+        made = self.__dict__.setdefault("_extra", {})
+        if service not in made:
+            made[service] = self._client(service)
+        return made[service]
+
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
@@ -468,6 +475,123 @@ def tls_only_policy(partition: str, bucket: str) -> dict[str, Any]:
         "Sid": TEMPLATES_TLS_ONLY, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
         "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
 
+
+# --- Day two (issue 11): logs, rollout state, target health, alarms, releases, secrets -------------
+
+def filter_log_events(logs: Any, group: str, start_ms: int, end_ms: int | None, pattern: str | None,
+                      token: str | None = None, limit: int = 1000) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a log group's events in [start, end]; the next page's token or None."""
+    args: dict[str, Any] = {"logGroupName": group, "startTime": start_ms, "limit": limit}
+    if end_ms is not None:
+        args["endTime"] = end_ms
+    if pattern:
+        args["filterPattern"] = pattern
+    if token:
+        args["nextToken"] = token
+    try:
+        page = logs.filter_log_events(**args)
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return [], None
+        raise
+    return list(page.get("events", [])), page.get("nextToken")
+
+
+def log_group_arn(logs: Any, group: str) -> str | None:
+    for g in logs.describe_log_groups(logGroupNamePrefix=group).get("logGroups", []):
+        if g["logGroupName"] == group:
+            return str(g["arn"]).removesuffix(":*")
+    return None
+
+
+def start_live_tail(logs: Any, group_arn: str, pattern: str | None) -> Any:
+    """The live-tail event stream; raises ClientError/BotoCoreError where the endpoint lacks it."""
+    args: dict[str, Any] = {"logGroupIdentifiers": [group_arn]}
+    if pattern:
+        args["logEventFilterPattern"] = pattern
+    return logs.start_live_tail(**args)["responseStream"]
+
+
+def stack_physical_ids(cf: Any, stack_name: str) -> dict[str, str]:
+    """Logical id -> physical id of a stack's resources (empty when the stack is absent)."""
+    try:
+        found = cf.describe_stack_resources(StackName=stack_name)["StackResources"]
+    except ClientError as exc:
+        if "does not exist" in error_message(exc):
+            return {}
+        raise
+    return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "") for r in found}
+
+
+def describe_services(ecs: Any, cluster: str, services: list[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(services), 10):  # DescribeServices takes ten at a time
+        out += ecs.describe_services(cluster=cluster, services=services[i:i + 10]).get("services", [])
+    return out
+
+
+def task_definition_images(ecs: Any, arn: str) -> list[str]:
+    td = ecs.describe_task_definition(taskDefinition=arn)["taskDefinition"]
+    return [c.get("image", "") for c in td.get("containerDefinitions", [])]
+
+
+def target_health(elbv2: Any, target_group_arn: str) -> list[str]:
+    """The state of each registered target (healthy, unhealthy, initial, draining, ...)."""
+    found = elbv2.describe_target_health(TargetGroupArn=target_group_arn)["TargetHealthDescriptions"]
+    return [d.get("TargetHealth", {}).get("State", "unknown") for d in found]
+
+
+def alarm_states(cloudwatch: Any, names: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i in range(0, len(names), 100):
+        for a in cloudwatch.describe_alarms(AlarmNames=names[i:i + 100]).get("MetricAlarms", []):
+            out[a["AlarmName"]] = a["StateValue"]
+    return out
+
+
+def parameter_history(ssm: Any, path: str) -> list[dict[str, Any]]:
+    """Every stored version of a parameter, oldest first ([] when it does not exist)."""
+    out: list[dict[str, Any]] = []
+    args: dict[str, Any] = {"Name": path, "MaxResults": 50}
+    try:
+        while True:
+            page = ssm.get_parameter_history(**args)
+            out += page.get("Parameters", [])
+            if not page.get("NextToken"):
+                return sorted(out, key=lambda p: int(p["Version"]))
+            args["NextToken"] = page["NextToken"]
+    except ClientError as exc:
+        if error_code(exc) == "ParameterNotFound":
+            return []
+        raise
+
+
+def existing_image_tags(ecr: Any, repository: str) -> set[str]:
+    """Every tag in a repository (empty when the repository is absent)."""
+    try:
+        return {i["imageTag"] for i in image_ids(ecr, repository) if "imageTag" in i}
+    except ClientError as exc:
+        if error_code(exc) == "RepositoryNotFoundException":
+            return set()
+        raise
+
+
+def missing_parameters(ssm: Any, paths: Iterable[str]) -> list[str]:
+    names = sorted(set(paths))
+    missing: list[str] = []
+    for i in range(0, len(names), 10):
+        missing += ssm.get_parameters(Names=names[i:i + 10]).get("InvalidParameters", [])
+    return sorted(missing)
+
+
+def secret_exists(secretsmanager: Any, arn: str) -> bool:
+    try:
+        secretsmanager.describe_secret(SecretId=arn)
+        return True
+    except ClientError as exc:
+        if error_code(exc) == "ResourceNotFoundException":
+            return False
+        raise
 # --- --wake and the price refresh (cost) ----------------------------------------------------------
 
 def wake_clients(clients: Clients) -> tuple[Any, Any]:

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake"})
+AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake",
+                          "logs", "releases", "rollback"})
 CHANGE_SETS = frozenset({"deploy", "plan", "execute"})
 CONFIGURED = AWS_COMMANDS | {"synth", "graph", "cost"}
 # flag -> the commands it applies to (`deploy` is --stack without --plan/--execute/--destroy)
@@ -24,8 +25,8 @@ APPLIES: dict[str, frozenset[str]] = {
     "--region": AWS_COMMANDS,
     "--profile": AWS_COMMANDS,
     "--local": AWS_COMMANDS,
-    "--yes": frozenset({"deploy", "execute", "destroy"}),
-    "--output": CHANGE_SETS | {"destroy", "status", "cost"},
+    "--yes": frozenset({"deploy", "execute", "destroy", "rollback"}),
+    "--output": CHANGE_SETS | {"destroy", "status", "cost", "logs", "releases", "rollback"},
     "--check": frozenset({"synth"}),
     "--tag": frozenset({"publish"}),
     "--docker": frozenset({"publish"}),
@@ -34,15 +35,21 @@ APPLIES: dict[str, frozenset[str]] = {
     "--wait": CHANGE_SETS,
     "--change-set-name": CHANGE_SETS,
     "--force": frozenset({"destroy"}),
+    # Day two (issue 11)
+    "--since": frozenset({"logs"}),
+    "--follow": frozenset({"logs"}),
+    "--filter": frozenset({"logs"}),
+    "--watch": frozenset({"status"}),
+    "--to": frozenset({"rollback"}),
 }
 SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag", "wake": "--wake"}
 ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake", "synth", "graph",
-         "cost")
+         "cost", "logs", "releases", "rollback")
 
 
 def command(args: argparse.Namespace) -> str:
     for name in ("synth", "plan", "execute", "destroy", "status", "graph", "cost", "publish", "set_image_tag",
-                 "wake", "local_serve", "local_stop"):
+                 "wake", "local_serve", "local_stop", "logs", "releases", "rollback"):
         if getattr(args, name):
             return name.replace("_", "-")
     return "deploy"

@@ -17,6 +17,7 @@ from .common import checkov_skip, name_tags, ssm_output
 from .config import Config
 from .naming import LISTENER_KEY, network_param
 from .nat_instance import add_nat_instance
+from .network_logs import add_access_logs, add_flow_logs
 
 # TLS 1.3 with TLS 1.2 fallback: AWS's recommended policy for internet-facing listeners.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -33,11 +34,13 @@ def build_infrastructure(cfg: Config) -> Template:
     t = Template(Description=f"{cfg.prefix} infrastructure: VPC, load balancer and ECS cluster (foundation layer)")
     add_region_rule(t, cfg)
     net = add_network(t, cfg)
+    add_flow_logs(t, cfg, net.vpc)
     public_routes = add_public_routing(t, cfg, net)
     private_routes = add_private_routing(t, cfg, net)
     add_s3_endpoint(t, net, [public_routes, private_routes])
     alb_sg = add_alb_security_group(t, cfg, net)
     alb = add_load_balancer(t, cfg, net, alb_sg)
+    add_access_logs(t, cfg, alb)
     listener = add_listener(t, cfg, alb)
     add_origin_record(t, cfg, alb)
     cluster = add_cluster(t, cfg)
@@ -196,8 +199,7 @@ def add_load_balancer(t: Template, cfg: Config, net: Network, sg: ec2.SecurityGr
         # A VPC origin needs an internet gateway in the VPC even for an internal load balancer.
         DependsOn="InternetGatewayAttachment",
     ))
-    return checkov_skip(alb, ("CKV_AWS_91", "Access logs need a log bucket and its policy; enable per account "
-                              "when required (request logs are also in the services' own JSON logs)"))
+    return alb  # access logs (or the reason there are none): network_logs.add_access_logs
 
 
 def listener_default_action(cfg: Config) -> elb.Action:

@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .agent_names import check_extras, check_models
+
 
 class ConfigError(Exception):
     """A configuration problem, already phrased as the one line the user sees."""
@@ -29,6 +31,7 @@ class Field:
 _KIND_NAMES = {
     "str": "a string",
     "int": "an integer",
+    "number": "a number",
     "bool": "true or false",
     "str-list": "a list of strings",
     "str-map": "a table of string values",
@@ -45,6 +48,8 @@ def _is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "str-list":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "str-map":
@@ -149,6 +154,9 @@ ENV_FIELDS: dict[str, Field] = {
     "production": Field("bool", False),
     "auth": Field("table", False),
     "spend_guard": Field("table", False),
+    # ALB access logs to S3 and VPC flow logs to CloudWatch Logs (infrastructure stack; issue 11).
+    "access_logs": Field("bool", False),
+    "flow_logs": Field("bool", False),
     # Parsed in schedule_config.py / checked in capacity_config.py: working hours, Spot in production.
     "schedule": Field("table", False),
     "allow_spot_in_production": Field("bool", False),
@@ -167,9 +175,15 @@ SERVICE_FIELDS: dict[str, Field] = {
     "min_count": Field("int", True, _between(0, 1000)),
     "max_count": Field("int", True, _between(1, 1000)),
     "cpu_target_percent": Field("int", False, _between(10, 95)),
-    "bedrock_models": Field("str-list", False, _each(_matches(r"[a-z0-9.-]+\.[A-Za-z0-9.:-]+", "a model id"))),
+    "bedrock_models": Field("str-list", False, check_models),  # model or inference-profile ids
     "environment": Field("str-map", False, _env_names),
     "limits": Field("table", False),  # parsed in auth_config.py
+    # Parsed in ops_config.py: container secrets from SSM/Secrets Manager, deployment alarm thresholds.
+    "secrets": Field("str-map", False, _env_names),
+    "secrets_kms_key": Field("str", False),
+    "alarms": Field("table", False),
+    "extras": Field("str-list", False, check_extras),  # image extras (agent_config.py)
+    "agent": Field("table", False),  # [services.agent], parsed in agent_config.py
     # Where tasks run (capacity_config.py): Spot / on demand, x86_64 / arm64, on-demand base for "mixed".
     "capacity": Field("str", False, _one_of("fargate", "spot", "mixed")),
     "arch": Field("str", False, _one_of("x86_64", "arm64")),
@@ -181,5 +195,6 @@ SERVICE_FIELDS: dict[str, Field] = {
 OVERRIDE_FIELDS: dict[str, Field] = {
     k: replace(SERVICE_FIELDS[k], required=False)
     for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment",
-              "limits", "capacity", "arch", "spot_base")
+              "limits", "capacity", "arch", "spot_base", "secrets", "secrets_kms_key", "alarms", "extras",
+              "agent")
 }

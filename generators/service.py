@@ -7,12 +7,13 @@ parameters, so CloudFormation re-reads them (and the image tag) on every change 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from troposphere import GetAtt, Ref, Sub, Template, ec2, ecs, logs
 from troposphere import applicationautoscaling as aas
 from troposphere import elasticloadbalancingv2 as elb
 
+from .agent_resources import add_session_bucket, agent_container_environment
 from .auth import service_auth_environment
 from .capacity_config import CPU_ARCHITECTURE, strategy
 from .common import SSM_SECURITY_GROUP, SSM_SUBNETS, SSM_VPC, checkov_skip, ssm_input
@@ -20,6 +21,8 @@ from .config import Config, ServiceSpec
 from .iam import execution_role, task_role
 from .naming import IMAGE_TAG_KEY, LISTENER_KEY, REPOSITORY_URI_KEY, network_param, service_param
 from .schedule import scheduled_actions
+from .service_alarms import add_deployment_alarms
+from .service_secrets import add_secrets
 
 # ALB stops sending new requests at once; in-flight ones get this long before the task is stopped.
 DEREGISTRATION_DELAY_SECONDS = 20
@@ -37,20 +40,25 @@ class NetworkInputs:
     repository_uri: Ref
     image_tag: Ref
     auth_env: tuple[tuple[str, object], ...] = ()  # AUTH_ISSUER/AUTH_AUDIENCE from SSM, or AUTH_DISABLED
+    agent_env: tuple[tuple[str, object], ...] = ()  # AGENT_* and SESSION_BUCKET (agent_resources.py)
 
 
 def build_service(cfg: Config, svc: ServiceSpec) -> Template:
     """One Fargate service behind the shared load balancer, wired to the foundation by SSM."""
     t = Template(Description=f"{cfg.prefix} {svc.name}: ECS Fargate service behind the shared load balancer")
     net = add_inputs(t, cfg, svc)
+    sessions = add_session_bucket(t, cfg, svc)
+    net = replace(net, agent_env=tuple(agent_container_environment(svc, sessions).items()))
     log_group = t.add_resource(add_log_group(cfg, svc))
-    roles = t.add_resource(execution_role(cfg, svc)), t.add_resource(task_role(cfg, svc))
+    roles = t.add_resource(execution_role(cfg, svc)), t.add_resource(task_role(cfg, svc, sessions))
     task = t.add_resource(task_definition(cfg, svc, net, roles, log_group))
+    add_secrets(svc, task, roles[0])
     group = t.add_resource(target_group(cfg, svc, net))
     rule = t.add_resource(listener_rule(svc, net, group))
     sg = t.add_resource(service_security_group(cfg, svc, net))
     egress = t.add_resource(alb_egress_rule(svc, net, sg))
     service = t.add_resource(fargate_service(cfg, svc, net, task, group, sg, (rule, egress)))
+    add_deployment_alarms(t, cfg, svc, group, service)
     add_autoscaling(t, cfg, svc, service)
     return t
 
@@ -94,6 +102,7 @@ def container_environment(cfg: Config, svc: ServiceSpec, net: NetworkInputs) -> 
     if svc.bedrock_models:
         env["BEDROCK_MODEL_ID"] = svc.bedrock_models[0]
         env["BEDROCK_REGION"] = Ref("AWS::Region")
+    env.update(dict(net.agent_env))
     env.update(dict(svc.environment))
     # After `environment`, though config already refuses these names there: the platform's say wins.
     env.update(dict(net.auth_env))

@@ -47,7 +47,8 @@ def test_graph_puts_the_foundation_before_every_service(contract: Contract) -> N
     assert set(FOUNDATION_STACKS) <= set(batches[0])  # with `alerts`, which reads nothing
     step = {stack: i for i, batch in enumerate(batches) for stack in batch}
     assert step["infrastructure"] < step["frontend"] < step["auth"] < step["app-api"] == step["inference-api"]
-    assert contract.dependencies("app-api") == {"infrastructure", "registry", "auth"}
+    # alerts: the deployment alarms notify its topic (issue 11)
+    assert contract.dependencies("app-api") == {"infrastructure", "registry", "auth", "alerts"}
     assert contract.dependencies("frontend") == {"infrastructure"}
     assert contract.dependencies("auth") == {"frontend"}
     assert contract.readers("infrastructure") == {"app-api", "inference-api", "frontend"}

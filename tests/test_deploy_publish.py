@@ -65,6 +65,7 @@ def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, P
     build = calls[1]["argv"]
     assert image in build and build[-1].endswith("services")
     assert build[build.index("-f") + 1].endswith("services/app-api/Dockerfile")
+    assert "EXTRAS=" in build and build[build.index("EXTRAS=") - 1] == "--build-arg"  # app-api has none
     assert calls[2]["argv"] == ["push", image]
     param = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]
     assert param["Value"] == "v7"
@@ -307,3 +308,13 @@ def test_publish_frontend_refuses_a_link_that_leaves_the_site(aws: Aws, tmp_path
     assert f"cannot build the site: {name} is a symbolic link that leaves the site folder" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert bucket_keys(aws, bucket) == set() and "uploaded" not in done.stdout
+
+
+def test_publish_passes_the_configured_extras(aws: Aws, docker: tuple[str, Path]) -> None:
+    """platform.toml gives inference-api extras = ["agentcore"]: the build gets EXTRAS=agentcore."""
+    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    done = aws.deploy("--publish", "inference-api", "--tag", "v3", "--docker", docker[0])
+    assert done.returncode == 0, done.stdout + done.stderr
+    build = next(json.loads(line)["argv"] for line in docker[1].read_text().splitlines()
+                 if json.loads(line)["argv"][0] == "build")
+    assert build[build.index("EXTRAS=agentcore") - 1] == "--build-arg"
