@@ -11,6 +11,8 @@
   python deploy.py --status | --graph | --cost     inspect
   python deploy.py --destroy --stack app-api       delete stacks in reverse order
   python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
+                                                   (clean git tree only, unless --allow-dirty)
+  python deploy.py --stack ci --env E --yes        the pipelines' roles (never part of `all`)
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
   python deploy.py --rotate-origin-secret          edge = public-alb: new origin secret, in three deploys
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
@@ -66,6 +68,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--output", choices=("text", "json"), help="json: one document on stdout (default: text)")
     p.add_argument("--check", action="store_true", help="with --synth: write nothing, exit 1 if stale")
     p.add_argument("--tag", help="with --publish: image tag (default: short git SHA of a clean tree)")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="with --publish SERVICE: publish from a tree with uncommitted changes (default: refuse)")
     p.add_argument("--docker", help="with --publish: docker command (default: $PLATFORM_DOCKER or docker)")
     p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=seconds, metavar="SECONDS",
                    help="a stack another deployment is changing: wait for it to settle (at most SECONDS, "
@@ -271,7 +275,7 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
     if args.publish == "frontend":
         return publish.publish_frontend(opts, args.site)
     if args.publish:
-        return publish.publish_service(opts, args.publish, args.tag, args.docker)
+        return publish.publish_service(opts, args.publish, args.tag, args.docker, args.allow_dirty)
     mode = "plan" if args.plan else "execute" if args.execute else "deploy"
     # The question goes where the change sets were shown (stderr with --output json, so stdout stays JSON).
     return commands.deploy(opts, mode, make_confirm(args.yes, sys.stderr if args.output == "json" else None), after)

@@ -16,8 +16,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generators.naming import PLAN_UPLOAD_PREFIX
+
 from . import converge, runner
+from .artifacts import foreign_message
 from .diff import ParameterChange
+from .errors import UsageError
 from .planner import (
     TEMPLATE_BODY_LIMIT,
     UPDATABLE,
@@ -76,6 +80,7 @@ class Context:
     after_success: Callable[[str], None] = lambda stack: None
     artifacts_bucket: str = ""
     buckets: dict[str, str] = field(default_factory=dict)  # region -> artifacts bucket, for out-of-region stacks
+    artifacts_owner: str = ""  # the caller's account: ExpectedBucketOwner of every artifacts call
     protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
     cancelled: threading.Event = field(default_factory=threading.Event)
     executing: dict[str, str] = field(default_factory=dict)  # stack name -> change-set type in flight
@@ -268,6 +273,14 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
     s3, region = clients.s3, clients.region
     bucket = ctx.buckets.get(region, ctx.artifacts_bucket)
     with ctx.lock:
-        if runner.ensure_bucket(s3, bucket, region):
-            ctx.report.line(f"created artifacts bucket {bucket} (encrypted, public access blocked)")
-    return runner.upload_template(s3, bucket, f"{sp.stack_name}/{sp.digest}.json", sp.body, region)
+        try:
+            created = runner.ensure_bucket(s3, bucket, region, ctx.artifacts_owner)
+        except runner.ForeignBucket:  # taken between the pre-flight check and now
+            raise UsageError(foreign_message(bucket, ctx.artifacts_owner)) from None
+        if created:
+            ctx.report.line(f"created artifacts bucket {bucket} (encrypted, TLS only, versioned, "
+                            "public access blocked)")
+    # --plan uploads under plan/, which the deploy role cannot read: a pull request's plan job never
+    # places a template a deployment then uses.
+    key = f"{PLAN_UPLOAD_PREFIX if ctx.keep_change_sets else ''}{sp.stack_name}/{sp.digest}.json"
+    return runner.upload_template(s3, bucket, key, sp.body, region, ctx.artifacts_owner)

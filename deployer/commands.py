@@ -16,11 +16,19 @@ from botocore.exceptions import ProfileNotFound
 
 from generators.config import Config, load_config
 from generators.contract import Contract, ContractError, build_contract
-from generators.naming import FOUNDATION_STACKS, is_origin_secret_param, service_param, stack_name
+from generators.naming import (
+    EXPLICIT_STACKS,
+    FOUNDATION_STACKS,
+    artifacts_bucket,
+    is_origin_secret_param,
+    service_param,
+    stack_name,
+)
 from generators.synth import committed, stack_regions, synth
 
 from . import converge, orphans, preflight, regions, runner
 from .actions import Context, StackResult, timestamp
+from .artifacts import check_artifacts_bucket
 from .batch import run_batch
 from .errors import UsageError
 from .executor import run_grouped
@@ -139,14 +147,15 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
                                              existing=known, created_here=secret_paths)
     problems += preflight.secret_problems(clients, s.cfg, s.plan)
     preflight.fail_on(problems)
+    check_artifacts_bucket(clients, s.plan, artifacts_bucket(s.cfg.prefix, account, clients.region), account)
     if secret_paths:  # created only once nothing else stands in the way
         from . import origin_secret  # it imports this module: loaded here, not at the top
         origin_secret.ensure(clients, s.cfg, s.report)
     ctx = Context(
         clients, s.report, naming=names,
         tags={st: _tags(s, sp) for st, sp in s.plan.stacks.items()}, keep_change_sets=mode == "plan", confirm=confirm,
-        artifacts_bucket=f"{s.cfg.prefix}-cfn-{account}-{clients.region}"[:63],
-        buckets={r: f"{s.cfg.prefix}-cfn-{account}-{r}"[:63] for r in s.regions.values()},
+        artifacts_bucket=artifacts_bucket(s.cfg.prefix, account, clients.region), artifacts_owner=account,
+        buckets={r: artifacts_bucket(s.cfg.prefix, account, r) for r in s.regions.values()},
         protect=frozenset(FOUNDATION_STACKS), regions=s.regions,
     )
     missing = sorted(written - set(known))
@@ -241,6 +250,12 @@ def finish(s: Session, opts: Options, results: dict[str, StackResult], mode: str
         urls = {}
     for name, url in urls.items():
         s.report.line(f"  {name:<22} {url}")
+    if code == EXIT_OK and mode in ("deploy", "execute") and set(results) & set(EXPLICIT_STACKS):
+        from .ci_stack import role_lines
+
+        assert s.clients is not None
+        for line in role_lines(s.clients, s.cfg.prefix, s.cfg.env.name):
+            s.report.line(line)
     if opts.output == "json":
         print(to_json({"command": mode, "env": s.cfg.env.name, "prefix": s.cfg.prefix, "region": s.report.region,
                        "batches": s.plan.batches, "stacks": [result_dict(r) for r in ordered],

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from generators.contract import AWS_PUBLIC_PREFIX, Contract, launch_order
-from generators.naming import is_image_tag_param, stack_name
+from generators.naming import EXPLICIT_STACKS, is_image_tag_param, stack_name
 
 from .diff import PropertyChange, from_details, has_values
 
@@ -134,9 +134,11 @@ def make_plan(
 
 
 def select_stacks(requested: list[str], known: list[str]) -> tuple[list[str], list[str]]:
-    """(selected stacks in configuration order, unknown names). `all` selects every stack."""
+    """(selected stacks in configuration order, unknown names). `all` selects every stack but the
+    explicit ones (`ci`: the pipelines' identity is changed by an administrator, never in passing)."""
     if "all" in requested:
-        return list(known), [r for r in requested if r != "all" and r not in known]
+        return [s for s in known if s not in EXPLICIT_STACKS or s in requested], \
+            [r for r in requested if r != "all" and r not in known]
     unknown = [r for r in requested if r not in known]
     return [s for s in known if s in requested], unknown
 

@@ -330,6 +330,16 @@ def image_exists(ecr: Any, repository: str, tag: str) -> bool:
     return True
 
 
+def image_digest(ecr: Any, repository: str, tag: str) -> str | None:
+    try:
+        found = ecr.describe_images(repositoryName=repository, imageIds=[{"imageTag": tag}])["imageDetails"]
+    except ClientError as exc:
+        if error_code(exc) in ("ImageNotFoundException", "RepositoryNotFoundException"):
+            return None
+        raise
+    return str(found[0]["imageDigest"]) if found else None
+
+
 def image_ids(ecr: Any, repository: str) -> list[dict[str, str]]:
     """Every image of a repository ([] when the repository does not exist)."""
     ids: list[dict[str, str]] = []
@@ -369,28 +379,6 @@ def registry_login(ecr: Any) -> tuple[str, str, str]:
 
 # --- S3 and CloudFront ----------------------------------------------------------------------------
 
-def ensure_bucket(s3: Any, bucket: str, region: str) -> bool:
-    """Create the artifacts bucket on first need: encrypted, public access blocked. True if created."""
-    try:
-        s3.head_bucket(Bucket=bucket)
-        return False
-    except ClientError as exc:
-        if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-            raise
-    location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
-    s3.create_bucket(Bucket=bucket, **location)
-    s3.put_public_access_block(Bucket=bucket, PublicAccessBlockConfiguration={
-        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
-    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={
-        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
-    return True
-
-
-def upload_template(s3: Any, bucket: str, key: str, body: str, region: str) -> str:
-    s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json")
-    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
-
-
 def list_keys(s3: Any, bucket: str) -> set[str]:
     keys: set[str] = set()
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
@@ -420,6 +408,89 @@ def invalidate(cloudfront: Any, distribution_id: str, paths: list[str]) -> str:
         InvalidationBatch={"Paths": {"Quantity": len(paths), "Items": paths}, "CallerReference": ref},
     )
     return str(answer["Invalidation"]["Id"])
+
+
+# --- Artifacts bucket (issue 12) --------------------------------------------------------------------
+# Its name is predictable (<prefix>-cfn-<account>-<region>): another account may create it first. Every
+# call that accepts ExpectedBucketOwner passes it (S3 then answers 403 for a bucket of another owner);
+# CreateBucket does not accept it, and not every endpoint honours it, so bucket_state checks explicitly.
+ARTIFACTS_KEEP_DAYS = 30  # templates are read once, by CreateChangeSet; older ones are only history
+TEMPLATES_TLS_ONLY = "DenyInsecureTransport"
+
+
+class ForeignBucket(Exception):
+    """The artifacts bucket exists and belongs to another account: nothing may be uploaded to it."""
+
+
+def bucket_state(s3: Any, bucket: str, account: str) -> str:
+    """"absent", "mine" or "foreign" (exists, but not among the caller's own buckets)."""
+    try:
+        s3.head_bucket(Bucket=bucket, ExpectedBucketOwner=account)
+    except ClientError as exc:
+        code = error_code(exc)
+        if code in ("404", "NoSuchBucket", "NotFound"):
+            return "absent"
+        if code in ("403", "AccessDenied", "Forbidden"):
+            return "foreign"
+        raise
+    # HeadBucket answered: ours, or an endpoint that ignores ExpectedBucketOwner. ListBuckets lists
+    # only the caller's own buckets, whoever may read others'.
+    return "mine" if bucket in own_buckets(s3) else "foreign"
+
+
+def own_buckets(s3: Any) -> set[str]:
+    names: set[str] = set()
+    for page in s3.get_paginator("list_buckets").paginate():
+        names.update(b["Name"] for b in page.get("Buckets", []))
+    return names
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str, account: str) -> bool:
+    """The artifacts bucket, created on first need and hardened; True if created. ForeignBucket if
+    another account owns the name."""
+    state = bucket_state(s3, bucket, account)
+    if state == "foreign":
+        raise ForeignBucket(bucket)
+    if state == "absent":
+        location = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+        s3.create_bucket(Bucket=bucket, **location)
+        if bucket_state(s3, bucket, account) != "mine":  # lost a race for the name
+            raise ForeignBucket(bucket)
+    versioning = s3.get_bucket_versioning(Bucket=bucket, ExpectedBucketOwner=account)
+    if state == "absent" or versioning.get("Status") != "Enabled":  # created by an older version: harden it
+        harden_bucket(s3, bucket, account)
+    return state == "absent"
+
+
+def harden_bucket(s3: Any, bucket: str, account: str) -> None:
+    """Private, encrypted, TLS only, versioned (a swapped template leaves a trace), old templates expire."""
+    owner = {"ExpectedBucketOwner": account}
+    s3.put_public_access_block(Bucket=bucket, **owner, PublicAccessBlockConfiguration={
+        "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    s3.put_bucket_encryption(Bucket=bucket, **owner, ServerSideEncryptionConfiguration={
+        "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    if s3.meta.endpoint_url.startswith("https://"):
+        # Over plain HTTP (an emulator) the policy would lock this tool out of its own bucket.
+        s3.put_bucket_policy(Bucket=bucket, **owner, Policy=json.dumps(tls_only_policy(s3.meta.partition, bucket)))
+    s3.put_bucket_versioning(Bucket=bucket, **owner, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, **owner, LifecycleConfiguration={"Rules": [{
+        "ID": "expire-old-templates", "Status": "Enabled", "Filter": {"Prefix": ""},
+        "Expiration": {"Days": ARTIFACTS_KEEP_DAYS},
+        "NoncurrentVersionExpiration": {"NoncurrentDays": ARTIFACTS_KEEP_DAYS},
+        "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1}}]})
+
+
+def upload_template(s3: Any, bucket: str, key: str, body: str, region: str, account: str) -> str:
+    s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json",
+                  ExpectedBucketOwner=account)
+    return f"https://{bucket}.s3.{region}.amazonaws.com/{key}"
+
+
+def tls_only_policy(partition: str, bucket: str) -> dict[str, Any]:
+    arn = f"arn:{partition}:s3:::{bucket}"
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": TEMPLATES_TLS_ONLY, "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
 
 
 # --- Day two (issue 11): logs, rollout state, target health, alarms, releases, secrets -------------

@@ -30,6 +30,7 @@ APPLIES: dict[str, frozenset[str]] = {
     "--check": frozenset({"synth"}),
     "--tag": frozenset({"publish"}),
     "--docker": frozenset({"publish"}),
+    "--allow-dirty": frozenset({"publish"}),
     "--site": frozenset({"publish"}),
     "--wait": CHANGE_SETS,
     "--change-set-name": CHANGE_SETS,
@@ -66,8 +67,8 @@ def misplaced_flag(args: argparse.Namespace) -> str | None:
         return f"{flag} only goes with {listed}, not with {SPELLED.get(chosen, '--' + chosen)}"
     if args.site and args.publish != "frontend":
         return "--site only goes with --publish frontend"
-    if (args.tag or args.docker) and args.publish == "frontend":
-        return "--tag and --docker only go with --publish SERVICE, not with --publish frontend"
+    if (args.tag or args.docker or args.allow_dirty) and args.publish == "frontend":
+        return "--tag, --docker and --allow-dirty only go with --publish SERVICE, not with --publish frontend"
     return None
 
 

@@ -17,6 +17,7 @@ from . import config_checks as checks
 from .agent_config import AgentConfig, merged_agent, parse_agent
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .capacity_config import check_environment, parse_capacity
+from .ci_config import CiConfig, parse_ci
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
 from .ops_config import Alarms, Secret, check_secret_names, parse_alarms, parse_kms_key, parse_secrets
 from .schedule_config import Schedule, parse_schedule
@@ -93,6 +94,7 @@ class Config:
     services: tuple[ServiceSpec, ...]
     source: Path = field(default=DEFAULT_CONFIG, compare=False)
     prefix_overridden: bool = False
+    ci: CiConfig | None = None  # the [ci] table (ci_config.py); None: no ci stack
 
     @property
     def prefix(self) -> str:
@@ -122,12 +124,15 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     if prefix is not None:
         owners.append(("--prefix", prefix, envs[env].get("account_id")))
     checks.check_prefixes_apart(where, owners, [s.name for s in services])
+    for name in envs:  # every environment's view of [ci], like the environments themselves
+        parse_ci(where, raw, name, list(envs), envs[name].get("account_id"))
     return Config(
         project=raw["project"],
         env=env_cfg,
         services=services,
         source=path,
         prefix_overridden=prefix is not None and prefix != envs[env]["prefix"],
+        ci=parse_ci(where, raw, env, list(envs), envs[env].get("account_id")),
     )
 
 

@@ -51,6 +51,8 @@ REPOSITORY_URI_KEY = "repository-uri"
 # Written by `deploy.py --publish` / `--set-image-tag` after a push, never by CloudFormation:
 # a new tag must not need a template change, only a new change set.
 IMAGE_TAG_KEY = "image-tag"
+# Written beside it by `--publish SERVICE` (never read by a template): the digest the tag named when pushed.
+IMAGE_DIGEST_KEY = "image-digest"
 
 
 # Written by the `auth` stack (Cognito or an external OIDC issuer), read by the services and the site.
@@ -118,3 +120,29 @@ def is_origin_secret_param(path: str) -> bool:
 def is_deployer_param(path: str) -> bool:
     """Parameters deploy.py writes itself (image tags, origin-secret versions): no stack does."""
     return is_image_tag_param(path) or is_origin_secret_param(path)
+
+
+# The `ci` stack (generators/ci.py): deployed only when named (`--stack ci`), never by `--stack all`:
+# it is the pipelines' own identity, changed by an administrator, not by the pipelines.
+EXPLICIT_STACKS = ("ci",)
+CI_ROLE_KEYS = ("plan-role-arn", "deploy-role-arn")  # /<prefix>/ci/<key>, printed after --stack ci
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+
+
+def ci_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/ci/{key}"
+
+
+def ci_role_name(prefix: str, role: str) -> str:
+    """`<prefix>-ci-plan` / `<prefix>-ci-deploy`: named, so the deploy role can be denied changes to them."""
+    return f"{prefix}-ci-{role}"
+
+
+def artifacts_bucket(prefix: str, account: str, region: str) -> str:
+    """Where templates over CloudFormation's 51,200-byte body limit go (S3 names: 63 characters at most)."""
+    return f"{prefix}-cfn-{account}-{region}"[:63]
+
+
+# Key prefix of templates uploaded by --plan: the deploy role cannot read it, so a pull request's
+# plan job can never place a template that a deployment then uses.
+PLAN_UPLOAD_PREFIX = "plan/"

@@ -133,6 +133,7 @@ TOP_FIELDS: dict[str, Field] = {
     "project": Field("str", True, _matches(r"[A-Za-z0-9][A-Za-z0-9_.:/=+@-]{0,127}", "a tag-safe name")),
     "environments": Field("table-map", True),
     "services": Field("table-list", True, lambda v: None if v else "at least one [[services]] entry"),
+    "ci": Field("table", False),  # the pipelines' identity, parsed in ci_config.py
 }
 
 ENV_FIELDS: dict[str, Field] = {

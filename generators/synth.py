@@ -12,6 +12,7 @@ from troposphere import Template
 
 from .alerts import build_alerts
 from .auth import build_auth
+from .ci import build_ci
 from .config import DEFAULT_CONFIG, Config
 from .frontend import build_frontend
 from .infrastructure import build_infrastructure
@@ -38,6 +39,8 @@ def stack_builders(cfg: Config) -> dict[str, BuildFn]:
     if cfg.env.auth.enabled:  # provider "off": no identity provider, nothing to publish
         builders["auth"] = build_auth
     builders["alerts"] = build_alerts
+    if cfg.ci is not None:  # deployed only when named: planner.select_stacks leaves it out of `all`
+        builders["ci"] = build_ci
     return builders
 
 

@@ -37,5 +37,5 @@ def test_every_environment_has_committed_templates() -> None:
         cfg = load_config(env=env)
         edge = ["edge"] if cfg.env.waf.enabled else []  # the WAF web ACL, where it is on
         assert sorted(p.stem for p in template_dir(cfg).glob("*.json")) == sorted(
-            ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts", *edge]
+            ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts", "ci", *edge]
         )
