@@ -40,7 +40,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from deployer.usage import config_file, endpoint_problem, misplaced_flag, rerun_flags
+from deployer.planning.usage import config_file, endpoint_problem, misplaced_flag, rerun_flags
 from generators.config import DEFAULT_CONFIG, ConfigError, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW, EXIT_DECLINED = 0, 1, 2, 3, 4
@@ -124,7 +124,7 @@ def seconds(value: str) -> int:
 
 
 def change_set_name(value: str) -> str:
-    from deployer.planner import change_set_name_problem  # pure: no AWS SDK on this path
+    from deployer.planning.planner import change_set_name_problem  # pure: no AWS SDK on this path
 
     problem = change_set_name_problem(value)
     if problem:
@@ -162,7 +162,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.env, args.prefix)
     contract = build_contract({s: json.loads(t) for s, t in render(cfg).items()})
-    from deployer.report import mermaid  # pure formatting: no AWS SDK import
+    from deployer.presentation.report import mermaid  # pure formatting: no AWS SDK import
 
     print(mermaid(contract, cfg.prefix), end="")
     return EXIT_OK
@@ -171,7 +171,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_cost(args: argparse.Namespace) -> int:
     import json
 
-    from deployer.cost import estimate, format_report, load_prices, report_to_json
+    from deployer.planning.cost import estimate, format_report, load_prices, report_to_json
     from generators.synth import render
 
     cfg = load_config(args.config, args.env, args.prefix)
@@ -219,7 +219,7 @@ def confirm_destroy(question: str, word: str = "destroy") -> bool:
 
 def cmd_aws(args: argparse.Namespace) -> int:
     """Every command that talks to AWS (or the emulator); boto3 is imported from here on only."""
-    from deployer.commands import Options
+    from deployer.commands.deploy import Options
     from generators.regions import region_problem
 
     problem = endpoint_problem(os.environ) if not args.local else None
@@ -231,8 +231,8 @@ def cmd_aws(args: argparse.Namespace) -> int:
                    change_set_name=args.change_set_name, wait=args.wait, force=args.force, rerun=args.rerun)
     if not args.local:
         return dispatch(args, opts)
-    from deployer.local import emulator
-    from deployer.report import Reporter
+    from deployer.emulator.local import emulator
+    from deployer.presentation.report import Reporter
 
     region = args.region or load_config(args.config, args.env, args.prefix).env.region
     with emulator(Reporter(region, json_mode=args.output == "json"), region):
@@ -240,14 +240,15 @@ def cmd_aws(args: argparse.Namespace) -> int:
 
 
 def cmd_local_serve(args: argparse.Namespace) -> int:
-    from deployer.serve import start, stop
+    from deployer.emulator.serve import start, stop
 
     return stop() if args.local_stop else start()
 
 
 def dispatch(args: argparse.Namespace, opts: Any) -> int:
-    from deployer import commands, publish, status, teardown
-    from deployer.local import is_emulator_endpoint, placeholder_images
+    from deployer.commands import deploy as commands
+    from deployer.commands import publish, status, teardown
+    from deployer.emulator.local import is_emulator_endpoint, placeholder_images
 
     # Images cannot be built for an emulator: placeholders stand in, and only there.
     opts.local = args.local or is_emulator_endpoint()
@@ -255,18 +256,18 @@ def dispatch(args: argparse.Namespace, opts: Any) -> int:
     if args.status:
         return status.status(opts, watch=args.watch)
     if args.logs or args.releases or args.rollback:
-        from deployer import day_two
+        from deployer.commands import day_two
 
         return day_two.dispatch(args, opts, make_confirm(args.yes, sys.stderr if args.output == "json" else None),
                                 after)
     if args.wake:
-        from deployer.wake import wake
+        from deployer.commands.wake import wake
 
         return wake(opts, args.wake)
     if args.destroy:
         return teardown.destroy(opts, confirm_destroy)
     if args.rotate_origin_secret:
-        from deployer import origin_secret
+        from deployer.commands import origin_secret
 
         return origin_secret.rotate(opts, make_confirm(args.yes, sys.stderr if args.output == "json" else None),
                                     after)

@@ -64,7 +64,7 @@ def main() -> None:
     logging.disable(logging.WARNING)
     from deploy_support import Aws, clean_env
 
-    from deployer.emulator import server_url, start_server
+    from deployer.emulator.layer import server_url, start_server
 
     server = start_server()
     try:

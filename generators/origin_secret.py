@@ -13,7 +13,7 @@ dynamic reference, as in AWS's own RDS/DocumentDB rotation examples.
 
 The load balancer's rules accept `current` and `previous` of the version the services read; CloudFront
 sends `current` of the version the frontend reads. `deploy.py --rotate-origin-secret` moves those two
-version ids one step at a time (deployer/origin_secret.py), so traffic never sees a mismatch.
+version ids one step at a time (deployer/commands/origin_secret.py), so traffic never sees a mismatch.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ those labels unless the path is one CloudFront forwards to the APIs. One referen
 (700 WCU) instead of two scoped-down copies keeps the web ACL within its 1,500 WCU base price.
 
 The ACL's ARN is published at /<prefix>/edge/web-acl-arn; the frontend stack reads it (the deployer
-copies it into the environment's region first, see deployer/regions.py).
+copies it into the environment's region first, see deployer/commands/regions.py).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    from deployer.emulator import server_url, start_server
+    from deployer.emulator.layer import server_url, start_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = start_server()

@@ -1,4 +1,4 @@
-"""deployer/cost.py: idle monthly cost per stack, checked against figures worked out by hand."""
+"""deployer/planning/cost.py: idle monthly cost per stack, checked against figures worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from deployer.cost import RATES, Prices, estimate, estimate_stack, format_report, load_prices, report_to_json
+from deployer.planning.cost import RATES, Prices, estimate, estimate_stack, format_report, load_prices, report_to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("infrastructure", "registry", "app-api", "inference-api", "frontend")
@@ -218,7 +218,7 @@ def test_format_report_is_an_aligned_table_with_totals() -> None:
 
 
 def test_price_table_states_region_date_and_source() -> None:
-    raw = json.loads((ROOT / "deployer" / "prices.json").read_text(encoding="utf-8"))
+    raw = json.loads((ROOT / "deployer" / "planning" / "prices.json").read_text(encoding="utf-8"))
     assert raw["region"] == "us-east-1" and raw["hours_per_month"] == 730
     assert raw["prices_as_of"] and raw["source"]
     assert all(rate["source"].startswith("https://aws.amazon.com/") for rate in raw["rates"].values())

@@ -14,8 +14,8 @@ import pytest
 from edge_support import BASE, DOMAIN, REPO, dev_config
 from test_cost import PRICES, monthly, service
 
-from deployer.cost import estimate, estimate_stack, load_prices, split_tasks
-from deployer.price_refresh import QUERIES, fetch_region, merge, usd_per_unit
+from deployer.commands.price_refresh import QUERIES, fetch_region, merge, usd_per_unit
+from deployer.planning.cost import estimate, estimate_stack, load_prices, split_tasks
 from generators.config import load_config
 from generators.synth import stack_builders
 
@@ -123,7 +123,7 @@ REQUIRED_REGIONS = ("us-east-1", "us-east-2", "us-west-2", "eu-west-1", "eu-cent
 
 
 def test_regional_tables_cover_the_common_regions() -> None:
-    raw = json.loads((REPO / "deployer" / "prices.json").read_text())
+    raw = json.loads((REPO / "deployer" / "planning" / "prices.json").read_text())
     assert set(REQUIRED_REGIONS) <= {raw["region"], *raw["regions"]}
     for region in REQUIRED_REGIONS:
         prices = load_prices(region=region)
@@ -225,7 +225,7 @@ def test_refresh_fetches_each_rate_and_merges_a_new_region() -> None:
     first = pricing.calls[0]
     assert first["ServiceCode"] == "AmazonEC2" and {"Type": "TERM_MATCH", "Field": "regionCode",
                                                     "Value": "eu-west-3"} in first["Filters"]
-    raw = json.loads((REPO / "deployer" / "prices.json").read_text())
+    raw = json.loads((REPO / "deployer" / "planning" / "prices.json").read_text())
     changes = merge(raw, "eu-west-3", found, "2026-11-28")
     assert raw["regions"]["eu-west-3"] == found and raw["prices_as_of"] == "2026-11-28"
     assert changes == ["eu-west-3 nat_gateway_hour: None -> 0.05", "eu-west-3 ec2_t4g_nano_hour: None -> 0.0047"]

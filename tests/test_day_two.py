@@ -212,7 +212,7 @@ def test_a_rollout_rolled_back_by_an_alarm_fails_the_deploy_naming_it(released: 
      "rolled back: CloudWatch alarm detected"),
 ])
 def test_alarm_rollback_classification(service: dict, expected: str | None) -> None:
-    from deployer.rollout import alarm_rollback
+    from deployer.commands.rollout import alarm_rollback
 
     assert alarm_rollback(service, ["a-5xx-count", "a-5xx-rate"]) == expected
 

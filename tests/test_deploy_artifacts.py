@@ -12,11 +12,11 @@ import pytest
 from botocore.exceptions import ClientError
 from deploy_support import Aws
 
-from deployer import runner
-from deployer.actions import Context
-from deployer.batch import deploy_stack
-from deployer.planner import TEMPLATE_BODY_LIMIT, StackPlan
-from deployer.report import Reporter
+from deployer.aws import runner
+from deployer.commands.actions import Context
+from deployer.commands.batch import deploy_stack
+from deployer.planning.planner import TEMPLATE_BODY_LIMIT, StackPlan
+from deployer.presentation.report import Reporter
 
 
 def test_large_template_goes_through_the_artifacts_bucket(

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.planner import (
+from deployer.planning.planner import (
     TEMPLATE_BODY_LIMIT,
     Kind,
     Poller,
@@ -22,7 +22,7 @@ from deployer.planner import (
     select_stacks,
     stack_tags,
 )
-from deployer.report import mermaid
+from deployer.presentation.report import mermaid
 from generators.contract import build_contract
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "dev"

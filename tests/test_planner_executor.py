@@ -9,7 +9,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from deployer.executor import run_batches
+from deployer.planning.executor import run_batches
 
 
 @dataclass

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.planner import select_stacks
+from deployer.planning.planner import select_stacks
 from generators.ci import build_ci
 from generators.config import ConfigError, load_config
 from generators.synth import render, to_json

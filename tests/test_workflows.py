@@ -40,7 +40,7 @@ SERVICES = ("app-api", "inference-api")
 # Files every stack is built from: a change to any of them must run all five pipelines.
 SHARED = (
     "generators/__init__.py", "generators/config.py", "generators/naming.py", "generators/common.py",
-    "generators/synth.py", "platform.toml", "deploy.py", "deployer/runner.py", "deployer/planner.py",
+    "generators/synth.py", "platform.toml", "deploy.py", "deployer/aws/runner.py", "deployer/planning/planner.py",
     "pyproject.toml", "Makefile", ".github/actions/setup/action.yml", ".github/scripts/plan_summary.py",
 )
 # deploy.py flags the contract promises; the pipelines may use no others.
