@@ -22,7 +22,7 @@ demo-setup: $(VENV)/.demo
 # The demo needs only the project and the emulator: no linters, no test tools, no services.
 $(VENV)/.demo: requirements/local.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/local.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes --no-deps -r requirements/local.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
 
