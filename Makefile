@@ -12,6 +12,8 @@ LOCK_ARGS := --generate-hashes --python-version 3.11 --universal --quiet \
 	--no-emit-package layered-platform $(foreach s,$(SERVICES),--no-emit-package $(notdir $(s)))
 # Test worker processes (pytest-xdist); files stay whole on one worker so module fixtures are built once.
 TEST_WORKERS ?= auto
+# Extras the test environment installs per service: the agent's libraries, so its tests run.
+EXTRAS_services/inference-api := [agentcore]
 
 .PHONY: setup demo-setup demo test synth lint lock bench clean
 
@@ -29,7 +31,7 @@ $(VENV)/.demo: requirements/local.lock pyproject.toml
 $(VENV)/.installed: $(VENV)/.demo requirements/dev.lock pyproject.toml $(wildcard services/*/pyproject.toml)
 	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.lock
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
-		-e '.[dev]' $(foreach s,$(SERVICES),-e $(s))
+		-e '.[dev]' $(foreach s,$(SERVICES),-e '$(s)$(EXTRAS_$(s))')
 	$(PY) -m pip check --disable-pip-version-check
 	touch $@
 
@@ -65,6 +67,7 @@ bench: setup
 	$(PY) bench/bench_deploy.py
 	$(PY) bench/bench_endpoints.py
 	$(PY) bench/bench_health.py
+	$(PY) bench/bench_agent.py
 
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lock build

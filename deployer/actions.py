@@ -16,8 +16,12 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from generators.naming import PLAN_UPLOAD_PREFIX
+
 from . import converge, runner
+from .artifacts import foreign_message
 from .diff import ParameterChange
+from .errors import UsageError
 from .planner import (
     TEMPLATE_BODY_LIMIT,
     UPDATABLE,
@@ -75,10 +79,17 @@ class Context:
     confirm: Callable[[list[tuple[str, int]]], list[str]] = lambda pending: [name for name, _ in pending]
     after_success: Callable[[str], None] = lambda stack: None
     artifacts_bucket: str = ""
+    buckets: dict[str, str] = field(default_factory=dict)  # region -> artifacts bucket, for out-of-region stacks
+    artifacts_owner: str = ""  # the caller's account: ExpectedBucketOwner of every artifacts call
     protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
     cancelled: threading.Event = field(default_factory=threading.Event)
     executing: dict[str, str] = field(default_factory=dict)  # stack name -> change-set type in flight
     lock: threading.Lock = field(default_factory=threading.Lock)
+    regions: dict[str, str] = field(default_factory=dict)  # stacks outside the environment's region
+
+    def at(self, stack: str) -> runner.Clients:
+        """Clients in the stack's own region (edge lives in us-east-1 whatever the environment's)."""
+        return self.clients.for_region(self.regions.get(stack))
 
     def sleep(self, seconds: float) -> None:
         if self.cancelled.wait(seconds):
@@ -100,7 +111,7 @@ def prepare_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) 
 
 
 def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result: StackResult) -> None:
-    cf = ctx.clients.cf
+    cf = ctx.at(sp.stack).cf
     kind = classify("stack", existing["StackStatus"] if existing else None)
     if kind is Kind.RECREATE:
         assert existing is not None
@@ -134,10 +145,11 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
 
 def _replace_same_name(ctx: Context, sp: StackPlan) -> None:
     """A plan made again under the same name replaces the first (CloudFormation refuses a duplicate name)."""
-    for old in runner.list_change_sets(ctx.clients.cf, sp.stack_name):
+    cf = ctx.at(sp.stack).cf
+    for old in runner.list_change_sets(cf, sp.stack_name):
         if old["ChangeSetName"] == ctx.naming.name and old.get("ExecutionStatus") != "EXECUTE_COMPLETE":
             ctx.report.stack(sp.stack, f"replacing change set {ctx.naming.name} left by an earlier plan")
-            runner.delete_change_set(ctx.clients.cf, old["ChangeSetId"])
+            runner.delete_change_set(cf, old["ChangeSetId"])
 
 
 def _after_change_set(
@@ -152,7 +164,7 @@ def _after_change_set(
         result.status, result.reason = "failed", "change set failed"
         ctx.report.stack(sp.stack, f"change set {cs.get('Status')}: {cs.get('StatusReason', '')}")
         return
-    result.changes, result.parameters = review(ctx.clients, sp, change_rows(cs["Changes"]), existing)
+    result.changes, result.parameters = review(ctx.at(sp.stack), sp, change_rows(cs["Changes"]), existing)
     result.change_set, result.console_url = cs, ctx.report.console_url(cs)
     # Shown, confirmed and executed by the batch (deployer/batch.py), one stack after another.
     result.status = "planned" if ctx.keep_change_sets else "ready"
@@ -160,7 +172,7 @@ def _after_change_set(
 
 def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: StackResult) -> None:
     """Execute one change set and wait for its stack, streaming events; failed resources first."""
-    cf = ctx.clients.cf
+    cf = ctx.at(sp.stack).cf
     seen = {e["EventId"] for e in runner.new_events(cf, stack_id, set())}
     ctx.executing[sp.stack_name] = result.action
     events: list[dict[str, Any]] = []
@@ -176,7 +188,7 @@ def execute(ctx: Context, sp: StackPlan, cs_id: str, stack_id: str, result: Stac
         runner.execute_change_set(cf, cs_id)
     except ClientError as exc:  # an endpoint that fails the call instead of the stack (an emulator)
         result.status = "failed"
-        result.reason = converge.refused_execute(ctx.clients, sp, exc)
+        result.reason = converge.refused_execute(ctx.at(sp.stack), sp, exc)
         ctx.report.line(f"{sp.stack} failed: {result.reason}")
         return
     ctx.report.track(sp.stack, f"{operation}_IN_PROGRESS", len(result.changes))
@@ -205,7 +217,7 @@ def discard(ctx: Context, result: StackResult) -> None:
     """Delete a change set we made and did not execute; for a new stack, also its empty shell."""
     if not result.change_set_id:
         return
-    cf = ctx.clients.cf
+    cf = ctx.at(result.stack).cf
     runner.delete_change_set(cf, result.change_set_id)
     if result.action in ("create", "recreate"):
         shell = runner.describe_stack(cf, result.stack_name)
@@ -216,7 +228,8 @@ def discard(ctx: Context, result: StackResult) -> None:
 def _delete_and_wait(
     ctx: Context, stack: str, stack_id: str, events: list[dict[str, Any]] | None = None
 ) -> dict[str, Any]:
-    seen = {e["EventId"] for e in runner.new_events(ctx.clients.cf, stack_id, set())}
+    cf = ctx.at(stack).cf
+    seen = {e["EventId"] for e in runner.new_events(cf, stack_id, set())}
     sink = events if events is not None else []
 
     def collect(batch: list[dict[str, Any]]) -> None:
@@ -225,8 +238,8 @@ def _delete_and_wait(
 
     ctx.report.track(stack, "DELETE_IN_PROGRESS")
     try:
-        runner.delete_stack(ctx.clients.cf, stack_id)
-        return runner.wait_stack(ctx.clients.cf, stack_id, collect, seen, ctx.sleep)
+        runner.delete_stack(cf, stack_id)
+        return runner.wait_stack(cf, stack_id, collect, seen, ctx.sleep)
     finally:
         ctx.report.untrack(stack)
 
@@ -255,8 +268,19 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
     """Templates above CloudFormation's body limit go through the artifacts bucket."""
     if sp.size <= TEMPLATE_BODY_LIMIT:
         return None
-    s3, region = ctx.clients.s3, ctx.clients.region
+    # TemplateURL must name a bucket in the stack's own region: one artifacts bucket per region.
+    clients = ctx.at(sp.stack)
+    s3, region = clients.s3, clients.region
+    bucket = ctx.buckets.get(region, ctx.artifacts_bucket)
     with ctx.lock:
-        if runner.ensure_bucket(s3, ctx.artifacts_bucket, region):
-            ctx.report.line(f"created artifacts bucket {ctx.artifacts_bucket} (encrypted, public access blocked)")
-    return runner.upload_template(s3, ctx.artifacts_bucket, f"{sp.stack_name}/{sp.digest}.json", sp.body, region)
+        try:
+            created = runner.ensure_bucket(s3, bucket, region, ctx.artifacts_owner)
+        except runner.ForeignBucket:  # taken between the pre-flight check and now
+            raise UsageError(foreign_message(bucket, ctx.artifacts_owner)) from None
+        if created:
+            ctx.report.line(f"created artifacts bucket {bucket} (encrypted, TLS only, versioned, "
+                            "public access blocked)")
+    # --plan uploads under plan/, which the deploy role cannot read: a pull request's plan job never
+    # places a template a deployment then uses.
+    key = f"{PLAN_UPLOAD_PREFIX if ctx.keep_change_sets else ''}{sp.stack_name}/{sp.digest}.json"
+    return runner.upload_template(s3, bucket, key, sp.body, region, ctx.artifacts_owner)

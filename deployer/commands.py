@@ -16,11 +16,19 @@ from botocore.exceptions import ProfileNotFound
 
 from generators.config import Config, load_config
 from generators.contract import Contract, ContractError, build_contract
-from generators.naming import FOUNDATION_STACKS, service_param, stack_name
-from generators.synth import committed, synth
+from generators.naming import (
+    EXPLICIT_STACKS,
+    FOUNDATION_STACKS,
+    artifacts_bucket,
+    is_origin_secret_param,
+    service_param,
+    stack_name,
+)
+from generators.synth import committed, stack_regions, synth
 
-from . import converge, orphans, preflight, runner
+from . import converge, orphans, preflight, regions, runner
 from .actions import Context, StackResult, timestamp
+from .artifacts import check_artifacts_bucket
 from .batch import run_batch
 from .errors import UsageError
 from .executor import run_grouped
@@ -65,6 +73,7 @@ class Session:
     contract: Contract
     report: Reporter
     clients: runner.Clients | None = None
+    regions: dict[str, str] = field(default_factory=dict)  # stacks outside the environment's region
 
 
 def prepare(opts: Options, need_stacks: bool = True, write: bool = False) -> Session:
@@ -90,7 +99,9 @@ def prepare(opts: Options, need_stacks: bool = True, write: bool = False) -> Ses
         raise UsageError(f"unknown stack {', '.join(unknown)} — choose from: all, {', '.join(files)}")
     if need_stacks and not selected:
         raise UsageError(f"no stack selected — pass --stack NAME (one of: all, {', '.join(files)})")
-    return Session(cfg, make_plan(contract, cfg.prefix, selected, files, bodies), contract, report)
+    where = stack_regions(cfg, opts.region)  # edge: us-east-1 whatever the environment's region
+    return Session(cfg, make_plan(contract, cfg.prefix, selected, files, bodies, where), contract, report,
+                   regions=where)
 
 
 def connect(s: Session, opts: Options) -> runner.Clients:
@@ -118,26 +129,34 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     clients = connect(s, opts)
     show_plan(s, {"deploy": "deploy", "plan": "plan (change sets kept for review)", "execute": "execute"}[mode])
     account = preflight.identity(clients, s.cfg)
-    states = preflight.stack_states(clients, {k: v.stack_name for k, v in s.plan.stacks.items()})
+    states = preflight.stack_states(clients, {k: v.stack_name for k, v in s.plan.stacks.items()}, s.regions)
     if opts.wait is not None:
-        states = preflight.wait_for_others(clients, states, s.report, opts.wait)
+        states = preflight.wait_for_others(clients, states, s.report, opts.wait, s.regions)
     problems = preflight.state_problems(states, clients.region)
     problems += orphans.removal_problems(clients, s.cfg.prefix, s.plan, states, clients.region)
     # One read for what the stacks read and what the deployed ones write (converge restores those).
     # Only stacks that stay (not recreated): their state now is the one the checks after them judge by.
     kept = {st: state for st, state in states.items()
             if state and classify("stack", state["StackStatus"]) in UPDATABLE}
-    written = {p for p, w in s.contract.writer.items() if w in s.plan.stacks and w in kept}
+    # An out-of-region stack's parameters are checked by regions.after_deploy, which copies them home.
+    written = {p for p, w in s.contract.writer.items() if w in s.plan.stacks and w in kept and w not in s.regions}
     reads = {p for sp in s.plan.stacks.values() for p in sp.reads.values()}
     known = runner.get_parameters(clients.ssm, written | reads)
+    secret_paths = origin_secret_paths(s) if mode != "execute" else frozenset()  # --execute: --plan made them
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
-                                             existing=known)
+                                             existing=known, created_here=secret_paths)
+    problems += preflight.secret_problems(clients, s.cfg, s.plan)
     preflight.fail_on(problems)
+    check_artifacts_bucket(clients, s.plan, artifacts_bucket(s.cfg.prefix, account, clients.region), account)
+    if secret_paths:  # created only once nothing else stands in the way
+        from . import origin_secret  # it imports this module: loaded here, not at the top
+        origin_secret.ensure(clients, s.cfg, s.report)
     ctx = Context(
         clients, s.report, naming=names,
         tags={st: _tags(s, sp) for st, sp in s.plan.stacks.items()}, keep_change_sets=mode == "plan", confirm=confirm,
-        artifacts_bucket=f"{s.cfg.prefix}-cfn-{account}-{clients.region}"[:63],
-        protect=frozenset(FOUNDATION_STACKS),
+        artifacts_bucket=artifacts_bucket(s.cfg.prefix, account, clients.region), artifacts_owner=account,
+        buckets={r: artifacts_bucket(s.cfg.prefix, account, r) for r in s.regions.values()},
+        protect=frozenset(FOUNDATION_STACKS), regions=s.regions,
     )
     missing = sorted(written - set(known))
     ctx.after_success = lambda stack: _after(s, stack, kept.get(stack), missing, after_success)
@@ -146,16 +165,38 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
         results = execute_planned(ctx, s.plan, states, lambda: interrupt(ctx, s))
     else:
         results = _run(ctx, s, states)
-    return finish(s, opts, results, mode)
+    code = finish(s, opts, results, mode)
+    return _alarm_verdict(s, results, code) if mode != "plan" else code
+
+
+def _alarm_verdict(s: Session, results: dict[str, StackResult], code: int) -> int:
+    """A service whose rollout an alarm rolled back fails the deploy, naming the alarm (rollout.py)."""
+    from .rollout import after_deploy
+
+    services = {sv.name for sv in s.cfg.services}
+    executed = {st: r.stack_name for st, r in results.items() if st in services and r.executed}
+    if not executed or s.clients is None:
+        return code
+    code, problems = after_deploy(s.clients, s.cfg, executed, code)
+    for line in problems:
+        print(f"error: {line}", file=sys.stderr)
+    return code
 
 
 def _after(s: Session, stack: str, before: dict[str, Any] | None, missing: list[str], extra: Any) -> None:
     """After each stack that deployed or had no changes: converge what a change set cannot see."""
     assert s.clients is not None
     own = [p for p in missing if s.contract.writer.get(p) == stack]
-    converge.after_stack(s.clients, s.report, s.plan.stacks[stack], before, own, stack in FOUNDATION_STACKS)
+    sp = s.plan.stacks[stack]
+    converge.after_stack(s.clients.for_region(sp.region), s.report, sp, before, own, stack in FOUNDATION_STACKS)
+    regions.after_deploy(s.clients, s, stack)  # an out-of-region stack's parameters, copied home
     if extra:
         extra(s.clients, s, stack)
+
+
+def origin_secret_paths(s: Session) -> frozenset[str]:
+    """public-alb: the version parameters deploy.py writes itself before the first change set."""
+    return frozenset(p for sp in s.plan.stacks.values() for p in sp.reads.values() if is_origin_secret_param(p))
 
 
 def _naming(opts: Options) -> Naming:
@@ -189,9 +230,10 @@ def interrupt(ctx: Context, s: Session) -> None:
     ctx.cancelled.set()
     s.report.line("interrupted: cancelling updates in progress (Ctrl-C again to stop waiting)")
     assert s.clients is not None
+    region_by_name = {sp.stack_name: sp.region for sp in s.plan.stacks.values()}
     for name, action in list(ctx.executing.items()):
         if action == "update":
-            refused = runner.cancel_update(s.clients.cf, name)
+            refused = runner.cancel_update(s.clients.for_region(region_by_name.get(name)).cf, name)
             s.report.line(f"  {name}: " + (f"cancel refused: {refused}" if refused else "cancel-update-stack sent"))
 
 
@@ -208,6 +250,12 @@ def finish(s: Session, opts: Options, results: dict[str, StackResult], mode: str
         urls = {}
     for name, url in urls.items():
         s.report.line(f"  {name:<22} {url}")
+    if code == EXIT_OK and mode in ("deploy", "execute") and set(results) & set(EXPLICIT_STACKS):
+        from .ci_stack import role_lines
+
+        assert s.clients is not None
+        for line in role_lines(s.clients, s.cfg.prefix, s.cfg.env.name):
+            s.report.line(line)
     if opts.output == "json":
         print(to_json({"command": mode, "env": s.cfg.env.name, "prefix": s.cfg.prefix, "region": s.report.region,
                        "batches": s.plan.batches, "stacks": [result_dict(r) for r in ordered],
@@ -229,7 +277,7 @@ def _states_after_interrupt(s: Session, results: list[StackResult]) -> None:
     assert s.clients is not None
     s.report.line("state after Ctrl-C (rerun the same command to converge):")
     for r in results:
-        state = runner.describe_stack(s.clients.cf, r.stack_name)
+        state = runner.describe_stack(s.clients.for_region(s.regions.get(r.stack)).cf, r.stack_name)
         s.report.line(f"  {r.stack_name:<30} {state['StackStatus'] if state else 'absent'}")
 
 

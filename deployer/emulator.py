@@ -25,6 +25,12 @@ Gaps filled (moto 5.x):
   now resolves to a new value. CloudFormation re-reads those for every change set, so a new image
   tag is a change; the emulator now diffs the resolved values too and modifies the resources
   that reference a changed parameter, on execute as well.
+- AWS::ElasticLoadBalancingV2::TargetGroup has no GetAtt at all in moto; the deployment alarms'
+  dimension needs TargetGroupFullName (the ARN's `targetgroup/<name>/<id>` part), so it and
+  TargetGroupName/TargetGroupArn are answered the way AWS does.
+- UpdateService with a new task definition keeps the old deployment record (its taskDefinition
+  and id); AWS starts a new PRIMARY deployment. moto runs no tasks, so the new one is recorded as
+  COMPLETED at once (`--status` and the rollback tests read which task definition is deployed).
 - Deleting an AWS::SSM::Parameter that is already gone failed the update; CloudFormation treats a
   resource that no longer exists as deleted. An update that removed a resource kept it in the
   stack's resource map, so adding it back later created nothing.
@@ -44,6 +50,8 @@ from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.common_models import CloudFormationModel
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
+from moto.ecs.models import EC2ContainerServiceBackend
+from moto.elbv2.models import FakeTargetGroup
 from moto.server import ThreadedMotoServer
 from moto.ssm.exceptions import ParameterNotFound
 from moto.ssm.models import Parameter as SsmParameter
@@ -312,6 +320,31 @@ def _forgetting_update(original: Any) -> Any:
     return update
 
 
+TARGET_GROUP_ATTRS = ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns")
+
+
+def _target_group_attribute(self: FakeTargetGroup, name: str) -> Any:
+    if name == "TargetGroupFullName":
+        return self.arn.split(":")[-1]  # arn:...:targetgroup/<name>/<id> -> targetgroup/<name>/<id>
+    if name == "TargetGroupName":
+        return self.name
+    if name == "LoadBalancerArns":
+        return list(self.load_balancer_arns)
+    return self.arn
+
+
+def _new_deployment(original: Any) -> Any:
+    def update_service(self: EC2ContainerServiceBackend, service_properties: dict[str, Any]) -> Any:
+        wanted = service_properties.get("task_definition")
+        service = original(self, service_properties)
+        if wanted and service.deployments and service.deployments[0].get("taskDefinition") != service.task_definition:
+            service.deployments[0].update(taskDefinition=service.task_definition,
+                                          id=f"ecs-svc/{abs(hash(service.task_definition)) % 10 ** 18}")
+        return service
+
+    return update_service
+
+
 def patch_moto() -> None:
     """Idempotent: fill the gaps listed in the module docstring."""
     global _patched
@@ -333,6 +366,10 @@ def patch_moto() -> None:
         SsmParameter.__dict__["delete_from_cloudformation_json"])
     CloudFormationBackend.create_change_set = _changes_count(  # type: ignore[method-assign]
         CloudFormationBackend.create_change_set)
+    EC2ContainerServiceBackend.update_service = _new_deployment(  # type: ignore[method-assign]
+        EC2ContainerServiceBackend.update_service)
+    FakeTargetGroup.has_cfn_attr = classmethod(lambda cls, attr: attr in TARGET_GROUP_ATTRS)  # type: ignore[assignment]
+    FakeTargetGroup.get_cfn_attribute = _target_group_attribute  # type: ignore[attr-defined]
     _patched = True
 
 

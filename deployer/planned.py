@@ -26,10 +26,10 @@ def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
     refuses stale or dead ones."""
     found: dict[str, dict[str, Any]] = {}
     for stack, sp in plan.stacks.items():
-        chosen = pick_planned(ctx.naming, runner.list_change_sets(ctx.clients.cf, sp.stack_name))
+        chosen = pick_planned(ctx.naming, runner.list_change_sets(ctx.at(sp.stack).cf, sp.stack_name))
         if chosen is None:
             continue
-        cs = runner.describe_change_set(ctx.clients.cf, chosen["ChangeSetId"])
+        cs = runner.describe_change_set(ctx.at(sp.stack).cf, chosen["ChangeSetId"])
         name = cs["ChangeSetName"]
         if runner.change_set_kind(cs) is not Kind.READY:
             raise UsageError(f"change set {name} of {sp.stack_name} is no longer executable "
@@ -68,7 +68,7 @@ def execute_planned(
             return result
         cs = planned[stack]
         result.change_set_id, result.change_set, result.status = cs["ChangeSetId"], cs, "ready"
-        result.changes, result.parameters = review(ctx.clients, sp, change_rows(cs["Changes"]),
+        result.changes, result.parameters = review(ctx.at(sp.stack), sp, change_rows(cs["Changes"]),
                                                    None if creating else state)
         result.console_url = ctx.report.console_url(cs)
         return result

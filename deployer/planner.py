@@ -14,8 +14,8 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from generators.contract import Contract, launch_order
-from generators.naming import is_image_tag_param, stack_name
+from generators.contract import AWS_PUBLIC_PREFIX, Contract, launch_order
+from generators.naming import EXPLICIT_STACKS, is_image_tag_param, stack_name
 
 from .diff import PropertyChange, from_details, has_values
 
@@ -94,6 +94,7 @@ class StackPlan:
     path: Path
     body: str
     reads: Mapping[str, str]  # template parameter -> SSM path
+    region: str = ""  # where the stack lives; "" = the environment's region
 
     @property
     def digest(self) -> str:
@@ -120,18 +121,24 @@ class Plan:
 
 
 def make_plan(
-    contract: Contract, prefix: str, selected: list[str], files: Mapping[str, Path], bodies: Mapping[str, str]
+    contract: Contract, prefix: str, selected: list[str], files: Mapping[str, Path], bodies: Mapping[str, str],
+    regions: Mapping[str, str] | None = None,
 ) -> Plan:
+    """`regions`: stacks that live outside the environment's region (generators.synth.stack_regions)."""
+    where = regions or {}
     stacks = {
-        s: StackPlan(s, stack_name(prefix, s), files[s], bodies[s], dict(contract.reads[s])) for s in selected
+        s: StackPlan(s, stack_name(prefix, s), files[s], bodies[s], dict(contract.reads[s]), where.get(s, ""))
+        for s in selected
     }
     return Plan(launch_order(contract, selected), stacks, contract)
 
 
 def select_stacks(requested: list[str], known: list[str]) -> tuple[list[str], list[str]]:
-    """(selected stacks in configuration order, unknown names). `all` selects every stack."""
+    """(selected stacks in configuration order, unknown names). `all` selects every stack but the
+    explicit ones (`ci`: the pipelines' identity is changed by an administrator, never in passing)."""
     if "all" in requested:
-        return list(known), [r for r in requested if r != "all" and r not in known]
+        return [s for s in known if s not in EXPLICIT_STACKS or s in requested], \
+            [r for r in requested if r != "all" and r not in known]
     unknown = [r for r in requested if r not in known]
     return [s for s in known if s in requested], unknown
 
@@ -151,7 +158,9 @@ def missing_parameters(plan: Plan, existing: set[str], provided: set[str] = froz
         for stack in batch:
             for path in plan.stacks[stack].reads.values():
                 writer = plan.contract.writer.get(path)
-                if path in existing or path in provided or writer in deployed_before:
+                # AWS's public parameters (the latest AMI) exist wherever the service does.
+                if path in existing or path in provided or writer in deployed_before or \
+                        path.startswith(AWS_PUBLIC_PREFIX):
                     continue
                 missing.append(Missing(path, stack, writer))
         deployed_before |= set(batch)

@@ -16,7 +16,7 @@ from botocore.exceptions import (
 )
 
 from generators.config import Config
-from generators.naming import REPOSITORY_URI_KEY, repository_name, service_param
+from generators.naming import REPOSITORY_URI_KEY, is_origin_secret_param, repository_name, service_param
 
 from . import runner
 from .errors import UsageError
@@ -48,20 +48,27 @@ def identity(clients: runner.Clients, cfg: Config) -> str:
     return account
 
 
-def stack_states(clients: runner.Clients, names: dict[str, str]) -> dict[str, dict[str, Any] | None]:
-    return {stack: runner.describe_stack(clients.cf, name) for stack, name in names.items()}
+def stack_states(
+    clients: runner.Clients, names: dict[str, str], regions: dict[str, str] | None = None
+) -> dict[str, dict[str, Any] | None]:
+    """`regions`: stacks that live outside the environment's region, asked there."""
+    where = regions or {}
+    return {stack: runner.describe_stack(clients.for_region(where.get(stack)).cf, name)
+            for stack, name in names.items()}
 
 
 def wait_for_others(
-    clients: runner.Clients, states: dict[str, dict[str, Any] | None], report: Reporter, limit: int
+    clients: runner.Clients, states: dict[str, dict[str, Any] | None], report: Reporter, limit: int,
+    regions: dict[str, str] | None = None,
 ) -> dict[str, dict[str, Any] | None]:
     """--wait: a stack someone else is changing is watched until it settles, then read again;
     never updated concurrently."""
     settled = dict(states)
     for stack, state in states.items():
         if state is not None and classify("stack", state["StackStatus"]) is Kind.PENDING:
-            _watch(clients, stack, state, report, limit)
-            settled[stack] = runner.describe_stack(clients.cf, state["StackName"])  # None after a delete
+            regional = clients.for_region((regions or {}).get(stack))
+            _watch(regional, stack, state, report, limit)
+            settled[stack] = runner.describe_stack(regional.cf, state["StackName"])  # None after a delete
     return settled
 
 
@@ -92,27 +99,36 @@ def state_problems(states: dict[str, dict[str, Any] | None], region: str) -> Pro
         if state is None:
             continue
         status, name = state["StackStatus"], state["StackName"]
+        where = stack_region(state, region)
         kind = classify("stack", status)
         if kind is Kind.PENDING:
             problems.append(f"{name} is {status}: another deployment is running — wait for it to finish, then "
                             "rerun (or pass --wait)")
         elif status == "UPDATE_ROLLBACK_FAILED":
             problems.append(f"{name} is UPDATE_ROLLBACK_FAILED — fix the cause shown in its events, then run: "
-                            f"aws cloudformation continue-update-rollback --stack-name {name} --region {region}")
+                            f"aws cloudformation continue-update-rollback --stack-name {name} --region {where}")
         elif kind is Kind.STUCK:
             problems.append(f"{name} is {status} — see its events in the console, fix the cause, "
                             "then delete it (python deploy.py --destroy) or retry")
     return problems
 
 
+def stack_region(state: dict[str, Any], default: str) -> str:
+    """The region in a stack's ARN (arn:aws:cloudformation:<region>:...): edge's is not the environment's."""
+    parts = str(state.get("StackId", "")).split(":")
+    return parts[3] if len(parts) > 3 and parts[3] else default
+
+
 def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulated_images: bool,
-                       rerun: str = "", existing: dict[str, str] | None = None) -> Problems:
+                       rerun: str = "", existing: dict[str, str] | None = None,
+                       created_here: frozenset[str] = frozenset()) -> Problems:
     """Missing SSM parameters (by the stack that writes them) and image tags absent from ECR.
-    `existing`: the parameters already read (path -> value), to save the calls."""
+    `existing`: the parameters already read (path -> value), to save the calls; `created_here`:
+    paths this run writes itself before the first change set (the origin-secret versions)."""
     paths = {p for sp in plan.stacks.values() for p in sp.reads.values()}
     existing = existing if existing is not None else runner.get_parameters(clients.ssm, paths)
     image_paths = {p for sp in plan.stacks.values() for p in sp.image_tag_reads.values()}
-    provided = image_paths if emulated_images else set()
+    provided = (image_paths if emulated_images else set()) | created_here
     rerun = rerun or f"--env {cfg.env.name}"
     problems = [_missing_line(m, rerun) for m in missing_parameters(plan, set(existing), provided)]
     for path in sorted(image_paths & set(existing)):
@@ -129,6 +145,9 @@ def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulate
 
 
 def _missing_line(m: Missing, rerun: str) -> str:
+    if m.writer is None and is_origin_secret_param(m.path):  # --execute of a plan made before it existed
+        return (f"{m.reader} reads {m.path}, which does not exist — the origin secret is made by a deploy or "
+                f"--plan: python deploy.py --stack {m.reader} {rerun}")
     if m.writer is None:
         service = image_service(m.path)
         return (f"{m.reader} reads {m.path}, which does not exist — publish an image first: "
@@ -143,3 +162,23 @@ def _missing_line(m: Missing, rerun: str) -> str:
 def fail_on(problems: Problems) -> None:
     if problems:
         raise UsageError("pre-flight failed:\n  " + "\n  ".join(problems))
+
+
+def secret_problems(clients: runner.Clients, cfg: Config, plan: Plan) -> Problems:
+    """Each `secrets` reference of the services being deployed must exist: ECS would otherwise fail
+    every task start with ResourceInitializationError, long after the change set succeeded."""
+    wanted = [(svc.name, s) for svc in cfg.services if svc.name in plan.stacks for s in svc.secrets]
+    if not wanted:
+        return []
+    missing_params = set(runner.missing_parameters(clients.ssm, [s.target for _, s in wanted if s.is_ssm]))
+    problems = []
+    for service, s in wanted:
+        if s.is_ssm and s.target in missing_params:
+            problems.append(f"{service}: secret {s.name} reads SSM parameter {s.target}, which does not exist — create "
+                            f"it (aws ssm put-parameter --type SecureString --name {s.target} ...) or fix "
+                            f"secrets.{s.name} in {cfg.source.name}")
+        elif not s.is_ssm and not runner.secret_exists(clients.extra("secretsmanager"), s.target):
+            problems.append(f"{service}: secret {s.name} reads Secrets Manager secret {s.target}, which does not "
+                            f"exist in this account and region — create it or fix secrets.{s.name} in "
+                            f"{cfg.source.name}")
+    return problems

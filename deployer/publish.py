@@ -13,17 +13,20 @@ import shlex
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from generators.naming import IMAGE_TAG_KEY, repository_name, service_param
+from generators.agent_config import image_extras
+from generators.naming import IMAGE_DIGEST_KEY, IMAGE_TAG_KEY, repository_name, service_param
 
 from . import preflight, runner, site
 from .commands import EXIT_FAILED, EXIT_OK, Options, Session, connect, prepare
 from .errors import UsageError
+from .platforms import platform_for
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVICES_DIR = REPO_ROOT / "services"
@@ -48,18 +51,30 @@ def _repository(s: Session, clients: runner.Clients, service: str) -> tuple[str,
     return repo, uri
 
 
-def git_tag() -> str:
-    """The short commit SHA; a dirty tree would make the tag lie about what was built."""
+def git_state() -> tuple[str, bool]:
+    """(short commit SHA, dirty?) of the checkout (GIT_DIR/GIT_WORK_TREE are honoured, as by git itself)."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO_ROOT, check=True, capture_output=True, text=True).stdout
     try:
         dirty, sha = git("status", "--porcelain", "--untracked-files=no"), git("rev-parse", "--short", "HEAD")
     except (OSError, subprocess.CalledProcessError):
-        raise UsageError("cannot read the git commit for the default tag — pass --tag TAG") from None
-    if dirty.strip():
-        raise UsageError("the working tree has uncommitted changes, so the commit SHA would not describe the "
-                         "image — commit them, or pass --tag TAG explicitly")
-    return sha.strip()
+        raise UsageError("cannot read the git commit of the sources — publish from a git checkout, or pass "
+                         "--tag TAG --allow-dirty") from None
+    return sha.strip(), bool(dirty.strip())
+
+
+def choose_tag(tag: str | None, allow_dirty: bool) -> str:
+    """The tag must name the code in the image: a tree with uncommitted changes is refused unless
+    --allow-dirty, and then the default tag says so (<sha>-dirty-<time>, never a clean commit's tag)."""
+    if tag and allow_dirty:
+        return tag
+    sha, dirty = git_state()
+    if dirty and not allow_dirty:
+        raise UsageError("the working tree has uncommitted changes, so the image would not be the commit it "
+                         "is tagged with — commit or stash them, or pass --allow-dirty")
+    if tag:
+        return tag
+    return f"{sha}-dirty-{int(time.time())}" if dirty else sha
 
 
 def _docker(command: list[str], *args: str, stdin: str | None = None) -> None:
@@ -72,12 +87,13 @@ def _docker(command: list[str], *args: str, stdin: str | None = None) -> None:
         raise RuntimeError(f"`{shown}` failed with exit status {done.returncode}")
 
 
-def publish_service(opts: Options, service: str, tag: str | None, docker: str | None) -> int:
+def publish_service(opts: Options, service: str, tag: str | None, docker: str | None,
+                    allow_dirty: bool = False) -> int:
+    tag = choose_tag(tag, allow_dirty)
     command = shlex.split(docker or os.environ.get("PLATFORM_DOCKER") or "docker")
     if not command or shutil.which(command[0]) is None:
         raise UsageError(f"docker command {command[0] if command else ''!r} not found — install Docker, or "
                          "point --docker / PLATFORM_DOCKER at a compatible command (podman works)")
-    tag = tag or git_tag()
     s, clients = _service_session(opts, service)
     repo, uri = _repository(s, clients, service)
     if runner.image_exists(clients.ecr, repo, tag):
@@ -92,7 +108,11 @@ def publish_service(opts: Options, service: str, tag: str | None, docker: str | 
     s.report.line(f"publish {service}: {image}")
     try:
         _docker(command, "login", "--username", user, "--password-stdin", registry, stdin=password)
-        _docker(command, "build", "--tag", image, "--build-arg", f"IMAGE_TAG={tag}",
+        # For the architecture this environment runs the service on (arch in platform.toml).
+        _docker(command, "build", "--platform", platform_for(s.cfg, service), "--tag", image,
+                "--build-arg", f"IMAGE_TAG={tag}",
+                # What platform.toml configures is what is deployed: the image pipeline passes the same.
+                "--build-arg", f"EXTRAS={image_extras(s.cfg, service)}",
                 "-f", str(dockerfile), str(SERVICES_DIR))
         _docker(command, "push", image)
     except RuntimeError as exc:
@@ -119,8 +139,13 @@ def set_image_tag(opts: Options, assignment: str) -> int:
 
 def _write_tag(s: Session, clients: runner.Clients, service: str, tag: str) -> int:
     path = service_param(s.cfg.prefix, service, IMAGE_TAG_KEY)
+    # The digest first, beside the tag (/<prefix>/<service>/image-digest): what the tag meant when it
+    # was published, for anyone checking later that the running image is the one that was built.
+    digest = runner.image_digest(clients.ecr, repository_name(s.cfg.prefix, service), tag)
+    if digest:
+        runner.put_parameter(clients.ssm, service_param(s.cfg.prefix, service, IMAGE_DIGEST_KEY), digest)
     version = runner.put_parameter(clients.ssm, path, tag)
-    s.report.line(f"{path} = {tag} (version {version}); roll it out with: "
+    s.report.line(f"{path} = {tag} (version {version}, {digest or 'digest unknown'}); roll it out with: "
                   f"python deploy.py --stack {service} --env {s.cfg.env.name}")
     return EXIT_OK
 

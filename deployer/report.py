@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import IO, Any
 from urllib.parse import quote
 
-from generators.contract import Contract
+from generators.contract import AWS_PUBLIC_PREFIX, Contract
 
 from .diff import ParameterChange
 from .planner import ChangeRow
@@ -255,6 +255,8 @@ def mermaid(contract: Contract, prefix: str) -> str:
     for reader in stacks:
         by_writer: dict[str, list[str]] = {}
         for path in contract.reads[reader].values():
+            if path.startswith(AWS_PUBLIC_PREFIX):
+                continue  # AWS's own parameters (the latest AMI): no stack of ours writes them
             by_writer.setdefault(contract.writer.get(path, "publish"), []).append(
                 path.removeprefix(f"/{prefix}/"))
         for writer, keys in sorted(by_writer.items()):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from generators.naming import IMAGE_TAG_KEY, repository_name, service_param
 
-from . import preflight, runner
+from . import preflight, regions, runner
 from .actions import Context, StackResult, delete_stack
 from .commands import Options, Session, all_stack_names, connect, finish, interrupt, prepare
 from .errors import Declined, UsageError
@@ -32,7 +32,7 @@ def destroy(opts: Options, confirm: Confirm) -> int:
     for i, batch in enumerate(order, 1):
         s.report.line(f"  batch {i}: {', '.join(batch)}")
     preflight.identity(clients, s.cfg)
-    states = preflight.stack_states(clients, all_stack_names(s))
+    states = preflight.stack_states(clients, all_stack_names(s), s.regions)
     deployed = {st for st, state in states.items() if state}
     _refuse_blocked(s, deployed)
     _refuse_protected(s, states, clients.region)
@@ -46,12 +46,15 @@ def destroy(opts: Options, confirm: Confirm) -> int:
     _confirm(s, opts, confirm, targets, images)
     for line in _kept(s, clients, targets):
         s.report.line(line)
-    ctx = Context(clients, s.report, tags={})
+    ctx = Context(clients, s.report, tags={}, regions=s.regions)
 
     def work(stack: str) -> StackResult:
         if stack == "registry" and images:
             _empty(s, clients, images)
-        return delete_stack(ctx, stack, states[stack] or {})
+        result = delete_stack(ctx, stack, states[stack] or {})
+        if result.status == "deleted" and stack in s.regions:  # its copies in the environment's region
+            regions.remove_copies(clients, stack, s.contract.writes[stack], s.report)
+        return result
 
     def skipped(stack: str) -> StackResult:
         return StackResult(stack, s.plan.stacks[stack].stack_name, action="delete", status="skipped")
@@ -129,6 +132,7 @@ def _refuse_protected(s: Session, states: dict[str, dict | None], region: str) -
                  if st and name in s.plan.stacks and st.get("EnableTerminationProtection")]
     if protected:
         lift = "; ".join(f"aws cloudformation update-termination-protection --no-enable-termination-protection "
-                         f"--stack-name {n} --region {region}" for n in protected)
+                         f"--stack-name {st['StackName']} --region {preflight.stack_region(st, region)}"
+                         for st in states.values() if st and st["StackName"] in protected)
         raise UsageError(f"termination protection is on for {', '.join(protected)} (foundation stacks are "
                          f"protected on purpose) — if you really mean it, lift it first: {lift}")

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlparse
 
-AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag"})
+AWS_COMMANDS = frozenset({"deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake",
+                          "logs", "releases", "rollback", "rotate-origin-secret"})
 CHANGE_SETS = frozenset({"deploy", "plan", "execute"})
 CONFIGURED = AWS_COMMANDS | {"synth", "graph", "cost"}
 # flag -> the commands it applies to (`deploy` is --stack without --plan/--execute/--destroy)
@@ -24,23 +25,31 @@ APPLIES: dict[str, frozenset[str]] = {
     "--region": AWS_COMMANDS,
     "--profile": AWS_COMMANDS,
     "--local": AWS_COMMANDS,
-    "--yes": frozenset({"deploy", "execute", "destroy"}),
-    "--output": CHANGE_SETS | {"destroy", "status", "cost"},
+    "--yes": frozenset({"deploy", "execute", "destroy", "rollback", "rotate-origin-secret"}),
+    "--output": CHANGE_SETS | {"destroy", "status", "cost", "logs", "releases", "rollback"},
     "--check": frozenset({"synth"}),
     "--tag": frozenset({"publish"}),
     "--docker": frozenset({"publish"}),
+    "--allow-dirty": frozenset({"publish"}),
     "--site": frozenset({"publish"}),
     "--wait": CHANGE_SETS,
     "--change-set-name": CHANGE_SETS,
     "--force": frozenset({"destroy"}),
+    # Day two (issue 11)
+    "--since": frozenset({"logs"}),
+    "--follow": frozenset({"logs"}),
+    "--filter": frozenset({"logs"}),
+    "--watch": frozenset({"status"}),
+    "--to": frozenset({"rollback"}),
 }
-SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag"}
-ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "synth", "graph", "cost")
+SPELLED = {"deploy": "a deploy", "publish": "--publish", "set-image-tag": "--set-image-tag", "wake": "--wake"}
+ORDER = ("deploy", "plan", "execute", "destroy", "status", "publish", "set-image-tag", "wake", "synth", "graph",
+         "cost", "logs", "releases", "rollback", "rotate-origin-secret")
 
 
 def command(args: argparse.Namespace) -> str:
     for name in ("synth", "plan", "execute", "destroy", "status", "graph", "cost", "publish", "set_image_tag",
-                 "local_serve", "local_stop"):
+                 "wake", "local_serve", "local_stop", "logs", "releases", "rollback", "rotate_origin_secret"):
         if getattr(args, name):
             return name.replace("_", "-")
     return "deploy"
@@ -58,8 +67,8 @@ def misplaced_flag(args: argparse.Namespace) -> str | None:
         return f"{flag} only goes with {listed}, not with {SPELLED.get(chosen, '--' + chosen)}"
     if args.site and args.publish != "frontend":
         return "--site only goes with --publish frontend"
-    if (args.tag or args.docker) and args.publish == "frontend":
-        return "--tag and --docker only go with --publish SERVICE, not with --publish frontend"
+    if (args.tag or args.docker or args.allow_dirty) and args.publish == "frontend":
+        return "--tag, --docker and --allow-dirty only go with --publish SERVICE, not with --publish frontend"
     return None
 
 

@@ -21,6 +21,9 @@ RESERVED_ENV_VARS = (
     "PORT", "SERVICE_NAME", "ENVIRONMENT", "IMAGE_TAG", "BEDROCK_MODEL_ID", "BEDROCK_REGION",
     "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_DISABLED", "MAX_BODY_BYTES",
     "BEDROCK_MAX_INPUT_CHARS", "BEDROCK_MAX_MESSAGES", "MAX_STREAMS_PER_USER", "DOCS_ENABLED",
+    # Set from [services.agent] (generators/agent_resources.py).
+    "AGENT_TOOLS", "AGENT_FETCH_ALLOWED_HOSTS", "AGENT_MAX_TOOL_CALLS", "AGENT_TOOL_TIMEOUT_SECONDS",
+    "AGENT_TOOL_OUTPUT_CHARS", "SESSION_BUCKET", "SESSION_PREFIX",
 )
 # ...and the prefixes of the variables AWS sets in every task (credentials, metadata endpoints).
 RESERVED_ENV_PREFIXES = ("AWS_", "ECS_")
@@ -48,6 +51,8 @@ REPOSITORY_URI_KEY = "repository-uri"
 # Written by `deploy.py --publish` / `--set-image-tag` after a push, never by CloudFormation:
 # a new tag must not need a template change, only a new change set.
 IMAGE_TAG_KEY = "image-tag"
+# Written beside it by `--publish SERVICE` (never read by a template): the digest the tag named when pushed.
+IMAGE_DIGEST_KEY = "image-digest"
 
 
 # Written by the `auth` stack (Cognito or an external OIDC issuer), read by the services and the site.
@@ -87,3 +92,57 @@ def auth_param(prefix: str, key: str) -> str:
 
 def alerts_param(prefix: str, key: str) -> str:
     return f"/{prefix}/alerts/{key}"
+
+
+# --- the `edge` stack (WAF web ACL, always in us-east-1) and the public-alb origin secret ----------
+
+# CloudFront-scoped WAF resources exist only in us-east-1; the deployer copies what such a stack
+# writes into the environment's region, so readers there resolve it like any other parameter.
+EDGE_REGION = "us-east-1"
+ORIGIN_SECRET_HEADER = "X-Origin-Verify"
+# Written by `deploy.py` (first public-alb deploy, --rotate-origin-secret), never by CloudFormation:
+# each holds a Secrets Manager version id, so a rotation is a new change set, not a template change.
+ORIGIN_SECRET_KEYS = ("origin-secret-alb-version", "origin-secret-cloudfront-version")
+
+
+def edge_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/edge/{key}"
+
+
+def origin_secret_name(prefix: str) -> str:
+    return f"{prefix}/edge/origin-secret"
+
+
+def is_origin_secret_param(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in ORIGIN_SECRET_KEYS
+
+
+def is_deployer_param(path: str) -> bool:
+    """Parameters deploy.py writes itself (image tags, origin-secret versions): no stack does."""
+    return is_image_tag_param(path) or is_origin_secret_param(path)
+
+
+# The `ci` stack (generators/ci.py): deployed only when named (`--stack ci`), never by `--stack all`:
+# it is the pipelines' own identity, changed by an administrator, not by the pipelines.
+EXPLICIT_STACKS = ("ci",)
+CI_ROLE_KEYS = ("plan-role-arn", "deploy-role-arn")  # /<prefix>/ci/<key>, printed after --stack ci
+GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
+
+
+def ci_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/ci/{key}"
+
+
+def ci_role_name(prefix: str, role: str) -> str:
+    """`<prefix>-ci-plan` / `<prefix>-ci-deploy`: named, so the deploy role can be denied changes to them."""
+    return f"{prefix}-ci-{role}"
+
+
+def artifacts_bucket(prefix: str, account: str, region: str) -> str:
+    """Where templates over CloudFormation's 51,200-byte body limit go (S3 names: 63 characters at most)."""
+    return f"{prefix}-cfn-{account}-{region}"[:63]
+
+
+# Key prefix of templates uploaded by --plan: the deploy role cannot read it, so a pull request's
+# plan job can never place a template that a deployment then uses.
+PLAN_UPLOAD_PREFIX = "plan/"

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
+from botocore.exceptions import ClientError
 from deploy_support import Aws
 
 from deployer import runner
@@ -31,7 +32,8 @@ def test_large_template_goes_through_the_artifacts_bucket(
     assert len(body) < TEMPLATE_BODY_LIMIT < sp.size
     clients = runner.Clients("us-east-1")
     ctx = Context(clients, Reporter("us-east-1", stream=open(os.devnull, "w")),  # noqa: SIM115
-                  tags={"big": {"stack": "big"}}, artifacts_bucket="bench-cfn-123456789012-us-east-1")
+                  tags={"big": {"stack": "big"}}, artifacts_bucket="bench-cfn-123456789012-us-east-1",
+                  artifacts_owner="123456789012")
     result = deploy_stack(ctx, sp, None)
     assert result.status == "created", result
     s3 = aws.client("s3")
@@ -40,3 +42,73 @@ def test_large_template_goes_through_the_artifacts_bucket(
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     block = s3.get_public_access_block(Bucket=ctx.artifacts_bucket)["PublicAccessBlockConfiguration"]
     assert all(block.values())
+
+
+# --- The bucket as deploy.py uses it (issue 12): its owner checked before the first upload ----------------
+BUCKET = "layered-dev-cfn-123456789012-us-east-1"
+OTHER_ACCOUNT = "111111111111"
+
+
+def big_alerts_config(tmp_path: Path) -> Path:
+    """The committed configuration with enough models (two token alarms each) to push the alerts stack over
+    the body limit."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "platform.toml").read_text(encoding="utf-8")
+    models = ", ".join(f'"example.model-{i:03d}-v1:0"' for i in range(45))
+    old = 'bedrock_models = ["anthropic.claude-3-haiku-20240307-v1:0"]'
+    assert text.count(old) == 1
+    path = tmp_path / "platform.toml"
+    path.write_text(text.replace(old, f"bedrock_models = [{models}]"), encoding="utf-8")
+    return path
+
+
+def other_account_s3(aws: Aws) -> object:
+    """An S3 client of a second emulated account: moto's server picks the account from this header."""
+    s3 = aws.client("s3")
+    s3.meta.events.register("before-sign.s3.*", lambda request, **_: request.headers.__setitem__(
+        "x-moto-account-id", OTHER_ACCOUNT))
+    return s3
+
+
+def test_a_bucket_sniped_by_another_account_stops_the_run_before_upload(aws: Aws, tmp_path: Path) -> None:
+    config = big_alerts_config(tmp_path)
+    theirs = other_account_s3(aws)
+    theirs.create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
+    done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == (f"error: artifacts bucket {BUCKET} exists but is not owned by account "
+                                   "123456789012: nothing was uploaded — someone else holds the name; choose "
+                                   "another prefix, or have its owner delete it")
+    assert theirs.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0  # type: ignore[attr-defined]
+    assert aws.stacks() == {}
+
+
+def test_the_artifacts_bucket_is_hardened_and_plans_upload_under_plan(aws: Aws, tmp_path: Path) -> None:
+    config = big_alerts_config(tmp_path)
+    planned = aws.deploy("--config", str(config), "--stack", "alerts", "--plan")
+    assert planned.returncode == 3, planned.stdout + planned.stderr
+    s3 = aws.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert len(keys) == 1 and keys[0].startswith("plan/layered-dev-alerts/"), keys
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    # No TLS-only policy over plain HTTP (it would lock the tool out; moto enforces it): see the next test.
+    with pytest.raises(ClientError):
+        s3.get_bucket_policy(Bucket=BUCKET)
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] == runner.ARTIFACTS_KEEP_DAYS
+    done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert {k.split("/")[0] for k in keys} == {"plan", "layered-dev-alerts"}, keys
+
+
+def test_the_tls_only_policy_denies_plain_http(aws: Aws) -> None:
+    """moto enforces aws:SecureTransport: the policy really denies a plain-HTTP upload."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(runner.tls_only_policy("aws", BUCKET)))
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=BUCKET, Key="x", Body=b"{}")
+    assert runner.error_code(err.value) in ("403", "AccessDenied")
+    cn = runner.tls_only_policy("aws-cn", "b")["Statement"][0]
+    assert cn["Resource"] == ["arn:aws-cn:s3:::b", "arn:aws-cn:s3:::b/*"]

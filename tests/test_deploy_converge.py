@@ -31,7 +31,7 @@ def test_every_run_repairs_termination_protection(aws: Aws) -> None:
 def test_a_deleted_parameter_is_restored_by_its_writer_and_the_advice_keeps_every_flag(aws: Aws) -> None:
     flags = ["--prefix", "conv-a", "--region", "us-east-1"]
     ok(aws.deploy("--stack", "infrastructure", "--stack", "registry", "--stack", "frontend", "--stack", "auth",
-                  "--yes", *flags))
+                  "--stack", "alerts", "--yes", *flags))
     aws.client("ssm").delete_parameter(Name="/conv-a/network/vpc-id")
     refused = aws.deploy("--stack", "app-api", "--yes", *flags)
     assert refused.returncode == 2

@@ -27,13 +27,13 @@ def test_check_reports_stale_files_and_synth_fixes_them() -> None:
     try:
         proc = deploy("--synth", "--check", "--prefix", "synth-check-test")
         assert proc.returncode == 1
-        assert proc.stdout.count("stale") == 7 and "app-api.json" in proc.stdout
+        assert proc.stdout.count("stale") == 8 and "app-api.json" in proc.stdout
         assert "python deploy.py --synth" in proc.stderr
         assert not out.exists(), "--check must write nothing"
         assert deploy("--synth", "--prefix", "synth-check-test").returncode == 0
         assert sorted(p.name for p in out.iterdir()) == sorted(
             f"{s}.json" for s in ("infrastructure", "registry", "app-api", "inference-api", "frontend", "auth",
-                                  "alerts"))
+                                  "alerts", "ci"))
         assert '"/synth-check-test/network/vpc-id"' in (out / "infrastructure.json").read_text()
         proc = deploy("--synth", "--check", "--prefix", "synth-check-test")
         assert proc.returncode == 0, proc.stdout + proc.stderr

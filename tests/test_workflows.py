@@ -128,11 +128,11 @@ def test_composite_action_scripts_pass_shellcheck(path: Path) -> None:
 
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
-def test_name_and_four_chained_jobs(stack: str) -> None:
+def test_name_and_five_chained_jobs(stack: str) -> None:
     wf = workflow(stack)
     assert wf["name"] == WORKFLOWS[stack]
     jobs = wf["jobs"]
-    assert list(jobs) == ["install", "test", "build", "deploy"]
+    assert list(jobs) == ["install", "test", "build", "plan", "deploy"]
 
     def needs(job: str) -> set[str]:
         value = jobs[job].get("needs", [])
@@ -141,7 +141,8 @@ def test_name_and_four_chained_jobs(stack: str) -> None:
     assert needs("install") == set()
     assert "install" in needs("test")
     assert "test" in needs("build")
-    assert "build" in needs("deploy")
+    assert "build" in needs("plan")
+    assert {"build", "plan"} <= needs("deploy")
 
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
@@ -160,7 +161,9 @@ def test_skipping_tests_lets_build_run_but_a_failed_test_blocks_it(stack: str) -
     assert "needs.install.result == 'success'" in build_if and "!cancelled()" in build_if
     assert "always()" not in build_if
     # Skipped ancestors skip descendants too, unless the descendant says what it waits for.
+    assert "needs.build.result == 'success'" in jobs["plan"]["if"]
     assert "needs.build.result == 'success'" in jobs["deploy"]["if"]
+    assert "needs.plan.result == 'success'" in jobs["deploy"]["if"]
 
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
@@ -190,20 +193,93 @@ def test_test_job_runs_make_test_and_cfn_lint_with_annotations(stack: str) -> No
 # --- AWS access ---------------------------------------------------------------------------------
 
 
+PLAN_ROLE, DEPLOY_ROLE = "${{ vars.AWS_PLAN_ROLE_ARN }}", "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+MAIN_ONLY = ("github.event_name != 'pull_request'", "github.ref == 'refs/heads/main'")
+
+
+def runs_on_pull_requests(wf: dict[str, Any], job: dict[str, Any]) -> bool:
+    """Whether the job can run for a pull request: the workflow has the trigger and no top-level
+    `&&` term of the job's condition rules it out."""
+    return "pull_request" in triggers(wf) and "github.event_name != 'pull_request'" not in conjuncts(job)
+
+
+def conjuncts(job: dict[str, Any]) -> list[str]:
+    text = str(job.get("if", "")).strip().removeprefix("${{").removesuffix("}}")
+    terms, depth, current = [], 0, ""
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and text.startswith("&&", i):
+            terms.append(current)
+            current = ""
+        elif not (depth == 0 and text.startswith("&&", i - 1) and ch == "&"):
+            current += ch
+    return [" ".join(t.split()) for t in [*terms, current]]
+
+
 @pytest.mark.parametrize("stack", WORKFLOWS)
 def test_aws_access_is_oidc_only_and_scoped_to_jobs(stack: str) -> None:
     wf = workflow(stack)
     assert wf["permissions"] == {"contents": "read"}
-    deploy = wf["jobs"]["deploy"]
-    assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
     for name, job in wf["jobs"].items():
         aws = [s for s in job["steps"] if s.get("uses") == "./.github/actions/aws"]
-        if aws:
-            assert job.get("permissions", {}).get("id-token") == "write", name
-        for s in aws:
-            assert s["with"]["role-to-assume"] == "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
+        assert (job.get("permissions", {}).get("id-token") == "write") == bool(aws), name
+        assert [s["with"]["role-to-assume"] for s in aws] == {"plan": [PLAN_ROLE], "deploy": [DEPLOY_ROLE]}.get(
+            name, []), name
     aws_action = (GITHUB / "actions" / "aws" / "action.yml").read_text(encoding="utf-8")
-    assert "aws-actions/configure-aws-credentials@v4" in aws_action and "role-to-assume:" in aws_action
+    assert "aws-actions/configure-aws-credentials@" in aws_action and "role-to-assume:" in aws_action
+
+
+@pytest.mark.parametrize("stack", WORKFLOWS)
+def test_each_trigger_gets_the_narrowest_role(stack: str) -> None:
+    """Pull-request jobs only ever see the plan role variable, in `<env>-plan`; the deploy role
+    variable appears only in jobs that run on main alone, in `<env>`."""
+    wf = workflow(stack)
+    for name, job in wf["jobs"].items():
+        text = yaml.safe_dump(job)
+        if runs_on_pull_requests(wf, job):
+            assert "AWS_DEPLOY_ROLE_ARN" not in text, name
+        if "AWS_DEPLOY_ROLE_ARN" in text:
+            assert all(c in conjuncts(job) for c in MAIN_ONLY), name
+            assert job["environment"] == "${{ inputs.env || 'dev' }}", name
+            assert "AWS_PLAN_ROLE_ARN" not in text, name
+        if "AWS_PLAN_ROLE_ARN" in text:
+            assert job["environment"] == "${{ format('{0}-plan', inputs.env || 'dev') }}", name
+    assert runs_on_pull_requests(wf, wf["jobs"]["plan"]) and not runs_on_pull_requests(wf, wf["jobs"]["deploy"])
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in wf["jobs"]["plan"]["if"]
+
+
+def run_lines() -> list[tuple[str, str]]:
+    """(file, run text) of every `run:` in the workflows and the composite actions."""
+    found = []
+    for path in [*sorted((GITHUB / "workflows").glob("*.yml")), *action_files()]:
+        doc = load(path)
+        all_steps = steps(doc) if "jobs" in doc else doc["runs"].get("steps", [])
+        found += [(path.name, str(s["run"])) for s in all_steps if "run" in s]
+    return found
+
+
+def test_no_run_line_interpolates_event_data() -> None:
+    """`${{ github.event.* }}` in a script is shell injection (a branch name or title is attacker
+    text); such values reach scripts through `env:` only."""
+    lines = run_lines()
+    assert len(lines) > 10
+    bad = [(f, r) for f, r in lines if re.search(r"\$\{\{[^}]*github\.(event|head_ref)", r)]
+    assert not bad, bad
+
+
+def test_third_party_actions_are_pinned_to_a_commit() -> None:
+    """Actions outside GitHub's own `actions/` organisation run with the job's token and OIDC
+    identity: pinned to a full commit SHA (tags move), the tag kept as a comment for updates."""
+    pinned = 0
+    for path in [*sorted((GITHUB / "workflows").glob("*.yml")), *action_files()]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = re.search(r"uses:\s*([^\s#]+)(.*)", line)
+            if not m or m.group(1).startswith(("./", "actions/")):
+                continue
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", m.group(1)), f"{path.name}: {line.strip()}"
+            assert re.fullmatch(r"\s*# v\d+(\.\d+)*", m.group(2)), f"{path.name}: tag comment missing: {line}"
+            pinned += 1
+    assert pinned >= 4
 
 
 def test_no_aws_keys_or_secrets_anywhere() -> None:
@@ -217,12 +293,11 @@ def test_no_aws_keys_or_secrets_anywhere() -> None:
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
 def test_deploy_is_gated_by_an_environment(stack: str) -> None:
-    deploy = workflow(stack)["jobs"]["deploy"]
-    env = deploy["environment"]
-    # main deploys into `<env>` (required reviewers); pull requests plan in `<env>-plan`.
-    assert "format('{0}-plan', inputs.env || 'dev')" in env and env.endswith("|| inputs.env || 'dev' }}")
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in deploy["if"]
-    assert "github.ref == 'refs/heads/main'" in deploy["if"]
+    jobs = workflow(stack)["jobs"]
+    # main deploys into `<env>` (required reviewers, default branch only); plans run in `<env>-plan`.
+    assert jobs["deploy"]["environment"] == "${{ inputs.env || 'dev' }}"
+    assert jobs["plan"]["environment"] == "${{ format('{0}-plan', inputs.env || 'dev') }}"
+    assert all(c in conjuncts(jobs["deploy"]) for c in MAIN_ONLY)
 
 
 def test_images_build_from_services_with_their_own_dockerfile() -> None:
@@ -258,8 +333,9 @@ def test_the_plan_review_execute_calls() -> None:
     calls = "\n".join(deploy_calls())
     assert 'python deploy.py --plan --stack "$STACK" --env "$DEPLOY_ENV" --output json' in calls
     assert 'python deploy.py --execute --stack "$STACK" --env "$DEPLOY_ENV" --yes' in calls
+    assert 'python deploy.py --stack "$STACK" --env "$DEPLOY_ENV" --yes' in calls
     for stack in SERVICES:
-        runs = [s.get("run", "") for s in workflow(stack)["jobs"]["build"]["steps"]]
+        runs = [s.get("run", "") for s in workflow(stack)["jobs"]["deploy"]["steps"]]
         assert f'python deploy.py --set-image-tag "{stack}=$GITHUB_SHA" --env "$DEPLOY_ENV"' in runs
     frontend = [s.get("run", "") for s in workflow("frontend")["jobs"]["deploy"]["steps"]]
     assert 'python deploy.py --publish frontend --env "$DEPLOY_ENV"' in frontend
