@@ -115,5 +115,5 @@ def synth(cfg: Config, check: bool = False, root: Path = REPO_ROOT) -> SynthResu
         for path in result.changed:
             path.write_text(rendered[path], encoding="utf-8")
         for path in result.removed:
-            path.unlink()
+            path.unlink(missing_ok=True)  # under parallel tests another process may have removed it
     return result
