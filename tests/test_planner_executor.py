@@ -70,7 +70,13 @@ def test_ctrl_c_reaches_the_interrupt_handler() -> None:
             time.sleep(0.005)  # how often the condition is polled, not a guess at how long anything takes
         os.kill(os.getpid(), signal.SIGINT)
 
+    # Python's own handler, whatever an earlier test in this worker process installed (an in-process
+    # server may take SIGINT over), so the signal becomes the KeyboardInterrupt parallel() handles.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=interrupt_when_waiting, daemon=True).start()
-    results = run_batches([["a", "b"], ["c"]], work, lambda s: R(s + "-skipped", ok=False), cancelled.set)
+    try:
+        results = run_batches([["a", "b"], ["c"]], work, lambda s: R(s + "-skipped", ok=False), cancelled.set)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert cancelled.is_set()
     assert not results["a"].ok and not results["b"].ok and results["c"].stack == "c-skipped"

@@ -174,6 +174,15 @@ def resource_ids(cf: Any, stack_name: str) -> set[str]:
         return set()
 
 
+def physical_ids(cf: Any, stack_name: str) -> dict[str, str]:
+    """Logical id -> physical id of a stack's resources ({} when there is no such stack)."""
+    try:
+        return {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+                for r in cf.describe_stack_resources(StackName=stack_name)["StackResources"]}
+    except ClientError:
+        return {}
+
+
 def deployed_template(cf: Any, stack_name: str) -> dict[str, Any]:
     body = cf.get_template(StackName=stack_name)["TemplateBody"]
     return json.loads(body) if isinstance(body, str) else dict(body)  # boto3 parses JSON bodies itself

@@ -9,6 +9,7 @@ It says what it keeps and why, so a redeploy converges.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 
@@ -108,6 +109,10 @@ def _kept(s: Session, clients: runner.Clients, targets: list[str]) -> list[str]:
     if "frontend" in targets and bucket_path in found:
         lines.append(f"  keeps the site bucket {found[bucket_path]} (retained on purpose: the site outlives its "
                      f"stack); remove it with: aws s3 rb s3://{found[bucket_path]} --force")
+    for stack, bucket in _retained_buckets(s, clients, targets):
+        if bucket != found.get(bucket_path):  # the site bucket is named above
+            lines.append(f"  keeps the bucket {bucket} of {stack} (retained on purpose: CloudFormation cannot delete "
+                         f"a bucket that holds objects); remove it with: aws s3 rb s3://{bucket} --force")
     tags = [f"{path}={found[path]}" for path in tag_paths.values() if path in found]
     if tags:
         why = ("written by --publish/--set-image-tag, not by a stack" if "registry" not in targets else
@@ -115,6 +120,20 @@ def _kept(s: Session, clients: runner.Clients, targets: list[str]) -> list[str]:
                "service again (python deploy.py --publish SERVICE) or --set-image-tag a tag you push")
         lines.append(f"  keeps the image-tag parameters {', '.join(tags)} ({why})")
     return lines
+
+
+def _retained_buckets(s: Session, clients: runner.Clients, targets: list[str]) -> list[tuple[str, str]]:
+    """Buckets a stack's template keeps on delete (DeletionPolicy Retain*), by the names they have now:
+    read from the templates, so a new retained bucket is reported without a change here."""
+    found = []
+    for stack in targets:
+        resources = json.loads(s.plan.stacks[stack].body).get("Resources", {})
+        kept = [lid for lid, r in resources.items()
+                if r.get("Type") == "AWS::S3::Bucket" and str(r.get("DeletionPolicy", "")).startswith("Retain")]
+        if kept:
+            ids = runner.physical_ids(clients.for_region(s.regions.get(stack)).cf, s.plan.stacks[stack].stack_name)
+            found += [(stack, ids[lid]) for lid in kept if ids.get(lid)]
+    return found
 
 
 def _refuse_blocked(s: Session, deployed: set[str]) -> None:
