@@ -6,15 +6,33 @@ PY := $(VENV)/bin/python
 # checkov pins an old boto3, so it lives in a virtual environment of its own.
 CHECKOV_VENV ?= .venv-checkov
 SERVICES := services/service-kit services/app-api services/inference-api
+# Hashed lock files (requirements/*.lock): installs resolve nothing and fetch exactly what was reviewed.
+# local.lock is the demo (project + emulator), dev.lock everything `make test` needs. Refresh: make lock
+LOCK_ARGS := --generate-hashes --python-version 3.11 --universal --quiet \
+	--no-emit-package layered-platform $(foreach s,$(SERVICES),--no-emit-package $(notdir $(s)))
+# Test worker processes (pytest-xdist); files stay whole on one worker so module fixtures are built once.
+TEST_WORKERS ?= auto
+# Extras the test environment installs per service: the agent's libraries, so its tests run.
+EXTRAS_services/inference-api := [agentcore]
 
-.PHONY: setup demo test synth lint bench clean
+.PHONY: setup demo-setup demo test synth lint lock bench clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml $(wildcard services/*/pyproject.toml)
+demo-setup: $(VENV)/.demo
+
+# The demo needs only the project and the emulator: no linters, no test tools, no services.
+$(VENV)/.demo: requirements/local.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]' $(foreach s,$(SERVICES),-e $(s))
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-compile --require-hashes --no-deps -r requirements/local.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.demo requirements/dev.lock pyproject.toml $(wildcard services/*/pyproject.toml)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements/dev.lock
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation \
+		-e '.[dev]' $(foreach s,$(SERVICES),-e '$(s)$(EXTRAS_$(s))')
+	$(PY) -m pip check --disable-pip-version-check
 	touch $@
 
 $(CHECKOV_VENV)/.installed:
@@ -23,11 +41,18 @@ $(CHECKOV_VENV)/.installed:
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet 'checkov>=3.2,<4'
 	touch $@
 
-demo: setup
+demo: demo-setup
 	$(PY) deploy.py --local --stack all --yes
 
 test: setup $(CHECKOV_VENV)/.installed
-	CHECKOV_BIN=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest
+	CHECKOV_BIN=$(CHECKOV_VENV)/bin/checkov $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
+
+# Rewrites the lock files from requirements/*.in (the pyproject.toml files); commit the result.
+lock:
+	$(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet --disable-pip-version-check 'uv>=0.5,<1'
+	.venv-lock/bin/uv pip compile requirements/local.in $(LOCK_ARGS) -o requirements/local.lock
+	.venv-lock/bin/uv pip compile requirements/dev.in $(LOCK_ARGS) -o requirements/dev.lock
 
 synth: setup
 	$(PY) deploy.py --synth
@@ -42,6 +67,7 @@ bench: setup
 	$(PY) bench/bench_deploy.py
 	$(PY) bench/bench_endpoints.py
 	$(PY) bench/bench_health.py
+	$(PY) bench/bench_agent.py
 
 clean:
-	rm -rf $(VENV) $(CHECKOV_VENV) build
+	rm -rf $(VENV) $(CHECKOV_VENV) .venv-lock build

@@ -10,10 +10,18 @@
   python deploy.py --local --stack all --yes       the same against an embedded AWS emulator
   python deploy.py --status | --graph | --cost     inspect
   python deploy.py --destroy --stack app-api       delete stacks in reverse order
-  python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag (+ digest)
+  python deploy.py --publish app-api [--tag T]     build, push, write /<prefix>/app-api/image-tag
+                                                   (clean git tree only, unless --allow-dirty)
+  python deploy.py --stack ci --env E --yes        the pipelines' roles (never part of `all`)
   python deploy.py --set-image-tag app-api=T       point the service at a tag already in ECR
+  python deploy.py --rotate-origin-secret          edge = public-alb: new origin secret, in three deploys
   python deploy.py --publish frontend [--site DIR] upload the site, invalidate CloudFront
   python deploy.py --local-serve | --local-stop      keep an emulator running for later --local runs
+  python deploy.py --logs app-api [--since 15m] [--follow] [--filter P]   read a service's logs
+  python deploy.py --status --watch                 live rollout state, refreshed until settled
+  python deploy.py --releases app-api               image-tag history (the release history)
+  python deploy.py --rollback app-api [--to TAG|V]  previous (or named) release, deployed by change set
+  python deploy.py --wake app-api                  start a service its schedule keeps asleep, now
 
 Exit status: 0 done or nothing to change, 1 a deployment failed (or stdout closed early),
 2 bad usage, configuration or pre-flight check (nothing changed), 3 change sets created and
@@ -32,7 +40,7 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
-from deployer.usage import config_file, endpoint_problem, misplaced_flag, rerun_flags
+from deployer.planning.usage import config_file, endpoint_problem, misplaced_flag, rerun_flags
 from generators.config import DEFAULT_CONFIG, ConfigError, load_config
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW, EXIT_DECLINED = 0, 1, 2, 3, 4
@@ -61,8 +69,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--check", action="store_true", help="with --synth: write nothing, exit 1 if stale")
     p.add_argument("--tag", help="with --publish: image tag (default: short git SHA of a clean tree)")
     p.add_argument("--allow-dirty", action="store_true",
-                   help="with --publish SERVICE: build even with uncommitted changes under services/ (the tag then "
-                        "says -dirty)")
+                   help="with --publish SERVICE: publish from a tree with uncommitted changes (default: refuse)")
     p.add_argument("--docker", help="with --publish: docker command (default: $PLATFORM_DOCKER or docker)")
     p.add_argument("--wait", nargs="?", const=DEFAULT_WAIT, type=seconds, metavar="SECONDS",
                    help="a stack another deployment is changing: wait for it to settle (at most SECONDS, "
@@ -74,6 +81,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--change-set-name", type=change_set_name, metavar="NAME",
                    help="name the --plan change sets, and --execute only those (default: deploy-py-<time>, "
                         "or deploy-py-run-<run id>-<attempt> in GitHub Actions; --execute: newest deploy-py-*)")
+    p.add_argument("--since", metavar="WHEN", help="with --logs: 15m, 2h, 1d or an ISO time (default: 15m)")
+    p.add_argument("--follow", action="store_true", help="with --logs: keep printing new events (live tail)")
+    p.add_argument("--filter", metavar="PATTERN", help="with --logs: CloudWatch Logs filter pattern")
+    p.add_argument("--watch", action="store_true", help="with --status: refresh in place until rollouts settle")
+    p.add_argument("--to", metavar="TAG|VERSION", help="with --rollback: the release to go back to")
     act = p.add_mutually_exclusive_group()
     act.add_argument("--synth", action="store_true", help="write every template under templates/<env>/")
     act.add_argument("--plan", action="store_true", help="create change sets, show them, keep them for review")
@@ -84,6 +96,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     act.add_argument("--cost", action="store_true", help="estimated idle monthly cost per stack")
     act.add_argument("--publish", metavar="SERVICE", help="build and push SERVICE's image, or upload `frontend`")
     act.add_argument("--set-image-tag", metavar="SERVICE=TAG", help="write a tag already in ECR to SSM")
+    act.add_argument("--rotate-origin-secret", action="store_true",
+                     help="edge = public-alb: new origin secret; the ALB accepts old and new, CloudFront moves, "
+                          "the old is dropped (each step a normal deploy)")
+    act.add_argument("--logs", metavar="SERVICE", help="a service's CloudWatch log events, newest last")
+    act.add_argument("--releases", metavar="SERVICE", help="a service's releases (its image-tag history)")
+    act.add_argument("--rollback", metavar="SERVICE", help="point SERVICE back at an earlier release and deploy it")
+    act.add_argument("--wake", metavar="SERVICE",
+                     help="start a service now that its schedule keeps at zero (until the schedule's next sleep)")
     act.add_argument("--local-serve", action="store_true",
                      help="start the emulator in the background; later --local runs use it and keep its state")
     act.add_argument("--local-stop", action="store_true", help="stop the emulator --local-serve started")
@@ -104,7 +124,7 @@ def seconds(value: str) -> int:
 
 
 def change_set_name(value: str) -> str:
-    from deployer.planner import change_set_name_problem  # pure: no AWS SDK on this path
+    from deployer.planning.planner import change_set_name_problem  # pure: no AWS SDK on this path
 
     problem = change_set_name_problem(value)
     if problem:
@@ -142,7 +162,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.env, args.prefix)
     contract = build_contract({s: json.loads(t) for s, t in render(cfg).items()})
-    from deployer.report import mermaid  # pure formatting: no AWS SDK import
+    from deployer.presentation.report import mermaid  # pure formatting: no AWS SDK import
 
     print(mermaid(contract, cfg.prefix), end="")
     return EXIT_OK
@@ -151,11 +171,14 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_cost(args: argparse.Namespace) -> int:
     import json
 
-    from deployer.cost import estimate, format_report, load_prices, report_to_json
+    from deployer.planning.cost import estimate, format_report, load_prices, report_to_json
     from generators.synth import render
 
     cfg = load_config(args.config, args.env, args.prefix)
-    report = estimate({s: json.loads(t) for s, t in render(cfg).items()}, load_prices())
+    prices = load_prices(region=cfg.env.region)
+    if prices.warning:  # a region without a price table: the base region's prices, said once, not a failure
+        print(prices.warning, file=sys.stderr)
+    report = estimate({s: json.loads(t) for s, t in render(cfg).items()}, prices)
     print(json.dumps(report_to_json(report), indent=2) if args.output == "json" else format_report(report), end="")
     return EXIT_OK
 
@@ -196,7 +219,7 @@ def confirm_destroy(question: str, word: str = "destroy") -> bool:
 
 def cmd_aws(args: argparse.Namespace) -> int:
     """Every command that talks to AWS (or the emulator); boto3 is imported from here on only."""
-    from deployer.commands import Options
+    from deployer.commands.deploy import Options
     from generators.regions import region_problem
 
     problem = endpoint_problem(os.environ) if not args.local else None
@@ -208,8 +231,8 @@ def cmd_aws(args: argparse.Namespace) -> int:
                    change_set_name=args.change_set_name, wait=args.wait, force=args.force, rerun=args.rerun)
     if not args.local:
         return dispatch(args, opts)
-    from deployer.local import emulator
-    from deployer.report import Reporter
+    from deployer.emulator.local import emulator
+    from deployer.presentation.report import Reporter
 
     region = args.region or load_config(args.config, args.env, args.prefix).env.region
     with emulator(Reporter(region, json_mode=args.output == "json"), region):
@@ -217,22 +240,37 @@ def cmd_aws(args: argparse.Namespace) -> int:
 
 
 def cmd_local_serve(args: argparse.Namespace) -> int:
-    from deployer.serve import start, stop
+    from deployer.emulator.serve import start, stop
 
     return stop() if args.local_stop else start()
 
 
 def dispatch(args: argparse.Namespace, opts: Any) -> int:
-    from deployer import commands, publish, status, teardown
-    from deployer.local import is_emulator_endpoint, placeholder_images
+    from deployer.commands import deploy as commands
+    from deployer.commands import publish, status, teardown
+    from deployer.emulator.local import is_emulator_endpoint, placeholder_images
 
     # Images cannot be built for an emulator: placeholders stand in, and only there.
     opts.local = args.local or is_emulator_endpoint()
     after = placeholder_images if opts.local else None
     if args.status:
-        return status.status(opts)
+        return status.status(opts, watch=args.watch)
+    if args.logs or args.releases or args.rollback:
+        from deployer.commands import day_two
+
+        return day_two.dispatch(args, opts, make_confirm(args.yes, sys.stderr if args.output == "json" else None),
+                                after)
+    if args.wake:
+        from deployer.commands.wake import wake
+
+        return wake(opts, args.wake)
     if args.destroy:
         return teardown.destroy(opts, confirm_destroy)
+    if args.rotate_origin_secret:
+        from deployer.commands import origin_secret
+
+        return origin_secret.rotate(opts, make_confirm(args.yes, sys.stderr if args.output == "json" else None),
+                                    after)
     if args.set_image_tag:
         return publish.set_image_tag(opts, args.set_image_tag)
     if args.publish == "frontend":
@@ -253,7 +291,10 @@ def run(args: argparse.Namespace) -> int:
         return cmd_graph(args)
     if args.cost:
         return cmd_cost(args)
-    if not (args.stack or args.status or args.publish or args.set_image_tag):
+    if args.watch and not sys.stdout.isatty():
+        raise_usage("--watch redraws a terminal, and stdout is not one — drop --watch (or run it in a terminal)")
+    if not (args.stack or args.status or args.publish or args.set_image_tag or args.wake or args.logs
+            or args.releases or args.rollback or args.rotate_origin_secret):
         raise_usage("nothing to do — pass --stack NAME (or all), --synth, --status, --graph, --publish ...")
     return cmd_aws(args)
 

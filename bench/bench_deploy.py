@@ -82,7 +82,7 @@ def deploy_cmd(*args: str) -> list[str]:
 def counted(argv: list[str], env: dict[str, str], expect: int) -> Counter[str]:
     """API calls of one in-process deploy.py run, by operation."""
     import deploy
-    from deployer import runner
+    from deployer.aws import runner
 
     calls: Counter[str] = Counter()
 
@@ -107,7 +107,7 @@ def counted(argv: list[str], env: dict[str, str], expect: int) -> Counter[str]:
 def count_calls(url: str) -> tuple[Counter[str], Counter[str]]:
     """API calls of one in-process run from empty and one no-change rerun, by operation."""
     import deploy
-    from deployer import runner
+    from deployer.aws import runner
 
     counters: list[Counter[str]] = [Counter(), Counter()]
     current: list[Counter[str]] = [counters[0]]
@@ -148,8 +148,8 @@ def awscli_deploy(url: str) -> float:
 
 
 def _placeholder_tags(boto3: Any, url: str) -> None:
-    from deployer.local import PLACEHOLDER_TAG
-    from deployer.runner import image_exists, put_parameter, put_placeholder_image
+    from deployer.aws.runner import image_exists, put_parameter, put_placeholder_image
+    from deployer.emulator.local import PLACEHOLDER_TAG
 
     kw = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "testing",
           "aws_secret_access_key": "testing"}
@@ -168,7 +168,7 @@ def review_overhead(url: str, repeat: int) -> list[str]:
     """Review off (the bench switch) and on, alternating, on the same deployed stacks."""
     import tempfile
 
-    from deployer.runner import BENCH_SWITCH
+    from deployer.aws.runner import BENCH_SWITCH
 
     off, on = {**env_for(url), BENCH_SWITCH: "1"}, env_for(url)
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,7 +214,7 @@ def main() -> int:
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     if args.review_only:
-        from deployer.emulator import server_url, start_server
+        from deployer.emulator.layer import server_url, start_server
 
         server = start_server()
         lines = review_overhead(server_url(server), max(repeat, 5))
@@ -222,7 +222,7 @@ def main() -> int:
         print("\n".join(lines))
         return 0
     local = [timed(deploy_cmd("--local", "--stack", "all", "--yes"), env_for(None)) for _ in range(repeat)]
-    from deployer.emulator import server_url, start_server
+    from deployer.emulator.layer import server_url, start_server
 
     server = start_server()
     url = server_url(server)

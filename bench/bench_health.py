@@ -8,6 +8,10 @@ requests/s and p99 latency against the target (>= 3000 requests/s, p99 <= 10 ms 
 machine) and the installed site-packages size, the image-size estimate. Run from the repository root:
 
     .venv/bin/python bench/bench_health.py [--duration 10] [--connections 32] [--service app-api]
+    .venv/bin/python bench/bench_health.py --baseline REF [--rounds 3]   # A/B against REF's services
+
+With --baseline, both versions run side by side (two servers, one worker each) and are loaded in
+alternating rounds, so a busy machine slows both alike; medians per version are printed.
 
 Without wrk (`apt-get install -y wrk`) a small Python load generator stands in; it is
 loader-bound, so its figures understate the service.
@@ -49,7 +53,7 @@ class Result:
     errors: int
 
 
-def install(service: str, work: Path) -> Path:
+def install(service: str, work: Path, root: Path = ROOT) -> Path:
     """Copy the service and service-kit sources (the build leaves nothing in the work tree) and
     install both with one pip command, as the image's builder does: the kit's directory is what
     meets the service's `service-kit` requirement."""
@@ -57,7 +61,7 @@ def install(service: str, work: Path) -> Path:
     for name in ("service-kit", service):
         sources.append(work / "source" / name)
         ignore = shutil.ignore_patterns("__pycache__", "*.egg-info", "build")
-        shutil.copytree(ROOT / "services" / name, sources[-1], ignore=ignore)
+        shutil.copytree(root / "services" / name, sources[-1], ignore=ignore)
     venv = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
     pip = Path(sys.executable).parent / "pip"
@@ -163,12 +167,49 @@ def bench(service: str, duration: int, connections: int) -> bool:
     return ok
 
 
+def export(ref: str, into: Path) -> Path:
+    """The services/ folder as commit `ref` has it (git archive: no work tree is touched)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", ref, "services"], cwd=ROOT, check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def bench_ab(service: str, duration: int, connections: int, ref: str, rounds: int) -> None:
+    """This tree's service against `ref`'s, loaded in alternating rounds (order flipped each round)."""
+    load = run_wrk if shutil.which("wrk") else run_python_load
+    with tempfile.TemporaryDirectory(prefix=f"bench-ab-{service}-") as tmp:
+        roots = {"this tree": ROOT, ref: export(ref, Path(tmp) / "baseline")}
+        servers: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
+        try:
+            for label, root in roots.items():
+                venv, port = install(service, Path(tmp) / f"work-{len(servers)}", root), free_port()
+                url = f"http://127.0.0.1:{port}{SERVICES[service]}"
+                servers[label] = (start(venv, service, port, url), url)
+            results: dict[str, list[Result]] = {label: [] for label in servers}
+            for i in range(rounds):
+                for label in (list(servers) if i % 2 == 0 else list(reversed(servers))):
+                    results[label].append(load(servers[label][1], duration, connections))
+        finally:
+            for process, _ in servers.values():
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=30)
+    for label, runs in results.items():
+        rps = [r.requests_per_s for r in runs]
+        p99 = [r.p99_ms for r in runs]
+        print(f"{service:14} {label:12} median {statistics.median(rps):7,.0f} req/s (rounds: "
+              f"{', '.join(f'{x:,.0f}' for x in rps)})  p99 median {statistics.median(p99):6.2f} ms  "
+              f"errors {sum(r.errors for r in runs)}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--service", choices=[*SERVICES, "all"], default="all")
     parser.add_argument("--duration", type=int, default=10, help="seconds of load per service (max 60)")
     parser.add_argument("--connections", type=int, default=32, help="concurrent connections (max 256)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
+    parser.add_argument("--baseline", metavar="REF", help="A/B: also run REF's services, alternating rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline: rounds per version (max 9)")
     args = parser.parse_args()
     duration = max(1, min(args.duration, MAX_DURATION_S))
     connections = max(1, min(args.connections, MAX_CONNECTIONS))
@@ -182,6 +223,10 @@ def main() -> int:
         f"{duration} s x {connections} connections over loopback"
     )
     services = list(SERVICES) if args.service == "all" else [args.service]
+    if args.baseline:
+        for service in services:
+            bench_ab(service, duration, connections, args.baseline, max(1, min(args.rounds, 9)))
+        return 0
     results = [bench(service, duration, connections) for service in services]
     return 1 if args.check and not all(results) else 0
 

@@ -14,10 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from . import config_checks as checks
+from .agent_config import AgentConfig, merged_agent, parse_agent
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
+from .capacity_config import check_environment, parse_capacity
 from .ci_config import CiConfig, parse_ci
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
+from .ops_config import Alarms, Secret, check_secret_names, parse_alarms, parse_kms_key, parse_secrets
+from .schedule_config import Schedule, parse_schedule
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
+from .waf_config import WafConfig, parse_waf
 
 __all__ = ["Config", "ConfigError", "EnvConfig", "ServiceSpec", "DEFAULT_CONFIG", "load_config"]
 
@@ -50,6 +55,10 @@ class EnvConfig:
     production: bool = False
     auth: AuthConfig = AuthConfig()
     spend_guard: SpendGuard = SpendGuard()
+    waf: WafConfig = WafConfig()  # the edge stack's web ACL (waf_config.py)
+    access_logs: bool = False  # ALB access logs to S3 (infrastructure stack)
+    flow_logs: bool = False  # VPC flow logs to CloudWatch Logs (infrastructure stack)
+    schedule: Schedule | None = None  # working hours (schedule_config.py); None: always on
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,14 @@ class ServiceSpec:
     environment: tuple[tuple[str, str], ...] = ()
     cpu_target_percent: int = 60
     limits: tuple[tuple[str, int], ...] = ()  # (container variable, value), from [services.limits]
+    secrets: tuple[Secret, ...] = ()  # container Secrets (ops_config.py)
+    secrets_kms_key: str | None = None  # the customer KMS key those secrets are encrypted with, if any
+    alarms: Alarms = Alarms()  # deployment alarm thresholds (service_alarms.py)
+    extras: tuple[str, ...] = ()  # optional dependency groups its image installs (build argument EXTRAS)
+    agent: AgentConfig | None = None  # [services.agent]: tools, limits, sessions (agent_config.py)
+    capacity: str = "fargate"  # "fargate" | "spot" | "mixed" (capacity_config.py)
+    arch: str = "x86_64"  # "x86_64" | "arm64"
+    spot_base: int = 1  # on-demand tasks before Spot, with capacity = "mixed"
 
 
 @dataclass(frozen=True)
@@ -77,7 +94,7 @@ class Config:
     services: tuple[ServiceSpec, ...]
     source: Path = field(default=DEFAULT_CONFIG, compare=False)
     prefix_overridden: bool = False
-    ci: CiConfig | None = None  # the top-level [ci] table (ci_config.py): the pipeline roles
+    ci: CiConfig | None = None  # the [ci] table (ci_config.py); None: no ci stack
 
     @property
     def prefix(self) -> str:
@@ -99,20 +116,23 @@ def load_config(path: Path = DEFAULT_CONFIG, env: str = "dev", prefix: str | Non
     for name, table in envs.items():
         check_retired(table, where, f"environments.{name}")
         check_table(table, ENV_FIELDS | EDGE_FIELDS, where, f"environments.{name}")
-        _environment(where, raw, name, table, None)
+        _, env_services = _environment(where, raw, name, table, None)
+        check_environment(where, f"environments.{name}", table, env_services, path.resolve().parent)
     env_cfg, services = _environment(where, raw, env, envs[env], prefix)
     owners = [(f"environments.{n}.prefix", t["prefix"], t.get("account_id"))
               for n, t in envs.items() if n != env or prefix is None]
     if prefix is not None:
         owners.append(("--prefix", prefix, envs[env].get("account_id")))
     checks.check_prefixes_apart(where, owners, [s.name for s in services])
+    for name in envs:  # every environment's view of [ci], like the environments themselves
+        parse_ci(where, raw, name, list(envs), envs[name].get("account_id"))
     return Config(
         project=raw["project"],
         env=env_cfg,
         services=services,
         source=path,
         prefix_overridden=prefix is not None and prefix != envs[env]["prefix"],
-        ci=parse_ci(where, raw, env),
+        ci=parse_ci(where, raw, env, list(envs), envs[env].get("account_id")),
     )
 
 
@@ -168,6 +188,10 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
         log_retention_days=t.get("log_retention_days", 30),
         deletion_protection=t.get("deletion_protection", False),
         edge=parse_edge(where, key, t, t.get("az_count", 2)),
+        waf=parse_waf(where, name, t.get("waf"), t.get("production", False)),
+        access_logs=t.get("access_logs", False),
+        flow_logs=t.get("flow_logs", False),
+        schedule=parse_schedule(where, f"{key}.schedule", t.get("schedule")),
         **env_security(where, key, t, chosen),
     )
 
@@ -203,13 +227,17 @@ def _apply_overrides(where: str, items: list[dict[str, Any]], env: str,
             raise ConfigError(f"{where}: {key}: no such service (expected one of: {', '.join(names)})")
         check_table(table, OVERRIDE_FIELDS, where, key)
         checks.check_env_vars(where, key, table.get("environment", {}))
+        check_secret_names(where, key, table.get("environment", {}))
     merged = []
     for i, t in enumerate(items):
         extra = overrides.get(t["name"], {})
         label = f"services[{i}] with environments.{env}.services.{t['name']}" if extra else f"services[{i}]"
         env_vars = {**t.get("environment", {}), **extra.get("environment", {})}
         limits = {**t.get("limits", {}), **extra.get("limits", {})}
-        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits}))
+        secrets = {**t.get("secrets", {}), **extra.get("secrets", {})}
+        alarms = {**t.get("alarms", {}), **extra.get("alarms", {})}
+        merged.append((label, {**t, **extra, "environment": env_vars, "limits": limits, "secrets": secrets,
+                               "alarms": alarms, **merged_agent(t, extra)}))
     return merged
 
 
@@ -219,6 +247,7 @@ def _check_service_table(where: str, key: str, t: dict[str, Any]) -> None:
     checks.check_port(where, key, t["port"])
     checks.check_path_patterns(where, key, t["path_patterns"])
     checks.check_env_vars(where, key, t.get("environment", {}))
+    check_secret_names(where, key, t.get("environment", {}))
 
 
 def _services(where: str, items: list[dict[str, Any]], env: str,
@@ -274,5 +303,11 @@ def _service(where: str, key: str, t: dict[str, Any]) -> ServiceSpec:
         environment=tuple(sorted(env.items())),
         cpu_target_percent=t.get("cpu_target_percent", 60),
         limits=parse_limits(where, key, t),
+        secrets=parse_secrets(where, key, t),
+        secrets_kms_key=parse_kms_key(where, key, t),
+        alarms=parse_alarms(where, key, t),
+        extras=tuple(t.get("extras", ())),
+        agent=parse_agent(where, key, t),
+        **parse_capacity(where, key, t),
     )
 

@@ -11,10 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .naming import is_image_tag_param
+from .naming import is_deployer_param
 
 Template = Mapping[str, Any]
 SSM_TYPE_PREFIX = "AWS::SSM::Parameter::Value<"
+# AWS's own public parameters (the latest Amazon Linux AMI): read by a stack, written by AWS.
+AWS_PUBLIC_PREFIX = "/aws/service/"
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,8 @@ class Contract:
 
     def external_reads(self, stack: str) -> dict[str, str]:
         """Paths no stack writes: the image tags the publish step puts in SSM."""
-        return {k: p for k, p in self.reads[stack].items() if p not in self.writer}
+        return {k: p for k, p in self.reads[stack].items()
+                if p not in self.writer and not p.startswith(AWS_PUBLIC_PREFIX)}
 
     def readers(self, stack: str) -> set[str]:
         return {s for s in self.reads if stack in self.dependencies(s)}
@@ -67,7 +70,7 @@ def build_contract(templates: Mapping[str, Template]) -> Contract:
             writer[path] = stack
     for stack, params in reads.items():
         for logical_id, path in params.items():
-            if path not in writer and not is_image_tag_param(path):
+            if path not in writer and not is_deployer_param(path) and not path.startswith(AWS_PUBLIC_PREFIX):
                 raise ContractError(f"{stack}.{logical_id} reads {path}, which no stack writes")
     return Contract(reads=reads, writes=writes, writer=writer)
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 from troposphere import GetAtt, Output, Ref, Sub, Template, route53, s3
 from troposphere import cloudfront as cf
 
+from . import origin_secret
 from .auth_config import identity_origins
 from .common import SSM_STRING, checkov_skip, ssm_input, ssm_output
 from .config import Config
 from .edge_config import EdgeConfig
-from .naming import network_param, service_param
+from .naming import edge_param, network_param, service_param
 
 # AWS-managed CloudFront policies (fixed ids, documented by AWS).
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -48,6 +49,7 @@ def build_frontend(cfg: Config) -> Template:
     headers = t.add_resource(security_headers(cfg))
     rewrite = t.add_resource(spa_rewrite_function(cfg))
     dist = t.add_resource(distribution(cfg, bucket, oac, headers, rewrite, api_origin(t, cfg)))
+    attach_web_acl(t, cfg, dist)
     t.add_resource(bucket_policy(bucket, dist))
     add_viewer_records(t, cfg.env.edge, dist)
     publish(t, cfg, bucket, dist)
@@ -130,16 +132,16 @@ def api_behavior(path: str, headers: cf.ResponseHeadersPolicy) -> cf.CacheBehavi
     )
 
 
-def origin_custom_headers(cfg: Config) -> list[cf.OriginCustomHeader]:
-    """Headers CloudFront adds to every API request (the hook for a per-environment origin secret)."""
-    return []
+def origin_custom_headers(t: Template, cfg: Config) -> list[cf.OriginCustomHeader]:
+    """Headers CloudFront adds to every API request: the public-alb origin secret (origin_secret.py)."""
+    return origin_secret.origin_headers(t, cfg)
 
 
 def api_origin(t: Template, cfg: Config) -> cf.Origin:
     """The load balancer as CloudFront's "api" origin; protocol and port match its one listener."""
     edge = cfg.env.edge
     policy = "https-only" if edge.origin_https else "http-only"
-    extra = {"OriginCustomHeaders": headers} if (headers := origin_custom_headers(cfg)) else {}
+    extra = {"OriginCustomHeaders": headers} if (headers := origin_custom_headers(t, cfg)) else {}
     if not edge.internal:
         # public-alb always has a domain (config.py): HTTPS to origin.<domain>, the name on the ALB certificate.
         return cf.Origin(Id="api", DomainName=edge.origin_domain, **extra,
@@ -211,6 +213,16 @@ def add_viewer_records(t: Template, edge: EdgeConfig, dist: cf.Distribution) -> 
             f"SiteDnsRecord{record_type}", HostedZoneId=edge.hosted_zone_id, Name=edge.domain, Type=record_type,
             AliasTarget=route53.AliasTarget(DNSName=GetAtt(dist, "DomainName"), HostedZoneId=CLOUDFRONT_ZONE_ID),
         ))
+
+
+def attach_web_acl(t: Template, cfg: Config, dist: cf.Distribution) -> None:
+    """The `edge` stack's web ACL (us-east-1), its ARN read from SSM like every other input."""
+    if not cfg.env.waf.enabled:
+        return
+    dist.DistributionConfig.WebACLId = ssm_input(t, "WebAclArn", edge_param(cfg.prefix, "web-acl-arn"))
+    waf_skips = {"CKV_AWS_68", "CKV2_AWS_47"}  # "no WAF attached": no longer true
+    skips = dist.Metadata["checkov"]["skip"]
+    dist.Metadata["checkov"]["skip"] = [s for s in skips if s["id"] not in waf_skips]
 
 
 def bucket_policy(bucket: s3.Bucket, dist: cf.Distribution) -> s3.BucketPolicy:

@@ -7,6 +7,8 @@ region and account of the stack, so templates work in any partition.
 
 from __future__ import annotations
 
+from typing import Any
+
 from awacs import bedrock, ecr
 from awacs import logs as logs_actions
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
@@ -14,6 +16,8 @@ from awacs.sts import AssumeRole
 from troposphere import Sub
 from troposphere.iam import Policy, Role
 
+from .agent_names import profile_of
+from .agent_resources import session_access_policy
 from .config import Config, ServiceSpec
 from .naming import repository_name
 
@@ -54,20 +58,17 @@ def execution_role(cfg: Config, svc: ServiceSpec) -> Role:
     )
 
 
-def task_role(cfg: Config, svc: ServiceSpec) -> Role:
+def task_role(cfg: Config, svc: ServiceSpec, session_bucket: Any = None) -> Role:
     policies = []
     if svc.bedrock_models:
         policies.append(Policy(PolicyName="invoke-configured-models", PolicyDocument=PolicyDocument(
             Version="2012-10-17",
             # Converse authorises as InvokeModel and ConverseStream as InvokeModelWithResponseStream:
             # these two actions cover all four APIs, on the configured models only.
-            Statement=[Statement(
-                Sid="InvokeConfiguredModels", Effect=Allow,
-                Action=[bedrock.InvokeModel, bedrock.InvokeModelWithResponseStream],
-                Resource=[Sub(f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/{model}")
-                          for model in svc.bedrock_models],
-            )],
+            Statement=model_statements(svc.bedrock_models),
         )))
+    if session_bucket is not None:
+        policies.append(session_access_policy(session_bucket))
     role = Role(
         "TaskRole",
         Description=f"{svc.name} application code runs with this role",
@@ -76,3 +77,31 @@ def task_role(cfg: Config, svc: ServiceSpec) -> Role:
     if policies:
         role.Policies = policies
     return role
+
+
+_INVOKE = [bedrock.InvokeModel, bedrock.InvokeModelWithResponseStream]
+
+
+def model_statements(models: tuple[str, ...]) -> list[Statement]:
+    """Plain model ids: that model in this region. An inference-profile id: the profile in this
+    account and region, and its model in whichever region the profile routes to (the list
+    changes over time), only when called through that profile."""
+    plain = [m for m in models if profile_of(m) is None]
+    statements = []
+    if plain:
+        statements.append(Statement(
+            Sid="InvokeConfiguredModels", Effect=Allow, Action=_INVOKE,
+            Resource=[Sub(f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}::foundation-model/{m}") for m in plain],
+        ))
+    for index, model in enumerate(m for m in models if profile_of(m) is not None):
+        geography, base = profile_of(model)  # type: ignore[misc]
+        profile = Sub(f"arn:${{AWS::Partition}}:bedrock:${{AWS::Region}}:${{AWS::AccountId}}:inference-profile/{model}")
+        targets = [Sub(f"arn:${{AWS::Partition}}:bedrock:*::foundation-model/{base}")]
+        if geography == "global":  # global profiles also name the model without a region
+            targets.append(Sub(f"arn:${{AWS::Partition}}:bedrock:::foundation-model/{base}"))
+        statements.append(Statement(Sid=f"InvokeProfile{index}", Effect=Allow, Action=_INVOKE, Resource=[profile]))
+        statements.append(Statement(
+            Sid=f"InvokeProfile{index}Models", Effect=Allow, Action=_INVOKE, Resource=targets,
+            Condition=Condition(StringEquals({"bedrock:InferenceProfileArn": profile})),
+        ))
+    return statements

@@ -13,9 +13,12 @@ from dataclasses import dataclass
 from troposphere import Equals, GetAtt, Join, Output, Ref, Sub, Template, ec2, ecs, route53
 from troposphere import elasticloadbalancingv2 as elb
 
+from . import origin_secret
 from .common import checkov_skip, name_tags, ssm_output
 from .config import Config
 from .naming import LISTENER_KEY, network_param
+from .nat_instance import add_nat_instance
+from .network_logs import add_access_logs, add_flow_logs
 
 # TLS 1.3 with TLS 1.2 fallback: AWS's recommended policy for internet-facing listeners.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -32,11 +35,13 @@ def build_infrastructure(cfg: Config) -> Template:
     t = Template(Description=f"{cfg.prefix} infrastructure: VPC, load balancer and ECS cluster (foundation layer)")
     add_region_rule(t, cfg)
     net = add_network(t, cfg)
+    add_flow_logs(t, cfg, net.vpc)
     public_routes = add_public_routing(t, cfg, net)
     private_routes = add_private_routing(t, cfg, net)
     add_s3_endpoint(t, net, [public_routes, private_routes])
     alb_sg = add_alb_security_group(t, cfg, net)
     alb = add_load_balancer(t, cfg, net, alb_sg)
+    add_access_logs(t, cfg, alb)
     listener = add_listener(t, cfg, alb)
     add_origin_record(t, cfg, alb)
     cluster = add_cluster(t, cfg)
@@ -123,6 +128,13 @@ def add_private_routing(t: Template, cfg: Config, net: Network) -> ec2.RouteTabl
             "PrivateDefaultRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
             NatGatewayId=Ref(nat),
         ))
+    if cfg.env.nat == "instance":
+        # About a fifth of a NAT gateway's idle cost, for one instance's bandwidth in one zone (nat_instance.py).
+        eni = add_nat_instance(t, cfg.prefix, net.vpc, cfg.env.vpc_cidr, net.public[0])
+        t.add_resource(ec2.Route(
+            "PrivateDefaultRoute", RouteTableId=Ref(table), DestinationCidrBlock="0.0.0.0/0",
+            NetworkInterfaceId=Ref(eni),
+        ))
     for i, subnet in enumerate(net.private, start=1):
         t.add_resource(ec2.SubnetRouteTableAssociation(
             f"PrivateSubnet{i}RouteTableAssociation", SubnetId=Ref(subnet), RouteTableId=Ref(table),
@@ -188,12 +200,13 @@ def add_load_balancer(t: Template, cfg: Config, net: Network, sg: ec2.SecurityGr
         # A VPC origin needs an internet gateway in the VPC even for an internal load balancer.
         DependsOn="InternetGatewayAttachment",
     ))
-    return checkov_skip(alb, ("CKV_AWS_91", "Access logs need a log bucket and its policy; enable per account "
-                              "when required (request logs are also in the services' own JSON logs)"))
+    return alb  # access logs (or the reason there are none): network_logs.add_access_logs
 
 
 def listener_default_action(cfg: Config) -> elb.Action:
     """What the listener answers when no service rule matches (the hook for origin-secret checks)."""
+    if origin_secret.enabled(cfg):  # public-alb: a request without CloudFront's secret header ends here
+        return origin_secret.forbidden_action()
     return elb.Action(Type="fixed-response", FixedResponseConfig=elb.FixedResponseConfig(
         StatusCode="404", ContentType="application/json", MessageBody='{"detail":"Not Found"}',
     ))

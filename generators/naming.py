@@ -21,6 +21,9 @@ RESERVED_ENV_VARS = (
     "PORT", "SERVICE_NAME", "ENVIRONMENT", "IMAGE_TAG", "BEDROCK_MODEL_ID", "BEDROCK_REGION",
     "AUTH_ISSUER", "AUTH_AUDIENCE", "AUTH_JWKS_URL", "AUTH_DISABLED", "MAX_BODY_BYTES",
     "BEDROCK_MAX_INPUT_CHARS", "BEDROCK_MAX_MESSAGES", "MAX_STREAMS_PER_USER", "DOCS_ENABLED",
+    # Set from [services.agent] (generators/agent_resources.py).
+    "AGENT_TOOLS", "AGENT_FETCH_ALLOWED_HOSTS", "AGENT_MAX_TOOL_CALLS", "AGENT_TOOL_TIMEOUT_SECONDS",
+    "AGENT_TOOL_OUTPUT_CHARS", "SESSION_BUCKET", "SESSION_PREFIX",
 )
 # ...and the prefixes of the variables AWS sets in every task (credentials, metadata endpoints).
 RESERVED_ENV_PREFIXES = ("AWS_", "ECS_")
@@ -48,9 +51,8 @@ REPOSITORY_URI_KEY = "repository-uri"
 # Written by `deploy.py --publish` / `--set-image-tag` after a push, never by CloudFormation:
 # a new tag must not need a template change, only a new change set.
 IMAGE_TAG_KEY = "image-tag"
-# ...with the image's digest in the parameter's Description ("image <repository>@sha256:..."): each
-# version in the parameter's history names the exact image its tag meant when it was written.
-IMAGE_DIGEST_NOTE = "image "
+# Written beside it by `--publish SERVICE` (never read by a template): the digest the tag named when pushed.
+IMAGE_DIGEST_KEY = "image-digest"
 
 
 # Written by the `auth` stack (Cognito or an external OIDC issuer), read by the services and the site.
@@ -92,46 +94,55 @@ def alerts_param(prefix: str, key: str) -> str:
     return f"/{prefix}/alerts/{key}"
 
 
-# --- CI identity (the `ci` stack) -----------------------------------------------------------------
-CI_STACK = "ci"
-# Stacks deployed only when named (`--stack ci`): `--stack all` never selects them. The ci stack holds
-# the roles the pipelines run as; an administrator changes it, never a pipeline.
-EXPLICIT_ONLY_STACKS = (CI_STACK,)
-CI_PLAN_ROLE_KEY = "plan-role-arn"  # /<prefix>/ci/plan-role-arn
-CI_DEPLOY_ROLE_KEY = "deploy-role-arn"  # /<prefix>/ci/deploy-role-arn
+# --- the `edge` stack (WAF web ACL, always in us-east-1) and the public-alb origin secret ----------
+
+# CloudFront-scoped WAF resources exist only in us-east-1; the deployer copies what such a stack
+# writes into the environment's region, so readers there resolve it like any other parameter.
+EDGE_REGION = "us-east-1"
+ORIGIN_SECRET_HEADER = "X-Origin-Verify"
+# Written by `deploy.py` (first public-alb deploy, --rotate-origin-secret), never by CloudFormation:
+# each holds a Secrets Manager version id, so a rotation is a new change set, not a template change.
+ORIGIN_SECRET_KEYS = ("origin-secret-alb-version", "origin-secret-cloudfront-version")
+
+
+def edge_param(prefix: str, key: str) -> str:
+    return f"/{prefix}/edge/{key}"
+
+
+def origin_secret_name(prefix: str) -> str:
+    return f"{prefix}/edge/origin-secret"
+
+
+def is_origin_secret_param(path: str) -> bool:
+    return path.rsplit("/", 1)[-1] in ORIGIN_SECRET_KEYS
+
+
+def is_deployer_param(path: str) -> bool:
+    """Parameters deploy.py writes itself (image tags, origin-secret versions): no stack does."""
+    return is_image_tag_param(path) or is_origin_secret_param(path)
+
+
+# The `ci` stack (generators/ci.py): deployed only when named (`--stack ci`), never by `--stack all`:
+# it is the pipelines' own identity, changed by an administrator, not by the pipelines.
+EXPLICIT_STACKS = ("ci",)
+CI_ROLE_KEYS = ("plan-role-arn", "deploy-role-arn")  # /<prefix>/ci/<key>, printed after --stack ci
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
-# Oversized templates: a --plan uploads under PLAN_ARTIFACTS (the plan role may write nothing else),
-# a deployment under DEPLOY_ARTIFACTS, and never reads what a plan left there.
-PLAN_ARTIFACTS = "plan"
-DEPLOY_ARTIFACTS = "deploy"
-# S3 offers the account-regional bucket namespace (names ending -<account>-<region>-an, which only that
-# account can create) in every region but these two, per the S3 user guide ("Namespaces for general
-# purpose buckets"); there the name is global and the deployer's ownership check is the only guard.
-NO_ACCOUNT_NAMESPACE = frozenset({"me-south-1", "me-central-1"})
-ACCOUNT_ID_PLACEHOLDER = "${AWS::AccountId}"  # inside a template: Sub fills it in
 
 
 def ci_param(prefix: str, key: str) -> str:
     return f"/{prefix}/ci/{key}"
 
 
-def ci_role_name(prefix: str, kind: str) -> str:
-    """`<prefix>-ci-plan` / `<prefix>-ci-deploy`: fixed, so the roles the stacks create can be told apart."""
-    return f"{prefix}-ci-{kind}"
+def ci_role_name(prefix: str, role: str) -> str:
+    """`<prefix>-ci-plan` / `<prefix>-ci-deploy`: named, so the deploy role can be denied changes to them."""
+    return f"{prefix}-ci-{role}"
 
 
-def artifacts_bucket(prefix: str, region: str, account: str = ACCOUNT_ID_PLACEHOLDER) -> str:
-    """The bucket for templates over CloudFormation's body limit, in the account-regional namespace
-    where S3 has one. At most 63 characters with a 12-digit account id: a long prefix is shortened
-    and made unique again with a hash of itself."""
-    import hashlib
-
-    suffix = f"-{region}" + ("" if region in NO_ACCOUNT_NAMESPACE else "-an")
-    base, room = f"{prefix}-cfn", 63 - 13 - len(suffix)
-    if len(base) > room:
-        base = base[:room - 9].rstrip("-") + "-" + hashlib.sha256(base.encode()).hexdigest()[:8]
-    return f"{base}-{account}{suffix}"
+def artifacts_bucket(prefix: str, account: str, region: str) -> str:
+    """Where templates over CloudFormation's 51,200-byte body limit go (S3 names: 63 characters at most)."""
+    return f"{prefix}-cfn-{account}-{region}"[:63]
 
 
-def uses_account_namespace(region: str) -> bool:
-    return region not in NO_ACCOUNT_NAMESPACE
+# Key prefix of templates uploaded by --plan: the deploy role cannot read it, so a pull request's
+# plan job can never place a template that a deployment then uses.
+PLAN_UPLOAD_PREFIX = "plan/"

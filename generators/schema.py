@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from .agent_names import check_extras, check_models
+
 
 class ConfigError(Exception):
     """A configuration problem, already phrased as the one line the user sees."""
@@ -29,6 +31,7 @@ class Field:
 _KIND_NAMES = {
     "str": "a string",
     "int": "an integer",
+    "number": "a number",
     "bool": "true or false",
     "str-list": "a list of strings",
     "str-map": "a table of string values",
@@ -45,6 +48,8 @@ def _is_kind(value: Any, kind: str) -> bool:
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "bool":
         return isinstance(value, bool)
+    if kind == "number":
+        return isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "str-list":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
     if kind == "str-map":
@@ -128,7 +133,7 @@ TOP_FIELDS: dict[str, Field] = {
     "project": Field("str", True, _matches(r"[A-Za-z0-9][A-Za-z0-9_.:/=+@-]{0,127}", "a tag-safe name")),
     "environments": Field("table-map", True),
     "services": Field("table-list", True, lambda v: None if v else "at least one [[services]] entry"),
-    "ci": Field("table", False),  # parsed in ci_config.py: the pipeline roles of the `ci` stack
+    "ci": Field("table", False),  # the pipelines' identity, parsed in ci_config.py
 }
 
 ENV_FIELDS: dict[str, Field] = {
@@ -137,7 +142,7 @@ ENV_FIELDS: dict[str, Field] = {
     "account_id": Field("str", False, _matches(r"\d{12}", "a 12-digit AWS account id")),
     "vpc_cidr": Field("str", True),  # checked in config.py against az_count
     "az_count": Field("int", False, _between(2, 3)),
-    "nat": Field("str", False, _one_of("single", "none")),
+    "nat": Field("str", False, _one_of("single", "instance", "none")),
     "log_retention_days": Field(
         "int", False, lambda v: None if v in LOG_RETENTION_DAYS else "a CloudWatch retention such as 7, 14, 30, 90"
     ),
@@ -149,6 +154,13 @@ ENV_FIELDS: dict[str, Field] = {
     "production": Field("bool", False),
     "auth": Field("table", False),
     "spend_guard": Field("table", False),
+    "waf": Field("table", False),  # [environments.<env>.waf], parsed in waf_config.py
+    # ALB access logs to S3 and VPC flow logs to CloudWatch Logs (infrastructure stack; issue 11).
+    "access_logs": Field("bool", False),
+    "flow_logs": Field("bool", False),
+    # Parsed in schedule_config.py / checked in capacity_config.py: working hours, Spot in production.
+    "schedule": Field("table", False),
+    "allow_spot_in_production": Field("bool", False),
 }
 
 SERVICE_FIELDS: dict[str, Field] = {
@@ -164,9 +176,19 @@ SERVICE_FIELDS: dict[str, Field] = {
     "min_count": Field("int", True, _between(0, 1000)),
     "max_count": Field("int", True, _between(1, 1000)),
     "cpu_target_percent": Field("int", False, _between(10, 95)),
-    "bedrock_models": Field("str-list", False, _each(_matches(r"[a-z0-9.-]+\.[A-Za-z0-9.:-]+", "a model id"))),
+    "bedrock_models": Field("str-list", False, check_models),  # model or inference-profile ids
     "environment": Field("str-map", False, _env_names),
     "limits": Field("table", False),  # parsed in auth_config.py
+    # Parsed in ops_config.py: container secrets from SSM/Secrets Manager, deployment alarm thresholds.
+    "secrets": Field("str-map", False, _env_names),
+    "secrets_kms_key": Field("str", False),
+    "alarms": Field("table", False),
+    "extras": Field("str-list", False, check_extras),  # image extras (agent_config.py)
+    "agent": Field("table", False),  # [services.agent], parsed in agent_config.py
+    # Where tasks run (capacity_config.py): Spot / on demand, x86_64 / arm64, on-demand base for "mixed".
+    "capacity": Field("str", False, _one_of("fargate", "spot", "mixed")),
+    "arch": Field("str", False, _one_of("x86_64", "arm64")),
+    "spot_base": Field("int", False, _between(1, 1000)),
 }
 
 # What an environment may change about a service: its size and scale, extra variables and limits.
@@ -174,5 +196,6 @@ SERVICE_FIELDS: dict[str, Field] = {
 OVERRIDE_FIELDS: dict[str, Field] = {
     k: replace(SERVICE_FIELDS[k], required=False)
     for k in ("cpu", "memory", "desired_count", "min_count", "max_count", "cpu_target_percent", "environment",
-              "limits")
+              "limits", "capacity", "arch", "spot_base", "secrets", "secrets_kms_key", "alarms", "extras",
+              "agent")
 }

@@ -7,17 +7,23 @@ parameters, so CloudFormation re-reads them (and the image tag) on every change 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from troposphere import GetAtt, Ref, Sub, Template, ec2, ecs, logs
 from troposphere import applicationautoscaling as aas
 from troposphere import elasticloadbalancingv2 as elb
 
+from . import origin_secret
+from .agent_resources import add_session_bucket, agent_container_environment
 from .auth import service_auth_environment
+from .capacity_config import CPU_ARCHITECTURE, strategy
 from .common import SSM_SECURITY_GROUP, SSM_SUBNETS, SSM_VPC, checkov_skip, ssm_input
 from .config import Config, ServiceSpec
 from .iam import execution_role, task_role
 from .naming import IMAGE_TAG_KEY, LISTENER_KEY, REPOSITORY_URI_KEY, network_param, service_param
+from .schedule import scheduled_actions
+from .service_alarms import add_deployment_alarms
+from .service_secrets import add_secrets
 
 # ALB stops sending new requests at once; in-flight ones get this long before the task is stopped.
 DEREGISTRATION_DELAY_SECONDS = 20
@@ -35,28 +41,34 @@ class NetworkInputs:
     repository_uri: Ref
     image_tag: Ref
     auth_env: tuple[tuple[str, object], ...] = ()  # AUTH_ISSUER/AUTH_AUDIENCE from SSM, or AUTH_DISABLED
+    agent_env: tuple[tuple[str, object], ...] = ()  # AGENT_* and SESSION_BUCKET (agent_resources.py)
 
 
 def build_service(cfg: Config, svc: ServiceSpec) -> Template:
     """One Fargate service behind the shared load balancer, wired to the foundation by SSM."""
     t = Template(Description=f"{cfg.prefix} {svc.name}: ECS Fargate service behind the shared load balancer")
     net = add_inputs(t, cfg, svc)
+    sessions = add_session_bucket(t, cfg, svc)
+    net = replace(net, agent_env=tuple(agent_container_environment(svc, sessions).items()))
     log_group = t.add_resource(add_log_group(cfg, svc))
-    roles = t.add_resource(execution_role(cfg, svc)), t.add_resource(task_role(cfg, svc))
+    roles = t.add_resource(execution_role(cfg, svc)), t.add_resource(task_role(cfg, svc, sessions))
     task = t.add_resource(task_definition(cfg, svc, net, roles, log_group))
+    add_secrets(svc, task, roles[0])
     group = t.add_resource(target_group(cfg, svc, net))
     rule = t.add_resource(listener_rule(svc, net, group))
+    origin_secret.gate_listener_rule(t, cfg, rule)
     sg = t.add_resource(service_security_group(cfg, svc, net))
     egress = t.add_resource(alb_egress_rule(svc, net, sg))
     service = t.add_resource(fargate_service(cfg, svc, net, task, group, sg, (rule, egress)))
-    add_autoscaling(t, svc, net, service)
+    add_deployment_alarms(t, cfg, svc, group, service)
+    add_autoscaling(t, cfg, svc, service)
     return t
 
 
 def add_inputs(t: Template, cfg: Config, svc: ServiceSpec) -> NetworkInputs:
     p = cfg.prefix
     # With nat = "none" there is no way out of the private subnets, so tasks run in the public ones.
-    subnets_key = "private-subnet-ids" if cfg.env.nat == "single" else "public-subnet-ids"
+    subnets_key = "public-subnet-ids" if cfg.env.nat == "none" else "private-subnet-ids"
     return NetworkInputs(
         vpc_id=ssm_input(t, "VpcId", network_param(p, "vpc-id"), SSM_VPC),
         subnets=ssm_input(t, "Subnets", network_param(p, subnets_key), SSM_SUBNETS),
@@ -92,6 +104,7 @@ def container_environment(cfg: Config, svc: ServiceSpec, net: NetworkInputs) -> 
     if svc.bedrock_models:
         env["BEDROCK_MODEL_ID"] = svc.bedrock_models[0]
         env["BEDROCK_REGION"] = Ref("AWS::Region")
+    env.update(dict(net.agent_env))
     env.update(dict(svc.environment))
     # After `environment`, though config already refuses these names there: the platform's say wins.
     env.update(dict(net.auth_env))
@@ -116,7 +129,7 @@ def task_definition(cfg: Config, svc: ServiceSpec, net: NetworkInputs, roles: tu
     return ecs.TaskDefinition(
         "TaskDefinition", Family=f"{cfg.prefix}-{svc.name}", Cpu=str(svc.cpu), Memory=str(svc.memory),
         NetworkMode="awsvpc", RequiresCompatibilities=["FARGATE"],
-        RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture="X86_64", OperatingSystemFamily="LINUX"),
+        RuntimePlatform=ecs.RuntimePlatform(CpuArchitecture=CPU_ARCHITECTURE[svc.arch], OperatingSystemFamily="LINUX"),
         ExecutionRoleArn=GetAtt(execution, "Arn"), TaskRoleArn=GetAtt(task, "Arn"),
         ContainerDefinitions=[container],
     )
@@ -167,10 +180,13 @@ def alb_egress_rule(svc: ServiceSpec, net: NetworkInputs, sg: ec2.SecurityGroup)
 
 
 def fargate_service(cfg: Config, svc: ServiceSpec, net: NetworkInputs, task, group, sg, after: tuple) -> ecs.Service:
-    public_ip = "DISABLED" if cfg.env.nat == "single" else "ENABLED"
+    public_ip = "ENABLED" if cfg.env.nat == "none" else "DISABLED"
     service = ecs.Service(
         "Service", Cluster=net.cluster_name, TaskDefinition=Ref(task),
-        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider="FARGATE", Weight=1)],
+        # No LaunchType: CloudFormation refuses it together with a capacity provider strategy.
+        CapacityProviderStrategy=[ecs.CapacityProviderStrategyItem(CapacityProvider=name, Weight=weight,
+                                                                   **({"Base": base} if base else {}))
+                                  for name, base, weight in strategy(svc)],
         PlatformVersion="LATEST",
         DeploymentConfiguration=ecs.DeploymentConfiguration(
             MinimumHealthyPercent=100, MaximumPercent=200,
@@ -184,7 +200,7 @@ def fargate_service(cfg: Config, svc: ServiceSpec, net: NetworkInputs, task, gro
         # tasks, before ECS registers targets: otherwise health checks fail and the deploy rolls back.
         DependsOn=[r.title for r in after],
     )
-    if not autoscaled(svc):
+    if not autoscaled(svc) and cfg.env.schedule is None:
         service.DesiredCount = svc.desired_count
     # Otherwise no DesiredCount: when set, every stack update resets a scaled-out service to it.
     # Application Auto Scaling owns the count (min_count..max_count) from the first deploy on.
@@ -198,14 +214,20 @@ def autoscaled(svc: ServiceSpec) -> bool:
     return svc.min_count < svc.max_count
 
 
-def add_autoscaling(t: Template, svc: ServiceSpec, net: NetworkInputs, service: ecs.Service) -> None:
-    if not autoscaled(svc):
+def add_autoscaling(t: Template, cfg: Config, svc: ServiceSpec, service: ecs.Service) -> None:
+    """A scalable target when the count moves: between min and max on CPU, and/or by working hours."""
+    schedule = cfg.env.schedule
+    if not autoscaled(svc) and schedule is None:
         return
     target = t.add_resource(aas.ScalableTarget(
         "ScalableTarget", ServiceNamespace="ecs", ScalableDimension="ecs:service:DesiredCount",
         ResourceId=Sub("service/${ClusterName}/${Service.Name}"),
         MinCapacity=svc.min_count, MaxCapacity=svc.max_count,
     ))
+    if schedule is not None:
+        target.ScheduledActions = scheduled_actions(schedule, svc)
+    if not autoscaled(svc):
+        return
     t.add_resource(aas.ScalingPolicy(
         "CpuScalingPolicy", PolicyName=f"{svc.name}-cpu-target", PolicyType="TargetTrackingScaling",
         ScalingTargetId=Ref(target),

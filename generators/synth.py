@@ -16,8 +16,10 @@ from .ci import build_ci
 from .config import DEFAULT_CONFIG, Config
 from .frontend import build_frontend
 from .infrastructure import build_infrastructure
+from .naming import EDGE_REGION
 from .registry import build_registry
 from .service import build_service
+from .waf import build_edge
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BuildFn = Callable[[Config], Template]
@@ -31,13 +33,26 @@ def stack_builders(cfg: Config) -> dict[str, BuildFn]:
     }
     for svc in cfg.services:
         builders[svc.name] = lambda c, s=svc: build_service(c, s)
+    if cfg.env.waf.enabled:  # the web ACL, in us-east-1 (stack_regions); the frontend reads its ARN
+        builders["edge"] = build_edge
     builders["frontend"] = build_frontend
     if cfg.env.auth.enabled:  # provider "off": no identity provider, nothing to publish
         builders["auth"] = build_auth
     builders["alerts"] = build_alerts
-    if cfg.ci is not None:  # deployed only when named: `--stack ci` (naming.EXPLICIT_ONLY_STACKS)
+    if cfg.ci is not None:  # deployed only when named: planner.select_stacks leaves it out of `all`
         builders["ci"] = build_ci
     return builders
+
+
+# Stacks whose resources AWS accepts in one region only: CloudFront-scoped WAF web ACLs.
+PINNED_REGIONS = {"edge": EDGE_REGION}
+
+
+def stack_regions(cfg: Config, region: str | None = None) -> dict[str, str]:
+    """Stacks of this configuration that live outside the environment's region (`region`, default
+    the configured one), and where; every other stack lives in the environment's region."""
+    here = region or cfg.env.region
+    return {s: r for s, r in PINNED_REGIONS.items() if s in stack_builders(cfg) and r != here}
 
 
 def render(cfg: Config) -> dict[str, str]:
@@ -100,5 +115,5 @@ def synth(cfg: Config, check: bool = False, root: Path = REPO_ROOT) -> SynthResu
         for path in result.changed:
             path.write_text(rendered[path], encoding="utf-8")
         for path in result.removed:
-            path.unlink()
+            path.unlink(missing_ok=True)  # under parallel tests another process may have removed it
     return result

@@ -1,5 +1,8 @@
 """One moto server for the whole session, in this process, reset between tests.
 
+Under pytest-xdist (`make test` runs `-n auto --dist loadfile`) each worker process has its own
+moto server on a free port, so tests never share emulator state.
+
 Deploy tests drive `deploy.py` as a subprocess (exactly as a user would) with AWS_ENDPOINT_URL
 pointing here. The server runs in this process, so its warnings are ours to see: a test marked
 `@pytest.mark.moto_required("AWS::ECS::Service", ...)` fails if moto reported one of those types
@@ -8,8 +11,11 @@ as unsupported (it would then exist only as a placeholder, and the test would pr
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
 import sys
+import tempfile
 import urllib.request
 import warnings
 from collections.abc import Iterator
@@ -23,11 +29,41 @@ from deploy_support import Aws, clean_env  # noqa: E402
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "moto_required(*types): fail if moto cannot model these resource types")
+    config.addinivalue_line("markers", "repo_tree: runs alone (no other worker's test at the same time): "
+                            "it edits a committed file or asserts the build folder is unchanged")
+
+
+# Tests whose assertions span the whole work tree: they compare templates/ and build/ before and
+# after a refused command, which another worker's deploy (writing build/templates/...) would change.
+WHOLE_TREE_FILES = {"test_config_errors.py", "test_config_inputs.py", "test_config_auth.py"}
+# Fixtures that edit a committed file for the length of a test (every git-status check elsewhere would see it).
+WHOLE_TREE_FIXTURES = {"edited"}
+LOCK_FILE = Path(tempfile.gettempdir()) / (
+    "layered-platform-tests-" + hashlib.sha256(str(Path(__file__).resolve()).encode()).hexdigest()[:12] + ".lock")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.name in WHOLE_TREE_FILES or WHOLE_TREE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker("repo_tree")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    """A readers-writer lock across xdist workers: every test holds it shared, a `repo_tree` test
+    exclusively, so the work tree is still while such a test looks at it (a no-op when serial)."""
+    with LOCK_FILE.open("a") as handle:
+        exclusive = item.get_closest_marker("repo_tree") is not None
+        fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    from deployer.emulator import server_url, start_server
+    from deployer.emulator.layer import server_url, start_server
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one line per request otherwise
     server = start_server()

@@ -1,4 +1,4 @@
-"""Build deployer/create_only.json from the CloudFormation resource provider schemas cfn-lint ships,
+"""Build deployer/planning/create_only.json from the CloudFormation resource provider schemas cfn-lint ships,
 for every resource type the committed templates use (the review's fallback marks replacements with it).
 
     .venv/bin/python tests/create_only_table.py     # rewrite the table (tests/test_diff.py checks it)
@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TABLE = REPO / "deployer" / "create_only.json"
+TABLE = REPO / "deployer" / "planning" / "create_only.json"
 
 
 def template_types() -> set[str]:

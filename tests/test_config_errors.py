@@ -69,7 +69,7 @@ CASES = {
                    r"services\[0\]\.port: wrong type str \(expected an integer\)"),
     "bool is not an int": (edit("az_count = 2", "az_count = true"),
                            r"environments\.dev\.az_count: wrong type bool \(expected an integer\)"),
-    "bad nat": (edit('nat = "single"', 'nat = "two"'), r"environments\.dev\.nat: 'two' is not accepted"),
+    "bad nat": (edit('nat = "instance"', 'nat = "two"'), r"environments\.dev\.nat: 'two' is not accepted"),
     "override of an unknown service": (
         edit("[environments.prod.services.app-api]", "[environments.prod.services.app-apj]"),
         r"environments\.prod\.services\.app-apj: no such service \(expected one of: app-api, inference-api\)"),

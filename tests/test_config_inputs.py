@@ -37,8 +37,10 @@ def with_service(**overrides: str) -> str:
 
 
 def without_prod_sizing(text: str) -> str:
-    """The example's [environments.prod.services.*] tables name app-api; renaming it needs them gone."""
-    return re.sub(r"\n\[environments\.prod\.services\.[^]]+\]\n(?:[^[\n][^\n]*\n)*", "\n", text)
+    """The example's [environments.prod.services.*] tables name app-api; renaming it needs them gone (and
+    with them prod's capacity = "fargate", so the services' Spot goes too: prod refuses Spot)."""
+    text = re.sub(r"\n\[environments\.prod\.services\.[^]]+\]\n(?:[^[\n][^\n]*\n)*", "\n", text)
+    return text.replace('\ncapacity = "spot"\n', "\n")
 
 
 def load(tmp_path: Path, text: str, env: str = "dev", prefix: str | None = None):

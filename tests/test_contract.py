@@ -30,6 +30,8 @@ def test_every_ssm_read_has_exactly_one_writer_or_is_an_image_tag(contract: Cont
                 assert writers == [], f"{path} must be written by the publish step, never by CloudFormation"
                 service = path.split("/")[2]
                 assert f"{path.rsplit('/', 1)[0]}/repository-uri" in contract.writer, service
+            elif path.startswith("/aws/service/"):
+                assert writers == [], f"{path} is AWS's own public parameter: no stack may write it"
             else:
                 assert len(writers) == 1, f"{stack}.{logical_id} reads {path}, written by {writers}"
 
@@ -45,8 +47,10 @@ def test_graph_puts_the_foundation_before_every_service(contract: Contract) -> N
     assert set(FOUNDATION_STACKS) <= set(batches[0])  # with `alerts`, which reads nothing
     step = {stack: i for i, batch in enumerate(batches) for stack in batch}
     assert step["infrastructure"] < step["frontend"] < step["auth"] < step["app-api"] == step["inference-api"]
-    assert contract.dependencies("app-api") == {"infrastructure", "registry", "auth"}
-    assert contract.dependencies("frontend") == {"infrastructure"}
+    # alerts: the deployment alarms notify its topic (issue 11)
+    assert contract.dependencies("app-api") == {"infrastructure", "registry", "auth", "alerts"}
+    edge = {"edge"} & set(contract.reads)  # the web ACL (where WAF is on) reads nothing: the frontend reads it
+    assert contract.dependencies("frontend") == {"infrastructure", *edge}
     assert contract.dependencies("auth") == {"frontend"}
     assert contract.readers("infrastructure") == {"app-api", "inference-api", "frontend"}
 

@@ -1,4 +1,4 @@
-"""deployer/cost.py: idle monthly cost per stack, checked against figures worked out by hand."""
+"""deployer/planning/cost.py: idle monthly cost per stack, checked against figures worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from deployer.cost import RATES, Prices, estimate, estimate_stack, format_report, load_prices, report_to_json
+from deployer.planning.cost import RATES, Prices, estimate, estimate_stack, format_report, load_prices, report_to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("infrastructure", "registry", "app-api", "inference-api", "frontend")
@@ -19,10 +19,13 @@ PRICES = Prices(
     rates={
         "nat_gateway_hour": 0.05, "alb_hour": 0.02, "alb_lcu_hour": 0.01, "public_ipv4_hour": 0.005,
         "fargate_vcpu_hour": 0.04, "fargate_gb_hour": 0.004, "fargate_arm_vcpu_hour": 0.03,
-        "fargate_arm_gb_hour": 0.003, "interface_endpoint_az_hour": 0.01, "gateway_endpoint_month": 0.0,
+        "fargate_arm_gb_hour": 0.003, "fargate_spot_vcpu_hour": 0.012, "fargate_spot_gb_hour": 0.0012,
+        "ec2_t4g_nano_hour": 0.004, "ebs_gp3_gb_month": 0.08, "interface_endpoint_az_hour": 0.01,
+        "gateway_endpoint_month": 0.0,
         "cloudfront_distribution_month": 0.0, "cloudfront_vpc_origin_month": 0.0, "s3_standard_gb_month": 0.02,
         "ecr_storage_gb_month": 0.1,
         "cloudwatch_alarm_month": 0.1, "kms_key_month": 1.0, "budget_day": 0.02,
+        "waf_web_acl_month": 5.0, "waf_rule_month": 1.0, "waf_million_requests": 0.6,
     },
     units={k: "unit" for k in RATES},
     assumptions={"alb_public_ipv4_per_az": 2, "alb_idle_lcu": 1, "default_az_count": 2, "s3_bucket_gb": 1,
@@ -206,14 +209,16 @@ def test_estimate_report_json_shape_and_totals() -> None:
 def test_format_report_is_an_aligned_table_with_totals() -> None:
     text = format_report(estimate({"infrastructure": network(), "app-api": service()}, PRICES))
     lines = text.splitlines()
-    assert lines[-1].startswith("TOTAL") and lines[-1].endswith("94.17")
+    total = next(ln for ln in lines if ln.startswith("TOTAL"))
+    assert total.endswith("94.17")
+    assert lines[lines.index(total) + 2].startswith("What the options change here (us-east-1, per month):")
     assert any(ln.strip().startswith("app-api total") and ln.endswith("17.52") for ln in lines)
-    table = [ln for ln in lines if ln.startswith("  ") and not ln.startswith("  note")]
+    table = [ln for ln in lines[:lines.index(total)] if ln.startswith("  ") and not ln.startswith("  note")]
     assert len({len(ln) for ln in table}) == 1, "every table row and subtotal has the same width"
 
 
 def test_price_table_states_region_date_and_source() -> None:
-    raw = json.loads((ROOT / "deployer" / "prices.json").read_text(encoding="utf-8"))
+    raw = json.loads((ROOT / "deployer" / "planning" / "prices.json").read_text(encoding="utf-8"))
     assert raw["region"] == "us-east-1" and raw["hours_per_month"] == 730
     assert raw["prices_as_of"] and raw["source"]
     assert all(rate["source"].startswith("https://aws.amazon.com/") for rate in raw["rates"].values())
@@ -234,5 +239,5 @@ def test_committed_dev_templates_are_all_estimated() -> None:
     by_stack = {s.stack: s for s in report.stacks}
     assert by_stack["infrastructure"].monthly_usd > 0
     for svc in ("app-api", "inference-api"):
-        assert any(line.item.startswith("Fargate vCPU") for line in by_stack[svc].lines), svc
+        assert any(line.item.startswith("Fargate Spot vCPU") for line in by_stack[svc].lines), svc
     assert "TOTAL" in format_report(report)

@@ -1,125 +1,114 @@
-"""Templates over CloudFormation's 51,200-byte body limit go through an artifacts bucket the deployer
-creates on first need: private, encrypted, TLS only, versioned, old templates expired, owner checked.
-
-The emulator ignores ExpectedBucketOwner, so the bucket-sniping cases prove the explicit ownership
-check: a second emulated account (moto's `x-moto-account-id` header) creates the bucket first."""
+"""Templates over CloudFormation's 51,200-byte body limit go through an artifacts bucket that the
+deployer creates on first need (encrypted, public access blocked). Driven through the deploy
+action itself, since no configured stack is that large yet."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any
 
 import pytest
-from deploy_support import REPO, Aws
+from botocore.exceptions import ClientError
+from deploy_support import Aws
 
-from deployer import runner
-from deployer.actions import Context
-from deployer.batch import deploy_stack
-from deployer.errors import UsageError
-from deployer.planner import TEMPLATE_BODY_LIMIT, StackPlan
-from deployer.report import Reporter
-from generators.naming import artifacts_bucket
-
-ACCOUNT, OTHER = "123456789012", "222233334444"
-BUCKET = artifacts_bucket("bench", "us-east-1", ACCOUNT)
+from deployer.aws import runner
+from deployer.commands.actions import Context
+from deployer.commands.batch import deploy_stack
+from deployer.planning.planner import TEMPLATE_BODY_LIMIT, StackPlan
+from deployer.presentation.report import Reporter
 
 
-def _context(aws: Aws, monkeypatch: pytest.MonkeyPatch, plan: bool = False) -> Context:
+def test_large_template_goes_through_the_artifacts_bucket(
+    aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     for key, value in aws.env.items():
         if key.startswith("AWS_"):
             monkeypatch.setenv(key, value)
-    return Context(runner.Clients("us-east-1"), Reporter("us-east-1", stream=open(os.devnull, "w")),  # noqa: SIM115
-                   tags={"big": {"stack": "big"}}, artifacts_bucket=BUCKET, account=ACCOUNT, keep_change_sets=plan)
-
-
-def _big_stack(tmp_path: Path) -> StackPlan:
     template = {"Description": "big", "Metadata": {"Padding": "é" * (TEMPLATE_BODY_LIMIT // 2 + 10)},
                 "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}}
     body = json.dumps(template, ensure_ascii=False)
     sp = StackPlan("big", "bench-big", tmp_path / "big.json", body, {})
     assert len(body) < TEMPLATE_BODY_LIMIT < sp.size
-    return sp
-
-
-def _other_account(aws: Aws) -> Any:
-    s3 = aws.client("s3")
-    s3.meta.events.register("before-sign.s3.*", lambda request, **_: request.headers.add_header(
-        "x-moto-account-id", OTHER))
-    return s3
-
-
-def test_large_template_goes_through_a_secured_bucket(aws: Aws, monkeypatch: pytest.MonkeyPatch,
-                                                      tmp_path: Path) -> None:
-    assert BUCKET == "bench-cfn-123456789012-us-east-1-an"  # the account-regional namespace
-    sp = _big_stack(tmp_path)
-    result = deploy_stack(_context(aws, monkeypatch), sp, None)
+    clients = runner.Clients("us-east-1")
+    ctx = Context(clients, Reporter("us-east-1", stream=open(os.devnull, "w")),  # noqa: SIM115
+                  tags={"big": {"stack": "big"}}, artifacts_bucket="bench-cfn-123456789012-us-east-1",
+                  artifacts_owner="123456789012")
+    result = deploy_stack(ctx, sp, None)
     assert result.status == "created", result
     s3 = aws.client("s3")
-    assert [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]] == [f"deploy/bench-big/{sp.digest}.json"]
-    rules = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert s3.list_objects_v2(Bucket=ctx.artifacts_bucket)["Contents"][0]["Key"] == f"bench-big/{sp.digest}.json"
+    rules = s3.get_bucket_encryption(Bucket=ctx.artifacts_bucket)["ServerSideEncryptionConfiguration"]["Rules"]
     assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
-    assert all(s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"].values())
-    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
-    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
-    assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] == runner.TEMPLATE_EXPIRY_DAYS
-    assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 1
-    # The emulator speaks plain HTTP, where a TLS-only policy would lock every caller out: it is put
-    # only on https endpoints (all of AWS's). Its document:
-    [deny] = runner.tls_only_policy("aws", BUCKET)["Statement"]
-    assert (deny["Effect"], deny["Principal"], deny["Action"], deny["Condition"]) == (
-        "Deny", "*", "s3:*", {"Bool": {"aws:SecureTransport": "false"}})
-    assert deny["Resource"] == [f"arn:aws:s3:::{BUCKET}", f"arn:aws:s3:::{BUCKET}/*"]
+    block = s3.get_public_access_block(Bucket=ctx.artifacts_bucket)["PublicAccessBlockConfiguration"]
+    assert all(block.values())
 
 
-def test_a_plan_uploads_under_the_plan_prefix(aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    sp = _big_stack(tmp_path)
-    result = deploy_stack(_context(aws, monkeypatch, plan=True), sp, None)
-    assert result.status == "planned", result
-    keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert keys == [f"plan/bench-big/{sp.digest}.json"]
+# --- The bucket as deploy.py uses it (issue 12): its owner checked before the first upload ----------------
+BUCKET = "layered-dev-cfn-123456789012-us-east-1"
+OTHER_ACCOUNT = "111111111111"
 
 
-def test_a_bucket_another_account_holds_receives_nothing(aws: Aws, monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
-    """Taken between pre-flight and first use: refused there too, before the upload."""
-    other = _other_account(aws)
-    other.create_bucket(Bucket=BUCKET)
-    with pytest.raises(UsageError, match=f"artifacts bucket {BUCKET} exists but is not owned by account {ACCOUNT}"):
-        deploy_stack(_context(aws, monkeypatch), _big_stack(tmp_path), None)
-    assert other.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
-
-
-def _many_services(tmp_path: Path, count: int = 24) -> Path:
-    """The example configuration with enough services that the registry template passes 51,200 bytes."""
-    text = (REPO / "platform.toml").read_text(encoding="utf-8")
-    blocks = "".join(
-        f'\n[[services]]\nname = "svc-{chr(97 + i // 26)}{chr(97 + i % 26)}"\nport = 8000\n'
-        f'path_patterns = ["/s{i}/*"]\npriority = {100 + i}\nhealth_check_path = "/s{i}/health"\n'
-        "cpu = 256\nmemory = 512\ndesired_count = 1\nmin_count = 1\nmax_count = 1\n"
-        for i in range(count))
+def big_alerts_config(tmp_path: Path) -> Path:
+    """The committed configuration with enough models (two token alarms each) to push the alerts stack over
+    the body limit."""
+    root = Path(__file__).resolve().parent.parent
+    text = (root / "platform.toml").read_text(encoding="utf-8")
+    models = ", ".join(f'"example.model-{i:03d}-v1:0"' for i in range(45))
+    old = 'bedrock_models = ["anthropic.claude-3-haiku-20240307-v1:0"]'
+    assert text.count(old) == 1
     path = tmp_path / "platform.toml"
-    path.write_text(text.replace('"layered-dev"', '"artifacts-snipe"', 1) + blocks, encoding="utf-8")
+    path.write_text(text.replace(old, f"bedrock_models = [{models}]"), encoding="utf-8")
     return path
 
 
-def test_deploy_stops_before_upload_when_another_account_holds_the_bucket(aws: Aws, tmp_path: Path) -> None:
-    config = _many_services(tmp_path)
-    bucket = artifacts_bucket("artifacts-snipe", "us-east-1", ACCOUNT)
-    other = _other_account(aws)
-    other.create_bucket(Bucket=bucket)
-    done = aws.deploy("--config", str(config), "--stack", "registry", "--yes")
+def other_account_s3(aws: Aws) -> object:
+    """An S3 client of a second emulated account: moto's server picks the account from this header."""
+    s3 = aws.client("s3")
+    s3.meta.events.register("before-sign.s3.*", lambda request, **_: request.headers.__setitem__(
+        "x-moto-account-id", OTHER_ACCOUNT))
+    return s3
+
+
+def test_a_bucket_sniped_by_another_account_stops_the_run_before_upload(aws: Aws, tmp_path: Path) -> None:
+    config = big_alerts_config(tmp_path)
+    theirs = other_account_s3(aws)
+    theirs.create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
+    done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes")
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip().splitlines() == [
-        f"error: artifacts bucket {bucket} exists but is not owned by account {ACCOUNT}, so no template is uploaded "
-        "to it — find out who holds that name; deploy with another --prefix meanwhile"]
-    assert other.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+    assert done.stderr.strip() == (f"error: artifacts bucket {BUCKET} exists but is not owned by account "
+                                   "123456789012: nothing was uploaded — someone else holds the name; choose "
+                                   "another prefix, or have its owner delete it")
+    assert theirs.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0  # type: ignore[attr-defined]
     assert aws.stacks() == {}
-    # Without the squatter, the same deploy goes through its own bucket.
-    other.delete_bucket(Bucket=bucket)
-    again = aws.deploy("--config", str(config), "--stack", "registry", "--yes")
-    assert again.returncode == 0, again.stdout + again.stderr
-    assert f"created artifacts bucket {bucket}" in again.stdout
-    keys = [o["Key"] for o in aws.client("s3").list_objects_v2(Bucket=bucket)["Contents"]]
-    assert len(keys) == 1 and keys[0].startswith("deploy/artifacts-snipe-registry/")
+
+
+def test_the_artifacts_bucket_is_hardened_and_plans_upload_under_plan(aws: Aws, tmp_path: Path) -> None:
+    config = big_alerts_config(tmp_path)
+    planned = aws.deploy("--config", str(config), "--stack", "alerts", "--plan")
+    assert planned.returncode == 3, planned.stdout + planned.stderr
+    s3 = aws.client("s3")
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
+    assert len(keys) == 1 and keys[0].startswith("plan/layered-dev-alerts/"), keys
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    # No TLS-only policy over plain HTTP (it would lock the tool out; moto enforces it): see the next test.
+    with pytest.raises(ClientError):
+        s3.get_bucket_policy(Bucket=BUCKET)
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] == runner.ARTIFACTS_KEEP_DAYS
+    done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    assert {k.split("/")[0] for k in keys} == {"plan", "layered-dev-alerts"}, keys
+
+
+def test_the_tls_only_policy_denies_plain_http(aws: Aws) -> None:
+    """moto enforces aws:SecureTransport: the policy really denies a plain-HTTP upload."""
+    s3 = aws.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(runner.tls_only_policy("aws", BUCKET)))
+    with pytest.raises(ClientError) as err:
+        s3.put_object(Bucket=BUCKET, Key="x", Body=b"{}")
+    assert runner.error_code(err.value) in ("403", "AccessDenied")
+    cn = runner.tls_only_policy("aws-cn", "b")["Statement"][0]
+    assert cn["Resource"] == ["arn:aws-cn:s3:::b", "arn:aws-cn:s3:::b/*"]

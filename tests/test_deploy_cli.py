@@ -95,7 +95,7 @@ def test_json_carries_the_printed_console_url_and_the_job_summary_links_it(aws: 
     assert stack["console_url"].startswith(f"aws cloudformation describe-change-set --change-set-name "
                                            f"{stack['change_set_id']} --endpoint-url {aws.url}")
     assert f"review: {stack['console_url']}" in planned.stderr
-    from deployer.report import Reporter
+    from deployer.presentation.report import Reporter
 
     url = Reporter("us-east-1").console_url({"StackId": "x", "ChangeSetId": stack["change_set_id"]})
     assert url.startswith("https://us-east-1.console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/")

@@ -31,7 +31,7 @@ def test_every_run_repairs_termination_protection(aws: Aws) -> None:
 def test_a_deleted_parameter_is_restored_by_its_writer_and_the_advice_keeps_every_flag(aws: Aws) -> None:
     flags = ["--prefix", "conv-a", "--region", "us-east-1"]
     ok(aws.deploy("--stack", "infrastructure", "--stack", "registry", "--stack", "frontend", "--stack", "auth",
-                  "--yes", *flags))
+                  "--stack", "alerts", "--yes", *flags))
     aws.client("ssm").delete_parameter(Name="/conv-a/network/vpc-id")
     refused = aws.deploy("--stack", "app-api", "--yes", *flags)
     assert refused.returncode == 2
@@ -75,7 +75,9 @@ def test_destroy_says_what_it_keeps_refuses_full_repositories_and_redeploy_conve
     assert "--force: deleted 1 image(s) from layered-dev/app-api" in done
     assert aws.stacks() == {}
     bucket = [b["Name"] for b in aws.client("s3").list_buckets()["Buckets"]]
-    assert len(bucket) == 1  # the site bucket, kept as said
+    sessions = next(b for b in bucket if "sessionbucket" in b)
+    assert f"keeps the bucket {sessions} of inference-api" in done  # the agent's sessions, kept as said
+    assert len(bucket) == 2  # the site bucket and the sessions bucket, kept as said
     ok(aws.deploy("--stack", "all", "--yes"))
     assert sorted(s["StackStatus"] for s in aws.stacks().values()) == ["CREATE_COMPLETE"] * 7
 

@@ -1,7 +1,7 @@
 """A failed create or update exits 1 with the failed resources and their reasons first.
 
 moto alone cannot produce a failed stack: its ExecuteChangeSet fails the API call itself and leaves
-the stack REVIEW_IN_PROGRESS. deployer/emulator.py makes it end as AWS does (CREATE_FAILED event,
+the stack REVIEW_IN_PROGRESS. deployer/emulator/layer.py makes it end as AWS does (CREATE_FAILED event,
 rollback, ROLLBACK_COMPLETE / UPDATE_ROLLBACK_COMPLETE), so these tests fail real stack operations:
 a repository or parameter that already exists outside the stack, as happens on AWS too.
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from deploy_support import REPO, Aws
 
-from deployer.report import Reporter, failed_resources
+from deployer.presentation.report import Reporter, failed_resources
 
 PREFIX = "layered-dev"
 REGISTRY = f"{PREFIX}-registry"

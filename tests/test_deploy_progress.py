@@ -14,8 +14,8 @@ import tty
 
 from deploy_support import REPO, Aws
 
-from deployer.progress import StackProgress, progress_line
-from deployer.report import CLEAR_LINE, Reporter
+from deployer.presentation.progress import StackProgress, progress_line
+from deployer.presentation.report import CLEAR_LINE, Reporter
 
 FRAME = re.compile(rb"\r\x1b\[K\[\s*\d+\.\ds\] registry (CREATE|UPDATE)_IN_PROGRESS \(\d+/[1-9]\d*\)")
 

@@ -4,6 +4,8 @@ docker replaced by a script that records its arguments (and, on push, registers 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -28,17 +30,32 @@ if sys.argv[1] == "push":
 '''
 
 
+def checkout(root: Path, dirty: bool) -> dict[str, str]:
+    """A git checkout of its own (git honours GIT_DIR/GIT_WORK_TREE): the tests never depend on, nor
+    change, the state of the repository they run in."""
+    root.mkdir()
+    (root / "app.py").write_text("print('v1')\n")
+    env = {"GIT_DIR": str(root / ".git"), "GIT_WORK_TREE": str(root)}
+    for args in (["init", "-q"], ["add", "app.py"],
+                 ["-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-qm", "one"]):
+        subprocess.run(["git", *args], cwd=root, check=True, env={**os.environ, **env}, capture_output=True)
+    if dirty:
+        (root / "app.py").write_text("print('v2, not committed')\n")
+    return env
+
+
 @pytest.fixture
 def docker(tmp_path: Path, aws: Aws) -> tuple[str, Path]:
     script, log = tmp_path / "docker.py", tmp_path / "docker.log"
     script.write_text(FAKE_DOCKER)
     aws.env["DOCKER_LOG"] = str(log)
+    aws.env.update(checkout(tmp_path / "checkout", dirty=False))
     return f"{sys.executable} {script}", log
 
 
 def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, Path]) -> None:
     assert aws.deploy("--stack", "registry", "--yes").returncode == 0
-    done = aws.deploy("--publish", "app-api", "--tag", "v7", "--docker", docker[0], "--allow-dirty")
+    done = aws.deploy("--publish", "app-api", "--tag", "v7", "--docker", docker[0])
     assert done.returncode == 0, done.stdout + done.stderr
     calls = [json.loads(line) for line in docker[1].read_text().splitlines()]
     verbs = [c["argv"][0] for c in calls]
@@ -48,24 +65,41 @@ def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, P
     build = calls[1]["argv"]
     assert image in build and build[-1].endswith("services")
     assert build[build.index("-f") + 1].endswith("services/app-api/Dockerfile")
+    assert "EXTRAS=" in build and build[build.index("EXTRAS=") - 1] == "--build-arg"  # app-api has none
     assert calls[2]["argv"] == ["push", image]
     param = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]
     assert param["Value"] == "v7"
-    # The digest goes next to the tag: in this version's description, and in the output.
-    version = aws.client("ssm").get_parameter_history(Name=f"/{PREFIX}/app-api/image-tag")["Parameters"][-1]
+    # The digest ECR gives the tag, recorded beside it.
     [image] = aws.client("ecr").describe_images(repositoryName=f"{PREFIX}/app-api",
                                                 imageIds=[{"imageTag": "v7"}])["imageDetails"]
-    assert image["imageDigest"].startswith("sha256:")
-    assert version["Description"] == f"image {PREFIX}/app-api@{image['imageDigest']}"
-    assert f"image {PREFIX}/app-api@{image['imageDigest']}" in done.stdout
+    digest = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-digest")["Parameter"]["Value"]
+    assert digest == image["imageDigest"] and digest.startswith("sha256:") and digest in done.stdout
+
+
+def test_publish_refuses_a_dirty_tree_unless_allowed(aws: Aws, docker: tuple[str, Path], tmp_path: Path) -> None:
+    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    aws.env.update(checkout(tmp_path / "dirty", dirty=True))
+    refused = aws.deploy("--publish", "app-api", "--tag", "v9", "--docker", docker[0])
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == ("error: the working tree has uncommitted changes, so the image would not be "
+                                      "the commit it is tagged with — commit or stash them, or pass --allow-dirty")
+    assert not docker[1].exists()  # docker never ran
+    assert not [i for i in aws.client("ecr").describe_images(repositoryName=f"{PREFIX}/app-api")["imageDetails"]
+                if "v9" in i.get("imageTags", [])]
+    allowed = aws.deploy("--publish", "app-api", "--allow-dirty", "--docker", docker[0])
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
+    tag = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]["Value"]
+    assert "-dirty-" in tag  # the default tag never passes for a clean commit's
+    wrong = aws.deploy("--publish", "frontend", "--allow-dirty")
+    assert wrong.returncode == 2 and "--allow-dirty only go with --publish SERVICE" in wrong.stderr
 
 
 def test_republishing_a_tag_already_in_ecr_skips_the_build(aws: Aws, docker: tuple[str, Path]) -> None:
     """Repositories are IMMUTABLE: a second push of the same tag would fail, so it is not attempted."""
     assert aws.deploy("--stack", "registry", "--yes").returncode == 0
-    assert aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0], "--allow-dirty").returncode == 0
+    assert aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0]).returncode == 0
     first = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]["Version"]
-    again = aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0], "--allow-dirty")
+    again = aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0])
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already in ECR" in again.stdout
     verbs = [json.loads(line)["argv"][0] for line in docker[1].read_text().splitlines()]
@@ -75,11 +109,11 @@ def test_republishing_a_tag_already_in_ecr_skips_the_build(aws: Aws, docker: tup
 
 
 def test_publish_without_registry_or_docker_fails_clearly(aws: Aws, docker: tuple[str, Path]) -> None:
-    no_repo = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", docker[0], "--allow-dirty")
+    no_repo = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", docker[0])
     assert no_repo.returncode == 2 and "deploy the registry first" in no_repo.stderr
-    no_docker = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", "/nonexistent/docker", "--allow-dirty")
+    no_docker = aws.deploy("--publish", "app-api", "--tag", "v1", "--docker", "/nonexistent/docker")
     assert no_docker.returncode == 2 and "not found" in no_docker.stderr
-    unknown = aws.deploy("--publish", "billing", "--tag", "v1", "--docker", docker[0], "--allow-dirty")
+    unknown = aws.deploy("--publish", "billing", "--tag", "v1", "--docker", docker[0])
     assert unknown.returncode == 2 and "unknown service 'billing'" in unknown.stderr
 
 
@@ -97,7 +131,7 @@ def test_new_ssm_tag_and_the_emulator(aws: Aws, docker: tuple[str, Path]) -> Non
     moto compares template and parameter *names* only; the emulator layer re-reads them like AWS.
     --status shows the pending rollout before it, and the rolled-out tag after."""
     assert aws.deploy("--stack", "all", "--yes").returncode == 0
-    assert aws.deploy("--publish", "app-api", "--tag", "v2", "--docker", docker[0], "--allow-dirty").returncode == 0
+    assert aws.deploy("--publish", "app-api", "--tag", "v2", "--docker", docker[0]).returncode == 0
     status = json.loads(aws.deploy("--status", "--output", "json").stdout)
     app = next(s for s in status["stacks"] if s["stack"] == "app-api")
     assert app["deployed_tag"] == "local-placeholder" and app["ssm_tag"] == "v2" and app["tag_pending"]
@@ -274,3 +308,13 @@ def test_publish_frontend_refuses_a_link_that_leaves_the_site(aws: Aws, tmp_path
     assert f"cannot build the site: {name} is a symbolic link that leaves the site folder" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
     assert bucket_keys(aws, bucket) == set() and "uploaded" not in done.stdout
+
+
+def test_publish_passes_the_configured_extras(aws: Aws, docker: tuple[str, Path]) -> None:
+    """platform.toml gives inference-api extras = ["agentcore"]: the build gets EXTRAS=agentcore."""
+    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    done = aws.deploy("--publish", "inference-api", "--tag", "v3", "--docker", docker[0])
+    assert done.returncode == 0, done.stdout + done.stderr
+    build = next(json.loads(line)["argv"] for line in docker[1].read_text().splitlines()
+                 if json.loads(line)["argv"][0] == "build")
+    assert build[build.index("EXTRAS=agentcore") - 1] == "--build-arg"

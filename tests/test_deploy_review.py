@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 from deploy_support import REPO, Aws
 
-from deployer.local import PLACEHOLDER_TAG
-from deployer.runner import put_parameter, put_placeholder_image
+from deployer.aws.runner import put_parameter, put_placeholder_image
+from deployer.emulator.local import PLACEHOLDER_TAG
 
 PREFIX = "review-t"  # an overridden prefix: templates go to the git-ignored build folder, never templates/
 EXIT_REVIEW, EXIT_DECLINED = 3, 4

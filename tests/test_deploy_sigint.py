@@ -67,15 +67,32 @@ def test_sigint_during_a_foundation_create_then_a_rerun_converges(aws: Aws, acti
     Gate.release.clear()
     gate = ThreadingHTTPServer(("127.0.0.1", 0), Gate)
     threading.Thread(target=gate.serve_forever, daemon=True).start()
-    env = clean_env(f"http://127.0.0.1:{gate.server_port}")
+    env = {**clean_env(f"http://127.0.0.1:{gate.server_port}"), "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "--stack", "registry", "--yes"], cwd=REPO,
                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
+    lines: list[str] = []
+    noticed = threading.Event()  # the child printed that it handled Ctrl-C
+
+    def read_stdout() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("interrupted:"):
+                noticed.set()
+
+    reader = threading.Thread(target=read_stdout, daemon=True)
+    reader.start()
     try:
         assert Gate.seen.wait(60), f"deploy.py never called {action}"
         proc.send_signal(signal.SIGINT)
+        # The gated call is answered only once the handler ran (a condition, not a sleep): on a busy
+        # machine the signal could otherwise land after the call returned and the stack was created.
+        assert noticed.wait(60), "deploy.py never reported the interrupt: " + "".join(lines)
         Gate.release.set()
-        out, err = proc.communicate(timeout=60)
+        err = proc.communicate(timeout=60)[1]
+        reader.join(10)
+        out = "".join(lines)
     finally:
         Gate.release.set()
         gate.shutdown()

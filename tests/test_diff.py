@@ -8,7 +8,7 @@ import json
 
 from create_only_table import TABLE, build, render, template_types
 
-from deployer.diff import (
+from deployer.planning.diff import (
     HIDDEN,
     MISSING,
     cfn_path,
@@ -21,8 +21,8 @@ from deployer.diff import (
     show,
     substitute,
 )
-from deployer.planner import change_rows
-from deployer.report import Reporter, property_lines
+from deployer.planning.planner import change_rows
+from deployer.presentation.report import Reporter, property_lines
 
 
 def test_nested_dicts_and_lists_give_one_row_per_changed_leaf() -> None:
@@ -204,4 +204,4 @@ def test_create_only_table_matches_the_provider_schemas() -> None:
     missing = sorted(template_types() - set(table))
     assert not missing, f"no create-only entry for {missing}: run .venv/bin/python tests/create_only_table.py"
     assert TABLE.read_text(encoding="utf-8") == render(build()), \
-        "deployer/create_only.json is stale: run .venv/bin/python tests/create_only_table.py and commit it"
+        "deployer/planning/create_only.json is stale: run .venv/bin/python tests/create_only_table.py and commit it"

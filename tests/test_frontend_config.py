@@ -1,10 +1,10 @@
-"""config.json from the auth stack's SSM parameters (deployer/site.py, pure)."""
+"""config.json from the auth stack's SSM parameters (deployer/planning/site.py, pure)."""
 
 from __future__ import annotations
 
 import pytest
 
-from deployer.site import site_config
+from deployer.planning.site import site_config
 
 COGNITO = {
     "issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc",

@@ -22,7 +22,7 @@ SITE = ROOT / "services" / "frontend"
 
 
 def load_module() -> ModuleType:
-    """build.py is a script, not a package: load it by path exactly as deployer/publish.py does
+    """build.py is a script, not a package: load it by path exactly as deployer/commands/publish.py does
     (without registering it in sys.modules, so a change that needs that fails here first)."""
     spec = importlib.util.spec_from_file_location("frontend_build", SITE / "build.py")
     assert spec and spec.loader

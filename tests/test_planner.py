@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deployer.planner import (
+from deployer.planning.planner import (
     TEMPLATE_BODY_LIMIT,
     Kind,
     Poller,
@@ -22,7 +22,7 @@ from deployer.planner import (
     select_stacks,
     stack_tags,
 )
-from deployer.report import mermaid
+from deployer.presentation.report import mermaid
 from generators.contract import build_contract
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates" / "dev"
@@ -79,9 +79,9 @@ def test_select_stacks() -> None:
 def test_missing_parameters_name_their_writer_unless_written_earlier() -> None:
     only_app = missing_parameters(plan_for(["app-api"]), existing=set())
     writers = {m.writer for m in only_app}
-    assert writers == {"infrastructure", "registry", "auth", None}  # None: the image tag, from --publish
-    with_foundation = missing_parameters(plan_for(["infrastructure", "registry", "frontend", "auth", "app-api"]),
-                                         existing=set())
+    assert writers == {"infrastructure", "registry", "auth", "alerts", None}  # None: the image tag (--publish)
+    with_foundation = missing_parameters(plan_for(["infrastructure", "registry", "frontend", "auth", "alerts",
+                                                   "app-api"]), existing=set())
     assert [(m.path, m.writer) for m in with_foundation] == [("/layered-dev/app-api/image-tag", None)]
     provided = missing_parameters(plan_for(ALL), set(), provided={"/layered-dev/app-api/image-tag",
                                                                   "/layered-dev/inference-api/image-tag"})

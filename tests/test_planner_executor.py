@@ -3,13 +3,15 @@ the interrupt handler while workers run (so in-flight updates can be cancelled).
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 import signal
+import sys
 import threading
 import time
 from dataclasses import dataclass
 
-from deployer.executor import run_batches
+from deployer.planning.executor import parallel, run_batches
 
 
 @dataclass
@@ -20,14 +22,19 @@ class R:
 
 
 def test_batches_run_in_order_and_in_parallel() -> None:
+    # a and b meet at a barrier: it only opens if both run at once (no wall-clock budget, so load cannot fail it)
+    together = threading.Barrier(2, timeout=30)
+    order: list[str] = []
+
     def work(stack: str) -> R:
-        time.sleep(0.2)
+        if stack in ("a", "b"):
+            together.wait()
+        order.append(stack)
         return R(stack, at=time.monotonic())
 
-    start = time.monotonic()
     results = run_batches([["a", "b"], ["c"]], work, lambda s: R(s, ok=False), lambda: None)
-    assert time.monotonic() - start < 0.6  # a and b together, then c
-    assert results["c"].at > max(results["a"].at, results["b"].at)
+    assert all(r.ok for r in results.values()) and not together.broken
+    assert order[-1] == "c" and results["c"].at >= max(results["a"].at, results["b"].at)
 
 
 def test_failure_skips_later_batches() -> None:
@@ -35,14 +42,41 @@ def test_failure_skips_later_batches() -> None:
     assert results["b"].stack == "b-skipped"
 
 
+def main_thread_waits_on_its_workers() -> bool:
+    """The main thread is inside `parallel`'s cf.wait, the call whose KeyboardInterrupt reaches on_interrupt."""
+    frame, inner = sys._current_frames().get(threading.main_thread().ident or 0), []
+    while frame is not None:
+        if frame.f_code is parallel.__code__:
+            return any(f.f_code is cf.wait.__code__ for f in inner)
+        inner.append(frame)
+        frame = frame.f_back
+    return False
+
+
 def test_ctrl_c_reaches_the_interrupt_handler() -> None:
+    """SIGINT is sent only once both workers run and the main thread is waiting on them (a condition,
+    polled, never a sleep), so a slow machine cannot make the signal land before the handler is there."""
     cancelled = threading.Event()
+    started = {"a": threading.Event(), "b": threading.Event()}
 
     def work(stack: str) -> R:
-        return R(stack, ok=not cancelled.wait(5))
+        started[stack].set()
+        return R(stack, ok=not cancelled.wait(60))  # ok only if nobody cancelled it within a minute
 
-    threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-    start = time.monotonic()
-    results = run_batches([["a", "b"], ["c"]], work, lambda s: R(s + "-skipped", ok=False), cancelled.set)
-    assert cancelled.is_set() and time.monotonic() - start < 2
-    assert not results["a"].ok and results["c"].stack == "c-skipped"
+    def interrupt_when_waiting() -> None:
+        assert all(e.wait(60) for e in started.values())
+        deadline = time.monotonic() + 60
+        while not main_thread_waits_on_its_workers() and time.monotonic() < deadline:
+            time.sleep(0.005)  # how often the condition is polled, not a guess at how long anything takes
+        os.kill(os.getpid(), signal.SIGINT)
+
+    # Python's own handler, whatever an earlier test in this worker process installed (an in-process
+    # server may take SIGINT over), so the signal becomes the KeyboardInterrupt parallel() handles.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    threading.Thread(target=interrupt_when_waiting, daemon=True).start()
+    try:
+        results = run_batches([["a", "b"], ["c"]], work, lambda s: R(s + "-skipped", ok=False), cancelled.set)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert cancelled.is_set()
+    assert not results["a"].ok and not results["b"].ok and results["c"].stack == "c-skipped"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from deployer.planner import Naming, change_set_name_problem, naming, pick_planned
+from deployer.planning.planner import Naming, change_set_name_problem, naming, pick_planned
 
 T0 = datetime(2026, 1, 1, 12, 0, 0)
 

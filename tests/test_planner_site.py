@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from deployer.site import page_keys, previous_generation, stale_keys, upload_order
+from deployer.planning.site import page_keys, previous_generation, stale_keys, upload_order
 
 
 def test_pages_go_last_whatever_order_they_come_in() -> None:

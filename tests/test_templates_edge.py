@@ -79,7 +79,7 @@ def test_origin_protocol_and_port_match_the_one_listener(every_mode: Templates) 
 
 def test_alb_admits_only_cloudfront_on_its_listener_port_and_sends_nothing_itself(every_mode: Templates) -> None:
     infra = every_mode["infrastructure"]
-    sg = one(infra, "AWS::EC2::SecurityGroup")
+    sg = infra["Resources"]["AlbSecurityGroup"]["Properties"]  # the NAT instance has one of its own
     (rule,) = sg["SecurityGroupIngress"]
     (listener,) = of_type(infra, "AWS::ElasticLoadBalancingV2::Listener").values()
     assert rule["SourcePrefixListId"] == PREFIX_LIST

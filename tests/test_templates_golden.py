@@ -34,6 +34,8 @@ def test_committed_templates_match_generators(env: str) -> None:
 def test_every_environment_has_committed_templates() -> None:
     assert set(ENVS) >= {"dev", "prod"}
     for env in ENVS:
-        assert sorted(p.stem for p in template_dir(load_config(env=env)).glob("*.json")) == sorted(
-            ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts", "ci"]
+        cfg = load_config(env=env)
+        edge = ["edge"] if cfg.env.waf.enabled else []  # the WAF web ACL, where it is on
+        assert sorted(p.stem for p in template_dir(cfg).glob("*.json")) == sorted(
+            ["infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts", "ci", *edge]
         )

@@ -40,14 +40,12 @@ SERVICES = ("app-api", "inference-api")
 # Files every stack is built from: a change to any of them must run all five pipelines.
 SHARED = (
     "generators/__init__.py", "generators/config.py", "generators/naming.py", "generators/common.py",
-    "generators/synth.py", "platform.toml", "deploy.py", "deployer/runner.py", "deployer/planner.py",
+    "generators/synth.py", "platform.toml", "deploy.py", "deployer/aws/runner.py", "deployer/planning/planner.py",
     "pyproject.toml", "Makefile", ".github/actions/setup/action.yml", ".github/scripts/plan_summary.py",
 )
 # deploy.py flags the contract promises; the pipelines may use no others.
 CONTRACT_FLAGS = {"--stack", "--env", "--plan", "--execute", "--yes", "--output", "--synth", "--check",
-                  "--publish", "--tag", "--set-image-tag", "--change-set-name"}
-# A full commit SHA, then a comment naming the release it is (`uses: owner/repo@<sha> # v1.2.3`).
-PINNED = re.compile(r"^\s*(?:-\s+)?uses:\s+([\w.-]+/[\w./-]+)@([0-9a-f]{40}) # v\d+(?:\.\d+)*\s*$")
+                  "--publish", "--tag", "--set-image-tag"}
 
 
 def tool(name: str) -> str:
@@ -130,11 +128,11 @@ def test_composite_action_scripts_pass_shellcheck(path: Path) -> None:
 
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
-def test_name_and_four_chained_jobs(stack: str) -> None:
+def test_name_and_five_chained_jobs(stack: str) -> None:
     wf = workflow(stack)
     assert wf["name"] == WORKFLOWS[stack]
     jobs = wf["jobs"]
-    assert list(jobs) == ["install", "test", "build", "deploy"]
+    assert list(jobs) == ["install", "test", "build", "plan", "deploy"]
 
     def needs(job: str) -> set[str]:
         value = jobs[job].get("needs", [])
@@ -143,7 +141,8 @@ def test_name_and_four_chained_jobs(stack: str) -> None:
     assert needs("install") == set()
     assert "install" in needs("test")
     assert "test" in needs("build")
-    assert "build" in needs("deploy")
+    assert "build" in needs("plan")
+    assert {"build", "plan"} <= needs("deploy")
 
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
@@ -162,7 +161,9 @@ def test_skipping_tests_lets_build_run_but_a_failed_test_blocks_it(stack: str) -
     assert "needs.install.result == 'success'" in build_if and "!cancelled()" in build_if
     assert "always()" not in build_if
     # Skipped ancestors skip descendants too, unless the descendant says what it waits for.
+    assert "needs.build.result == 'success'" in jobs["plan"]["if"]
     assert "needs.build.result == 'success'" in jobs["deploy"]["if"]
+    assert "needs.plan.result == 'success'" in jobs["deploy"]["if"]
 
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
@@ -175,8 +176,8 @@ def test_concurrency_per_stack_and_environment(stack: str) -> None:
 @pytest.mark.parametrize("stack", WORKFLOWS)
 def test_every_job_restores_the_cached_setup(stack: str) -> None:
     for name, job in workflow(stack)["jobs"].items():
-        uses = [s.get("uses", "").split("@")[0] for s in job["steps"][:2]]
-        assert uses == ["actions/checkout", "./.github/actions/setup"], name
+        uses = [s.get("uses") for s in job["steps"][:2]]
+        assert uses == ["actions/checkout@v4", "./.github/actions/setup"], name
     setup = (GITHUB / "actions" / "setup" / "action.yml").read_text(encoding="utf-8")
     assert "actions/cache@" in setup and "hashFiles('pyproject.toml', 'services/*/pyproject.toml'" in setup
 
@@ -193,93 +194,92 @@ def test_test_job_runs_make_test_and_cfn_lint_with_annotations(stack: str) -> No
 
 
 PLAN_ROLE, DEPLOY_ROLE = "${{ vars.AWS_PLAN_ROLE_ARN }}", "${{ vars.AWS_DEPLOY_ROLE_ARN }}"
-PLAN_ENV, DEPLOY_ENV = "${{ format('{0}-plan', inputs.env || 'dev') }}", "${{ inputs.env || 'dev' }}"
 MAIN_ONLY = ("github.event_name != 'pull_request'", "github.ref == 'refs/heads/main'")
 
 
-def roles(job: dict[str, Any]) -> set[str]:
-    return {s["with"]["role-to-assume"] for s in job["steps"] if s.get("uses") == "./.github/actions/aws"}
+def runs_on_pull_requests(wf: dict[str, Any], job: dict[str, Any]) -> bool:
+    """Whether the job can run for a pull request: the workflow has the trigger and no top-level
+    `&&` term of the job's condition rules it out."""
+    return "pull_request" in triggers(wf) and "github.event_name != 'pull_request'" not in conjuncts(job)
 
 
-def runs_on_pull_requests(job: dict[str, Any]) -> bool:
-    return not all(clause in str(job.get("if", "")) for clause in MAIN_ONLY)
+def conjuncts(job: dict[str, Any]) -> list[str]:
+    text = str(job.get("if", "")).strip().removeprefix("${{").removesuffix("}}")
+    terms, depth, current = [], 0, ""
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth == 0 and text.startswith("&&", i):
+            terms.append(current)
+            current = ""
+        elif not (depth == 0 and text.startswith("&&", i - 1) and ch == "&"):
+            current += ch
+    return [" ".join(t.split()) for t in [*terms, current]]
 
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
-def test_every_oidc_job_has_the_narrowest_role_for_its_trigger(stack: str) -> None:
-    """A job that can run for a pull request plans, in <env>-plan, with the plan role, and mentions
-    no deploy role at all; only a main-only job in <env> (reviewers, main-only branch policy) gets
-    the deploy role. The roles trust exactly these GitHub environments (generators/ci.py)."""
+def test_aws_access_is_oidc_only_and_scoped_to_jobs(stack: str) -> None:
     wf = workflow(stack)
     assert wf["permissions"] == {"contents": "read"}
-    used = set()
     for name, job in wf["jobs"].items():
-        token = job.get("permissions", {}).get("id-token") == "write"
-        assert token == bool(roles(job)), f"{name}: an OIDC token exactly where a role is assumed"
-        if not token:
-            assert "environment" not in job and "AWS_" not in json.dumps(job), name
-            continue
-        [role] = roles(job)
-        used.add(role)
-        if runs_on_pull_requests(job):
-            assert role == PLAN_ROLE and job["environment"] == PLAN_ENV, name
-            assert "AWS_DEPLOY_ROLE_ARN" not in json.dumps(job), name
-        else:
-            assert role == DEPLOY_ROLE and job["environment"] == DEPLOY_ENV, name
-    assert used == {PLAN_ROLE, DEPLOY_ROLE}
-    assert roles(wf["jobs"]["build"]) == {PLAN_ROLE} and roles(wf["jobs"]["deploy"]) == {DEPLOY_ROLE}
+        aws = [s for s in job["steps"] if s.get("uses") == "./.github/actions/aws"]
+        assert (job.get("permissions", {}).get("id-token") == "write") == bool(aws), name
+        assert [s["with"]["role-to-assume"] for s in aws] == {"plan": [PLAN_ROLE], "deploy": [DEPLOY_ROLE]}.get(
+            name, []), name
     aws_action = (GITHUB / "actions" / "aws" / "action.yml").read_text(encoding="utf-8")
     assert "aws-actions/configure-aws-credentials@" in aws_action and "role-to-assume:" in aws_action
 
 
 @pytest.mark.parametrize("stack", WORKFLOWS)
-def test_deploy_jobs_run_only_on_the_default_branch(stack: str) -> None:
-    on = triggers(workflow(stack))
-    assert on["push"]["branches"] == ["main"]  # the repository's default branch
-    deploy = workflow(stack)["jobs"]["deploy"]
-    assert all(clause in deploy["if"] for clause in MAIN_ONLY)
-    assert "||" not in deploy["if"].replace("inputs.env || 'dev'", "")  # no other way in
+def test_each_trigger_gets_the_narrowest_role(stack: str) -> None:
+    """Pull-request jobs only ever see the plan role variable, in `<env>-plan`; the deploy role
+    variable appears only in jobs that run on main alone, in `<env>`."""
+    wf = workflow(stack)
+    for name, job in wf["jobs"].items():
+        text = yaml.safe_dump(job)
+        if runs_on_pull_requests(wf, job):
+            assert "AWS_DEPLOY_ROLE_ARN" not in text, name
+        if "AWS_DEPLOY_ROLE_ARN" in text:
+            assert all(c in conjuncts(job) for c in MAIN_ONLY), name
+            assert job["environment"] == "${{ inputs.env || 'dev' }}", name
+            assert "AWS_PLAN_ROLE_ARN" not in text, name
+        if "AWS_PLAN_ROLE_ARN" in text:
+            assert job["environment"] == "${{ format('{0}-plan', inputs.env || 'dev') }}", name
+    assert runs_on_pull_requests(wf, wf["jobs"]["plan"]) and not runs_on_pull_requests(wf, wf["jobs"]["deploy"])
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in wf["jobs"]["plan"]["if"]
 
 
-@pytest.mark.parametrize("stack", WORKFLOWS)
-def test_forks_get_no_plan_and_pull_requests_stop_at_the_plan(stack: str) -> None:
-    build = workflow(stack)["jobs"]["build"]
-    [aws] = [s for s in build["steps"] if s.get("uses") == "./.github/actions/aws"]
-    assert "github.event.pull_request.head.repo.full_name == github.repository" in aws["if"]
-    modes = {s["with"]["mode"] for s in build["steps"] if s.get("uses") == "./.github/actions/change-set"}
-    assert modes == {"plan"}
-
-
-def workflow_texts() -> list[tuple[Path, str]]:
-    paths = [*(GITHUB / "workflows").glob("*.yml"), *action_files()]
-    return [(p, p.read_text(encoding="utf-8")) for p in sorted(paths)]
-
-
-def run_blocks(doc: dict[str, Any]) -> list[str]:
-    jobs = doc.get("jobs", {}).values()
-    found = [s.get("run", "") for job in jobs for s in job.get("steps", [])]
-    return found + [s.get("run", "") for s in doc.get("runs", {}).get("steps", [])]
+def run_lines() -> list[tuple[str, str]]:
+    """(file, run text) of every `run:` in the workflows and the composite actions."""
+    found = []
+    for path in [*sorted((GITHUB / "workflows").glob("*.yml")), *action_files()]:
+        doc = load(path)
+        all_steps = steps(doc) if "jobs" in doc else doc["runs"].get("steps", [])
+        found += [(path.name, str(s["run"])) for s in all_steps if "run" in s]
+    return found
 
 
 def test_no_run_line_interpolates_event_data() -> None:
-    """`${{ github.event.* }}` inside a script is text an outsider wrote (a branch name, a title),
-    pasted into bash: it goes through `env:` instead, where it stays data."""
-    for path, text in workflow_texts():
-        for block in run_blocks(yaml.safe_load(text)):
-            assert not re.search(r"\$\{\{[^}]*github\.event\.", block), f"{path.name}: {block}"
-            assert not re.search(r"\$\{\{[^}]*(github\.head_ref|inputs\.)", block), f"{path.name}: {block}"
+    """`${{ github.event.* }}` in a script is shell injection (a branch name or title is attacker
+    text); such values reach scripts through `env:` only."""
+    lines = run_lines()
+    assert len(lines) > 10
+    bad = [(f, r) for f, r in lines if re.search(r"\$\{\{[^}]*github\.(event|head_ref)", r)]
+    assert not bad, bad
 
 
 def test_third_party_actions_are_pinned_to_a_commit() -> None:
-    seen = set()
-    for path, text in workflow_texts():
-        for line in text.splitlines():
-            if re.match(r"^\s*(-\s+)?uses:", line) and "./.github/" not in line:
-                match = PINNED.match(line)
-                assert match, f"{path.name}: not pinned to a full commit SHA with a tag comment: {line.strip()}"
-                seen.add(match.group(1))
-    assert {"actions/checkout", "actions/setup-python", "actions/cache", "docker/setup-buildx-action",
-            "docker/build-push-action", "aws-actions/amazon-ecr-login", "aws-actions/configure-aws-credentials"} <= seen
+    """Actions outside GitHub's own `actions/` organisation run with the job's token and OIDC
+    identity: pinned to a full commit SHA (tags move), the tag kept as a comment for updates."""
+    pinned = 0
+    for path in [*sorted((GITHUB / "workflows").glob("*.yml")), *action_files()]:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = re.search(r"uses:\s*([^\s#]+)(.*)", line)
+            if not m or m.group(1).startswith(("./", "actions/")):
+                continue
+            assert re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", m.group(1)), f"{path.name}: {line.strip()}"
+            assert re.fullmatch(r"\s*# v\d+(\.\d+)*", m.group(2)), f"{path.name}: tag comment missing: {line}"
+            pinned += 1
+    assert pinned >= 4
 
 
 def test_no_aws_keys_or_secrets_anywhere() -> None:
@@ -289,6 +289,15 @@ def test_no_aws_keys_or_secrets_anywhere() -> None:
     for path in sorted(p for p in GITHUB.rglob("*") if p.is_file()):
         hits = forbidden.findall(path.read_text(encoding="utf-8"))
         assert not hits, f"{path.relative_to(ROOT)}: {hits}"
+
+
+@pytest.mark.parametrize("stack", WORKFLOWS)
+def test_deploy_is_gated_by_an_environment(stack: str) -> None:
+    jobs = workflow(stack)["jobs"]
+    # main deploys into `<env>` (required reviewers, default branch only); plans run in `<env>-plan`.
+    assert jobs["deploy"]["environment"] == "${{ inputs.env || 'dev' }}"
+    assert jobs["plan"]["environment"] == "${{ format('{0}-plan', inputs.env || 'dev') }}"
+    assert all(c in conjuncts(jobs["deploy"]) for c in MAIN_ONLY)
 
 
 def test_images_build_from_services_with_their_own_dockerfile() -> None:
@@ -324,13 +333,10 @@ def test_the_plan_review_execute_calls() -> None:
     calls = "\n".join(deploy_calls())
     assert 'python deploy.py --plan --stack "$STACK" --env "$DEPLOY_ENV" --output json' in calls
     assert 'python deploy.py --execute --stack "$STACK" --env "$DEPLOY_ENV" --yes' in calls
-    assert '${NAME:+--change-set-name "$NAME"}' in calls
-    for stack in SERVICES:  # pushing and pointing SSM at the image: the deploy role's job only
+    assert 'python deploy.py --stack "$STACK" --env "$DEPLOY_ENV" --yes' in calls
+    for stack in SERVICES:
         runs = [s.get("run", "") for s in workflow(stack)["jobs"]["deploy"]["steps"]]
         assert f'python deploy.py --set-image-tag "{stack}=$GITHUB_SHA" --env "$DEPLOY_ENV"' in runs
-        pushes = [s for job in workflow(stack)["jobs"].values() for s in job["steps"]
-                  if s.get("uses") == "./.github/actions/image" and s["with"].get("repository")]
-        assert pushes and all(s in workflow(stack)["jobs"]["deploy"]["steps"] for s in pushes)
     frontend = [s.get("run", "") for s in workflow("frontend")["jobs"]["deploy"]["steps"]]
     assert 'python deploy.py --publish frontend --env "$DEPLOY_ENV"' in frontend
 

@@ -124,6 +124,7 @@ class FakeBedrock:
     url: str = ""
     requests: list[str] = field(default_factory=list)
     closed_at: list[float] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)  # each request's body, in order
 
 
 def start_event_stream(handler: BaseHTTPRequestHandler) -> None:
@@ -168,7 +169,7 @@ def _bedrock_handler(fake: FakeBedrock) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_POST(self) -> None:  # noqa: N802
-            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            fake.bodies.append(self.rfile.read(int(self.headers.get("Content-Length", 0))))
             fake.requests.append(self.path)
             try:
                 fake.script(self)

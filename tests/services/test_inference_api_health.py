@@ -45,4 +45,5 @@ def test_openapi_is_under_the_routed_prefix() -> None:
     with TestClient(create_app(Settings(auth=OPEN), bedrock_client=NoCalls())) as client:
         paths = set(client.get("/inference/openapi.json").json()["paths"])
         assert client.get("/inference/docs").status_code == 200
-    assert paths == {"/inference/health", "/inference/health/ready", "/inference/chat", "/inference/chat/stream"}
+    assert paths == {"/inference/health", "/inference/health/ready", "/inference/chat", "/inference/chat/stream",
+                     "/inference/agent", "/invocations", "/ping"}  # the last two: AgentCore Runtime's contract

@@ -182,9 +182,14 @@ def test_builder_pip_command_installs_an_importable_service(
     assert (venv / "bin" / service.name).exists(), "the console script the CMD runs"
 
 
-def test_agentcore_build_arg_asks_for_the_extra(tmp_path: Path, wheelhouse: Wheelhouse) -> None:
-    """With WITH_AGENTCORE=true the same line requests '.[agentcore]'. The wheelhouse holds
+def test_extras_build_arg_asks_for_the_extra(tmp_path: Path, wheelhouse: Wheelhouse) -> None:
+    """With EXTRAS=agentcore the same line requests '.[agentcore]'. The wheelhouse holds
     only the plain dependencies, so offline pip stops exactly at the first agent package."""
-    _, output = replay_builder(INFERENCE_API, tmp_path, wheelhouse.deps, {"WITH_AGENTCORE": "true"})
+    _, output = replay_builder(INFERENCE_API, tmp_path, wheelhouse.deps, {"EXTRAS": "agentcore"})
     assert not output.startswith("exit 0")
-    assert re.search(r"No matching distribution found for (strands-agents|bedrock-agentcore)", output), output
+    assert re.search(r"No matching distribution found for (strands-agents|bedrock-agentcore|ddgs)", output), output
+
+
+def test_extras_build_arg_refuses_anything_but_names(tmp_path: Path, wheelhouse: Wheelhouse) -> None:
+    _, output = replay_builder(INFERENCE_API, tmp_path, wheelhouse.deps, {"EXTRAS": "agentcore] @ evil"})
+    assert output.startswith("exit 2") and "EXTRAS must be comma-separated extra names" in output

@@ -19,7 +19,7 @@ from service_kit.auth import sign_in
 from service_kit.bodyguard import non_finite_problem
 from service_kit.envconfig import ConfigError, EnvReader, secure_url
 from service_kit.factory import create_service_app
-from service_kit.health import Health, health_router
+from service_kit.health import Health, HealthFastPath, health_router
 from service_kit.jsonlog import configure_logging
 from service_kit.server import run_service
 from service_kit.settings import ServiceSettings
@@ -110,6 +110,25 @@ def test_ready_follows_the_lifespan() -> None:
     with TestClient(app) as client:
         assert client.get("/orders/health/ready").json() == {"status": "ready"}
     assert TestClient(app).get("/orders/health/ready").json() == {"status": "not_ready"}
+
+
+def test_the_health_fast_path_answers_exactly_what_the_route_does() -> None:
+    """GET {prefix}/health is answered before routing (HealthFastPath): byte for byte what the route
+    answers in the same app without it, request id and access line included."""
+    answers = []
+    for fast in (True, False):
+        app = orders_app(OrdersSettings(image_tag="t3"))
+        if not fast:  # before the first request, so the stack is built without it
+            app.user_middleware = [m for m in app.user_middleware if m.cls is not HealthFastPath]
+        with TestClient(app) as client:
+            answers.append(client.get("/orders/health", headers={"X-Request-Id": "same-id"}))
+            assert client.head("/orders/health").status_code == 405  # other methods still reach the router
+            assert client.get("/orders/health/ready").json() == {"status": "ready"}
+    with_fast_path, routed = answers
+    assert (with_fast_path.status_code, with_fast_path.content) == (routed.status_code, routed.content) == (
+        200, routed.content)
+    assert with_fast_path.headers.raw == routed.headers.raw  # same headers, same order
+    assert with_fast_path.headers["x-request-id"] == "same-id"  # the access log still wraps it
 
 
 def test_health_router_on_its_own() -> None:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from service_kit.factory import create_service_app
 
 from . import __version__
+from .admin import router as admin_router
 from .config import Settings
 from .info import router as info_router
 from .items import ItemStore
@@ -24,4 +25,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.items = ItemStore()
     app.include_router(info_router)
     app.include_router(items_router)
+    app.include_router(admin_router)
     return app

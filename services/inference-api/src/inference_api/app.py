@@ -9,6 +9,10 @@ from fastapi import FastAPI
 from service_kit.factory import create_service_app
 
 from . import __version__
+from .agent import router as agent_router
+from .agent_runner import ModelHolder, warm_up
+from .agentcore import PingState, ping_router
+from .agentcore import router as agentcore_router
 from .bedrock import ClientHolder
 from .chat import router as chat_router
 from .config import Settings
@@ -41,4 +45,12 @@ def create_app(settings: Settings | None = None, bedrock_client: Any = None) -> 
     app.state.bedrock = ClientHolder(settings, bedrock_client)
     app.state.streams = StreamSlots(settings.max_streams_per_user)
     app.include_router(chat_router)
+    app.state.agent_model = ModelHolder(settings)
+    if agentcore_available():
+        warm_up(app)
+    app.include_router(agent_router)
+    # AgentCore Runtime's contract (agentcore.py); the load balancer routes only /inference/* here.
+    app.state.ping = PingState()
+    app.include_router(ping_router)
+    app.include_router(agentcore_router)
     return app

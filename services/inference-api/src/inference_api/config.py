@@ -6,11 +6,13 @@ The variables every service reads come from service_kit.settings; these are the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from service_kit.envconfig import EnvReader
 from service_kit.settings import REGION, ServiceSettings
+
+from .agent_settings import AgentSettings, read_agent
 
 # Claude 3 Haiku: on-demand (no inference profile needed) in most Bedrock regions, and the
 # cheapest Claude; platform.toml hands the deployed service its own choice anyway.
@@ -47,6 +49,7 @@ class Settings(ServiceSettings):
     bedrock_read_timeout: int = DEFAULT_DEADLINE_SECONDS
     bedrock_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     bedrock_max_attempts: int = 3
+    agent: AgentSettings = field(default_factory=AgentSettings)  # POST /inference/agent (AGENT_*)
 
     @classmethod
     def read_own(cls, env: EnvReader, common: Mapping[str, Any]) -> dict[str, Any]:
@@ -70,4 +73,5 @@ class Settings(ServiceSettings):
                 "BEDROCK_DEADLINE_SECONDS", cls.bedrock_deadline_seconds, 0.1, MAX_DEADLINE_SECONDS
             ),
             "bedrock_max_attempts": env.integer("BEDROCK_MAX_ATTEMPTS", cls.bedrock_max_attempts, 1, 10),
+            "agent": read_agent(env),
         }

@@ -29,3 +29,7 @@ class StreamSlots:
 
     def open_streams(self, sub: str) -> int:
         return self._open.get(sub, 0)
+
+    def busy(self) -> bool:
+        """Any stream or agent run open in this task (AgentCore's `HealthyBusy`)."""
+        return bool(self._open)

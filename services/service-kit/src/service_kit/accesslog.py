@@ -91,4 +91,9 @@ def _log_access(scope: Scope, status: int, started: float, extra: dict[str, str]
         "status": status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2),
     }
-    log.info("%s %s %d", fields["method"], fields["path"], status, extra={"fields": fields})
+    if not log.isEnabledFor(logging.INFO):
+        return
+    # makeRecord + handle is what log.info does minus findCaller, which walks the stack to name a
+    # source file and line the JSON line never prints: a third of the access line's cost.
+    log.handle(log.makeRecord(log.name, logging.INFO, __file__, 0, "%s %s %d",
+                              (fields["method"], fields["path"], status), None, extra={"fields": fields}))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import jwt
@@ -39,6 +39,8 @@ _BEARER = Depends(_bearer)  # also puts the bearer scheme (the Authorize button)
 @dataclass(frozen=True)
 class Caller:
     sub: str
+    # The verified token's claims, for routes that check more than who is calling (admin groups).
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 ANONYMOUS = Caller(sub="anonymous")
@@ -79,7 +81,7 @@ class TokenVerifier:
         if key is None or key.algorithm_name != algorithm:
             raise invalid_token("the token is not signed by a key of the issuer")
         claims = claims_checked(self._decode(token, key.key, algorithm), self.audience)
-        return Caller(sub=claims["sub"]), float(claims["exp"])
+        return Caller(sub=claims["sub"], claims=claims), float(claims["exp"])
 
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
         try:

@@ -21,7 +21,7 @@ from .bodyguard import BodyGuardMiddleware
 from .docs import add_docs
 from .envconfig import ConfigError
 from .errors import install_error_handlers
-from .health import Health, health_body, health_router
+from .health import Health, HealthFastPath, health_body, health_router
 from .settings import ServiceSettings
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
@@ -74,6 +74,7 @@ def create_service_app(
     # Starlette builds the middleware stack on the first request, so routers a service adds
     # after this still run inside both. The last added is the outermost: the access log sees
     # (and gives a request id to) the body guard's 413 and 422 answers too.
+    app.add_middleware(HealthFastPath, path=f"{health_prefix}/health")
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(AccessLogMiddleware)
     return app

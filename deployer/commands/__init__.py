@@ -1,0 +1,1 @@
+"""The verbs behind deploy.py, each calling the runner and the reporter."""

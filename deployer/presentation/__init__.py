@@ -1,0 +1,1 @@
+"""Everything a person or CI reads: tables, progress lines, JSON."""

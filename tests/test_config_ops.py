@@ -1,0 +1,188 @@
+"""`secrets`, `[services.alarms]`, `access_logs` and `flow_logs` (issue 11): what the configuration
+accepts, what it refuses (one line, exit 2, nothing written), and what the templates then hold."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deploy_support import Aws
+
+from generators.config import load_config
+from generators.service import build_service
+
+ROOT = Path(__file__).resolve().parent.parent
+BASE = (ROOT / "platform.toml").read_text()
+APP_API_END = 'priority = 1\nhealth_check_path = "/health"\n'
+SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:layered/db-AbCdEf"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def with_app_api(lines: str, extra: str = "") -> str:
+    assert APP_API_END in BASE
+    # After app-api's last plain key, before its [services.limits] table: the lines stay app-api's.
+    head, tail = BASE.split(APP_API_END, 1)
+    plain, rest = tail.split("\n\n[services.limits]", 1)
+    return f"{head}{APP_API_END}{plain}\n{lines}\n\n[services.limits]{rest}{extra}"
+
+
+SECRETS = with_app_api(f'secrets = {{ DB_PASSWORD = "ssm:/layered/db-password", '
+                       f'API_TOKEN = "secretsmanager:{SECRET_ARN}", '
+                       f'DB_USER = "secretsmanager:{SECRET_ARN}:username" }}\nsecrets_kms_key = "{KEY_ARN}"')
+
+
+def template(text: str, tmp_path: Path, service: str = "app-api", env: str = "dev") -> dict[str, Any]:
+    config = tmp_path / "platform.toml"
+    config.write_text(text)
+    cfg = load_config(config, env)
+    return build_service(cfg, next(s for s in cfg.services if s.name == service)).to_dict()
+
+
+def test_secrets_become_container_secrets_and_the_execution_role_reads_exactly_those(tmp_path: Path) -> None:
+    t = template(SECRETS, tmp_path)
+    (container,) = t["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    secrets = {s["Name"]: s["ValueFrom"] for s in container["Secrets"]}
+    assert secrets["API_TOKEN"] == SECRET_ARN
+    assert secrets["DB_USER"] == f"{SECRET_ARN}:username::"
+    assert secrets["DB_PASSWORD"] == {"Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:"
+                                                 "parameter/layered/db-password"}
+    assert not {e["Name"] for e in container["Environment"]} & set(secrets)
+    policies = {p["PolicyName"]: p["PolicyDocument"]["Statement"]
+                for p in t["Resources"]["ExecutionRole"]["Properties"]["Policies"]}
+    statements = {s["Sid"]: s for s in policies["read-own-secrets"]}
+    assert set(statements) == {"ReadOwnParameters", "ReadOwnSecrets", "DecryptWithNamedKey"}
+    assert statements["ReadOwnParameters"]["Action"] == ["ssm:GetParameters"]
+    assert statements["ReadOwnParameters"]["Resource"] == [secrets["DB_PASSWORD"]]
+    assert statements["ReadOwnSecrets"]["Resource"] == [SECRET_ARN]  # once, though two variables read it
+    assert statements["DecryptWithNamedKey"]["Resource"] == [KEY_ARN]
+    # The other service and the committed templates get no secret access at all.
+    other = template(SECRETS, tmp_path, "inference-api")
+    assert [p["PolicyName"] for p in other["Resources"]["ExecutionRole"]["Properties"]["Policies"]] == [
+        "pull-image-and-write-logs"]
+
+
+def test_per_environment_secrets_are_merged(tmp_path: Path) -> None:
+    text = SECRETS + '\n[environments.prod.services.app-api.secrets]\nDB_PASSWORD = "ssm:/layered/prod/db-password"\n'
+    prod = template(text, tmp_path, env="prod")
+    (container,) = prod["Resources"]["TaskDefinition"]["Properties"]["ContainerDefinitions"]
+    assert "parameter/layered/prod/db-password" in json.dumps(container["Secrets"])
+
+
+def committed(env: str, stack: str) -> dict[str, Any]:
+    return json.loads((ROOT / "templates" / env / f"{stack}.json").read_text())
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_deployment_alarms_are_wired_into_the_service_and_the_alerts_topic(env: str) -> None:
+    prefix = f"layered-{env}"
+    t = committed(env, "app-api")
+    alarms = {k: r["Properties"] for k, r in t["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    names = [f"{prefix}-app-api-{k}" for k in ("5xx-count", "5xx-rate", "p99-latency", "unhealthy-hosts")]
+    assert sorted(a["AlarmName"] for a in alarms.values()) == sorted(names)
+    deploy = t["Resources"]["Service"]["Properties"]["DeploymentConfiguration"]
+    assert deploy["Alarms"] == {"AlarmNames": names, "Enable": True, "Rollback": True}
+    assert deploy["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert t["Parameters"]["AlertsTopicArn"]["Default"] == f"/{prefix}/alerts/topic-arn"
+    for a in alarms.values():
+        assert a["AlarmActions"] == [{"Ref": "AlertsTopicArn"}] and a["Threshold"] > 0
+    assert alarms["P99LatencyAlarm"]["ExtendedStatistic"] == "p99"
+    assert "100 * FILL(errors, 0) / requests" in json.dumps(alarms["Http5xxRateAlarm"]["Metrics"])
+    alerts = committed(env, "alerts")
+    assert any(r["Type"] == "AWS::SNS::Topic" for r in alerts["Resources"].values())
+
+
+def test_alarm_thresholds_come_from_the_configuration(tmp_path: Path) -> None:
+    t = template(with_app_api("[services.alarms]\nhttp_5xx_percent = 2.5\np99_response_seconds = 0.8"
+                              ).replace("[services.alarms]", "\n[services.alarms]", 1), tmp_path)
+    assert t["Resources"]["Http5xxRateAlarm"]["Properties"]["Threshold"] == 2.5
+    assert t["Resources"]["P99LatencyAlarm"]["Properties"]["Threshold"] == 0.8
+    assert t["Resources"]["Http5xxCountAlarm"]["Properties"]["Threshold"] == 10.0  # default kept
+
+
+def test_access_and_flow_logs_in_prod_only() -> None:
+    prod, dev = committed("prod", "infrastructure"), committed("dev", "infrastructure")
+    types = {r["Type"] for r in prod["Resources"].values()}
+    assert {"AWS::S3::Bucket", "AWS::S3::BucketPolicy", "AWS::EC2::FlowLog"} <= types
+    attrs = {a["Key"]: a["Value"] for a in prod["Resources"]["LoadBalancer"]["Properties"]["LoadBalancerAttributes"]}
+    assert attrs["access_logs.s3.enabled"] == "true" and attrs["access_logs.s3.bucket"] == {"Ref": "AccessLogBucket"}
+    bucket = prod["Resources"]["AccessLogBucket"]["Properties"]
+    assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
+        "SSEAlgorithm": "AES256"}
+    policy = json.dumps(prod["Resources"]["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"])
+    assert "logdelivery.elasticloadbalancing.amazonaws.com" in policy
+    assert prod["Resources"]["FlowLogGroup"]["Properties"]["RetentionInDays"] == 90
+    assert "CKV_AWS_91" not in json.dumps(prod["Resources"]["LoadBalancer"].get("Metadata", {}))
+    assert not {"AWS::EC2::FlowLog", "AWS::S3::BucketPolicy"} & {r["Type"] for r in dev["Resources"].values()}
+
+
+CASES = {
+    "unknown scheme": (with_app_api('secrets = { DB_PASSWORD = "vault:/x" }'),
+                       r"services\[0\]\.secrets\.DB_PASSWORD: 'vault:/x' has an unknown scheme 'vault'"),
+    "partial arn": (with_app_api('secrets = { DB_PASSWORD = "secretsmanager:layered/db" }'),
+                    r"is not a full Secrets Manager ARN .*describe-secret"),
+    "arn without suffix": (with_app_api('secrets = { DB_PASSWORD = "secretsmanager:arn:aws:secretsmanager:'
+                                        'us-east-1:123456789012:secret:db" }'), r"not a full Secrets Manager ARN"),
+    "reserved secret name": (with_app_api('secrets = { PORT = "ssm:/x/port" }'),
+                             r"secrets\.PORT: a variable the platform or AWS sets"),
+    "bad ssm path": (with_app_api('secrets = { DB_PASSWORD = "ssm:no-slash" }'), r"is not an SSM parameter path"),
+    "plain password": (with_app_api('environment = { DB_PASSWORD = "hunter2" }'),
+                       r"environment\.DB_PASSWORD: looks like a secret.*expected it under secrets"),
+    "plain token": (with_app_api('environment = { GITHUB_TOKEN = "x" }'), r"GITHUB_TOKEN: looks like a secret"),
+    "plain key": (with_app_api('environment = { STRIPE_KEY = "x" }'), r"STRIPE_KEY: looks like a secret"),
+    "zero threshold": (with_app_api("\n[services.alarms]\nhttp_5xx_count = 0"),
+                       r"services\[0\]\.alarms\.http_5xx_count: 0 is not accepted \(expected a number > 0"),
+    "negative threshold": (with_app_api("\n[services.alarms]\np99_response_seconds = -1.5"),
+                           r"alarms\.p99_response_seconds: -1\.5 is not accepted"),
+    "unknown alarm key": (with_app_api("\n[services.alarms]\nhttp_5xx = 3"), r"alarms\.http_5xx: unknown key"),
+    "bad kms key": (with_app_api('secrets_kms_key = "alias/mine"'), r"secrets_kms_key: 'alias/mine' is not accepted"),
+    "access_logs type": (BASE.replace("access_logs = false", 'access_logs = "yes"', 1),
+                         r"environments\.dev\.access_logs: wrong type str"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_ops_config_is_one_line_exit_2(case: str, tmp_path: Path) -> None:
+    text, expected = CASES[case]
+    config = tmp_path / "platform.toml"
+    config.write_text(text)
+    proc = subprocess.run([sys.executable, str(ROOT / "deploy.py"), "--synth", "--config", str(config)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and re.search(expected, lines[0]), proc.stderr
+    assert proc.stdout == ""
+
+
+def test_bedrock_max_tokens_is_not_taken_for_a_secret(tmp_path: Path) -> None:
+    cfg = tmp_path / "platform.toml"
+    cfg.write_text(with_app_api('environment = { FEATURE_TOKENS = "3", KEYBOARD = "us" }'))
+    assert load_config(cfg).services[0].environment == (("FEATURE_TOKENS", "3"), ("KEYBOARD", "us"))
+
+
+def test_preflight_names_missing_secrets_and_changes_nothing(aws: Aws, tmp_path: Path) -> None:
+    config = tmp_path / "platform.toml"
+    config.write_text(SECRETS)
+    assert aws.deploy("--config", str(config), "--stack", "all", "--yes").returncode == 2
+    ssm = aws.client("ssm")
+    ssm.put_parameter(Name="/layered/db-password", Value="s3cret", Type="SecureString")
+    done = aws.deploy("--config", str(config), "--stack", "all", "--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "app-api: secret API_TOKEN reads Secrets Manager secret" in done.stderr
+    assert "DB_PASSWORD" not in done.stderr  # that one exists now
+    assert aws.stacks() == {}
+
+
+def test_cost_counts_the_log_bucket_and_names_the_log_volumes() -> None:
+    proc = subprocess.run([sys.executable, str(ROOT / "deploy.py"), "--cost", "--env", "prod"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"S3 Standard storage .*AccessLogBucket", proc.stdout)
+    assert "AccessLogBucket: log objects kept 90 days" in proc.stdout
+    assert "VPC flow logs: CloudWatch Logs vended-log ingestion" in proc.stdout
+    assert proc.stdout.count("CloudWatch alarm (standard resolution)") >= 8  # four per service

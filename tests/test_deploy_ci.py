@@ -1,0 +1,118 @@
+"""The `ci` stack on moto's server over HTTP: deployed only when named, its roles read back via IAM."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from deploy_support import REPO, Aws
+
+PREFIX = "layered-dev"
+FORBIDDEN_TO_PLAN = {"cloudformation:ExecuteChangeSet", "ssm:PutParameter", "ecr:PutImage", "iam:PassRole",
+                     "kms:Decrypt"}
+
+
+def _policy(iam: Any, role: str) -> list[dict[str, Any]]:
+    names = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    statements: list[dict[str, Any]] = []
+    for name in names:
+        doc = _document(iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"])
+        statements += doc["Statement"]
+    return statements
+
+
+def _listed(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants(statements: list[dict[str, Any]], action: str) -> bool:
+    """Whether an Allow statement matches the action (service wildcards included)."""
+    service = action.split(":")[0]
+    return any(a in (action, f"{service}:*", "*") for st in statements if st["Effect"] == "Allow"
+               for a in _listed(st["Action"]))
+
+
+def _trust(iam: Any, role: str) -> dict[str, Any]:
+    doc = iam.get_role(RoleName=role)["Role"]["AssumeRolePolicyDocument"]
+    return _document(doc)
+
+
+def _document(doc: Any) -> dict[str, Any]:
+    """IAM returns URL-encoded JSON; moto's CloudFormation stores inline policies as a Python repr."""
+    if not isinstance(doc, str):
+        return dict(doc)
+    text = unquote(doc)
+    try:
+        return dict(json.loads(text))
+    except json.JSONDecodeError:
+        return dict(ast.literal_eval(text))
+
+
+def test_ci_stack_deploys_only_when_named_and_its_roles_are_scoped(aws: Aws) -> None:
+    everything = aws.deploy("--stack", "all", "--plan")
+    assert f"{PREFIX}-ci" not in everything.stdout + everything.stderr
+    done = aws.deploy("--stack", "ci", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    iam, ssm = aws.client("iam"), aws.client("ssm")
+    arns = {k: ssm.get_parameter(Name=f"/{PREFIX}/ci/{k}")["Parameter"]["Value"]
+            for k in ("plan-role-arn", "deploy-role-arn")}
+    assert f"AWS_PLAN_ROLE_ARN    = {arns['plan-role-arn']}" in done.stdout
+    assert f"AWS_DEPLOY_ROLE_ARN  = {arns['deploy-role-arn']}" in done.stdout
+    # moto's CloudFormation does not model AWS::IAM::OIDCProvider (a placeholder stands in for it):
+    # the provider itself is checked in the template (tests/test_templates_ci.py).
+
+    plan = _policy(iam, f"{PREFIX}-ci-plan")
+    assert not [a for a in FORBIDDEN_TO_PLAN if _grants(plan, a)]
+    assert _grants(plan, "cloudformation:CreateChangeSet") and _grants(plan, "ssm:GetParameters")
+    uploads = [st for st in plan if "s3:PutObject" in _listed(st["Action"])]
+    assert all(str(r).endswith("/plan/*") for st in uploads for r in _listed(st["Resource"])), uploads
+    condition = _trust(iam, f"{PREFIX}-ci-plan")["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["token.actions.githubusercontent.com:sub"] == \
+        "repo:example-org/layered-platform:environment:dev-plan"
+    assert condition["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+
+    deploy = _policy(iam, f"{PREFIX}-ci-deploy")
+    deploy_sub = _trust(iam, f"{PREFIX}-ci-deploy")["Statement"][0]["Condition"]["StringEquals"]
+    assert deploy_sub["token.actions.githubusercontent.com:sub"] == "repo:example-org/layered-platform:environment:dev"
+    for action, marker in (("cloudformation:*", f"stack/{PREFIX}-"), ("ssm:*", f"parameter/{PREFIX}/"),
+                           ("ecr:*", f"repository/{PREFIX}/"), ("iam:PassRole", f"role/{PREFIX}-")):
+        [scoped] = [st for st in deploy if st["Effect"] == "Allow" and action in _listed(st["Action"])]
+        # A change set's ARN names no stack (changeSet/<name>/<id>); its stack's ARN is checked as well.
+        assert all(marker in str(r) or ":changeSet/" in str(r) for r in _listed(scoped["Resource"])), scoped
+        assert any(marker in str(r) for r in _listed(scoped["Resource"])), scoped
+    denied = [st for st in deploy if st["Effect"] == "Deny" and "s3:GetObject" in _listed(st["Action"])]
+    assert [str(r).endswith("/plan/*") for st in denied for r in _listed(st["Resource"])] == [True]
+    [passing] = [st for st in deploy if "iam:PassRole" in _listed(st["Action"])]
+    assert passing["Condition"]["StringEquals"]["iam:PassedToService"] == ["ecs-tasks.amazonaws.com",
+                                                                         "ec2.amazonaws.com"]
+    # Nothing but GetAuthorizationToken and the account-level reads takes "*" outside the broad namespaces.
+    star = {a for st in deploy if st["Effect"] == "Allow" and _listed(st["Resource"]) == ["*"]
+            for a in _listed(st["Action"])}
+    assert "iam:*" not in star and "cloudformation:*" not in star and "ssm:*" not in star
+
+
+def test_ci_stack_refuses_an_environment_of_another_account(aws: Aws, tmp_path: Path) -> None:
+    text = (REPO / "platform.toml").read_text(encoding="utf-8")
+    config = tmp_path / "platform.toml"
+    config.write_text(text.replace('vpc_cidr = "10.20.0.0/16"', 'account_id = "210987654321"\n'
+                                   'vpc_cidr = "10.20.0.0/16"', 1), encoding="utf-8")
+    done = aws.deploy("--config", str(config), "--stack", "ci", "--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert "credentials are for account 123456789012, but environment dev is account 210987654321" in line
+    assert aws.client("iam").list_roles()["Roles"] == [] and aws.stacks() == {}
+
+
+def test_ci_repository_must_be_owner_slash_name(tmp_path: Path, aws: Aws) -> None:
+    text = (REPO / "platform.toml").read_text(encoding="utf-8")
+    config = tmp_path / "platform.toml"
+    config.write_text(text.replace('repository = "example-org/layered-platform"', 'repository = "layered"'),
+                      encoding="utf-8")
+    done = aws.deploy("--config", str(config), "--stack", "ci", "--yes")
+    assert done.returncode == 2
+    assert done.stderr.strip() == ("error: platform.toml: ci.repository: 'layered' is not accepted "
+                                   "(expected \"owner/name\", the GitHub repository)")
+    assert aws.stacks() == {}

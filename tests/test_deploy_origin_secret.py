@@ -1,0 +1,150 @@
+"""public-alb: the origin secret is created on the first deploy and rotated in three deploys (moto over HTTP).
+
+What only AWS shows: moto does not resolve `{{resolve:secretsmanager:...}}` references, so here the
+listener rules carry the reference string with the version id substituted (proof the pinned version
+reached the template). That the ALB then really accepts old and new values and CloudFront sends the
+new one is for a deployment on AWS to show.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from deploy_support import REPO, Aws
+from edge_support import dev_config
+from test_config_errors import BASE
+
+PREFIX = "layered-dev"
+SECRET = f"{PREFIX}/edge/origin-secret"
+ALB, CLOUDFRONT = (f"/{PREFIX}/edge/origin-secret-alb-version", f"/{PREFIX}/edge/origin-secret-cloudfront-version")
+
+
+@pytest.fixture
+def public_alb(aws: Aws, tmp_path: Path) -> Path:
+    """public-alb needs a domain and certificates; moto checks a listener's certificate exists."""
+    def certificate(name: str) -> str:
+        return aws.client("acm").request_certificate(DomainName=name, ValidationMethod="DNS")["CertificateArn"]
+
+    config = tmp_path / "platform.toml"
+    config.write_text(dev_config(edge="public-alb", domain="shop.example.org",
+                                 alb_certificate_arn=certificate("origin.shop.example.org"),
+                                 cloudfront_certificate_arn=certificate("shop.example.org")))
+    return config
+
+
+def versions(aws: Aws) -> dict[str, str]:
+    ssm = aws.client("ssm")
+    return {p: ssm.get_parameter(Name=p)["Parameter"]["Value"] for p in (ALB, CLOUDFRONT)}
+
+
+def value(aws: Aws, version: str) -> dict[str, str]:
+    text = aws.client("secretsmanager").get_secret_value(SecretId=SECRET, VersionId=version)["SecretString"]
+    return json.loads(text)
+
+
+def header_values(aws: Aws) -> list[list[str]]:
+    elb, ssm = aws.client("elbv2"), aws.client("ssm")
+    listener = ssm.get_parameter(Name=f"/{PREFIX}/network/alb-listener-arn")["Parameter"]["Value"]
+    rules = [r for r in elb.describe_rules(ListenerArn=listener)["Rules"] if r["Priority"] != "default"]
+    return [c["HttpHeaderConfig"]["Values"] for r in rules for c in r["Conditions"] if c["Field"] == "http-header"]
+
+
+def written_files() -> str:
+    return "".join(p.read_text() for p in (REPO / "build" / "templates").rglob("*.json"))
+
+
+def test_first_deploy_creates_the_secret_and_rules_pin_its_version(aws: Aws, public_alb: Path) -> None:
+    done = aws.deploy("--config", str(public_alb), "--stack", "all", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    v = versions(aws)
+    assert v[ALB] == v[CLOUDFRONT]
+    secret = value(aws, v[ALB])
+    assert set(secret) == {"current", "previous"} and secret["current"] != secret["previous"]
+    assert len(secret["current"]) >= 40
+    for text in (done.stdout, done.stderr, written_files()):
+        assert secret["current"] not in text and secret["previous"] not in text
+    pinned = [f"{{{{resolve:secretsmanager:{SECRET}:SecretString:{k}::{v[ALB]}}}}}" for k in ("current", "previous")]
+    assert header_values(aws) == [pinned, pinned]  # both services' rules, pinned to the version in SSM
+    default = aws.client("elbv2").describe_listeners(ListenerArns=[aws.client("ssm").get_parameter(
+        Name=f"/{PREFIX}/network/alb-listener-arn")["Parameter"]["Value"]])["Listeners"][0]["DefaultActions"][0]
+    assert default["FixedResponseConfig"]["StatusCode"] == "403"
+
+
+def test_rotation_moves_alb_then_cloudfront_then_drops_the_old(aws: Aws, public_alb: Path) -> None:
+    assert aws.deploy("--config", str(public_alb), "--stack", "all", "--yes").returncode == 0
+    first = versions(aws)
+    old = value(aws, first[CLOUDFRONT])["current"]
+    done = aws.deploy("--config", str(public_alb), "--rotate-origin-secret", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    steps = [ln for ln in done.stdout.splitlines() if "origin secret rotation, step" in ln]
+    assert [s.split("step ")[1][:6] for s in steps] == ["1 of 3", "2 of 3", "3 of 3"]
+    assert "app-api, inference-api" in steps[0] and "frontend" in steps[1]
+    now = versions(aws)
+    sent, accepted = value(aws, now[CLOUDFRONT]), value(aws, now[ALB])
+    assert sent["current"] == accepted["current"] != old  # CloudFront sends what the ALB accepts, a new value
+    assert sent["previous"] == old  # during step 2 the ALB still took the old value too
+    assert accepted["previous"] not in (old, sent["current"])  # ... and after step 3 no longer does
+    assert len({first[ALB], now[CLOUDFRONT], now[ALB]}) == 3
+    assert old not in done.stdout + done.stderr and sent["current"] not in done.stdout + done.stderr
+
+
+def test_a_run_stopped_before_cloudfront_moved_resumes_from_what_cloudfront_really_sends(
+        aws: Aws, public_alb: Path) -> None:
+    """SSM already names the new version for CloudFront, but the frontend was never deployed with it:
+    a rotation started from SSM's value would make the load balancer drop what CloudFront still sends."""
+    assert aws.deploy("--config", str(public_alb), "--stack", "all", "--yes").returncode == 0
+    old = value(aws, versions(aws)[CLOUDFRONT])["current"]
+    half = aws.client("secretsmanager").put_secret_value(
+        SecretId=SECRET, SecretString=json.dumps({"current": "m" * 43, "previous": old}))["VersionId"]
+    for path in (ALB, CLOUDFRONT):  # step 1 done, step 2 wrote its parameter, then the run stopped
+        aws.client("ssm").put_parameter(Name=path, Value=half, Type="String", Overwrite=True)
+    done = aws.deploy("--config", str(public_alb), "--rotate-origin-secret", "--yes")
+    assert done.returncode == 0 and "resuming the one in progress" in done.stdout, done.stdout + done.stderr
+    now = versions(aws)
+    assert now[CLOUDFRONT] == half and value(aws, now[ALB])["current"] == "m" * 43
+
+
+def test_an_interrupted_rotation_resumes(aws: Aws, public_alb: Path) -> None:
+    assert aws.deploy("--config", str(public_alb), "--stack", "all", "--yes").returncode == 0
+    before = versions(aws)
+    old = value(aws, before[CLOUDFRONT])["current"]
+    # Step 1 wrote the new version to the ALB's parameter, then the run stopped.
+    half = aws.client("secretsmanager").put_secret_value(
+        SecretId=SECRET, SecretString=json.dumps({"current": "n" * 43, "previous": old}))["VersionId"]
+    aws.client("ssm").put_parameter(Name=ALB, Value=half, Type="String", Overwrite=True)
+    done = aws.deploy("--config", str(public_alb), "--rotate-origin-secret", "--yes")
+    assert done.returncode == 0 and "resuming the one in progress" in done.stdout, done.stdout + done.stderr
+    now = versions(aws)
+    assert now[CLOUDFRONT] == half and value(aws, now[ALB])["current"] == "n" * 43
+    assert value(aws, now[ALB])["previous"] != old
+
+
+@pytest.mark.parametrize(("case", "expected"), [
+    ("vpc-origin", "has edge = 'vpc-origin': only \"public-alb\" uses an origin secret"),
+    ("before first deploy", "no origin secret yet"),
+])
+def test_rotation_refusals_are_one_line_exit_2(aws: Aws, public_alb: Path, case: str, expected: str,
+                                               tmp_path: Path) -> None:
+    config = public_alb
+    if case == "vpc-origin":
+        config = tmp_path / "vpc.toml"
+        config.write_text(BASE)
+    done = aws.deploy("--config", str(config), "--rotate-origin-secret", "--yes")
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and expected in lines[0], done.stderr
+    secrets: list[Any] = aws.client("secretsmanager").list_secrets()["SecretList"]
+    assert secrets == []
+
+
+def test_rotation_takes_no_stack_flag() -> None:
+    """The rotation chooses its stacks itself (the readers of the two version parameters)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--rotate-origin-secret", "--stack", "app-api"],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and "--stack only goes with" in lines[0], done.stderr
