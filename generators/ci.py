@@ -6,7 +6,7 @@ each trusting only tokens whose `sub` names the repository and that environment.
 published under /<prefix>/ci/ for `deploy.py --stack ci` to print.
 
 The plan role reads and proposes: it can create change sets but never execute one, never write
-SSM, push images or pass roles, and reads no SecureString (no kms:Decrypt). The deploy role can
+SSM, push images or pass roles, and reads no SecureString or secret (explicitly denied). The deploy role can
 do what a deployment needs. CloudFormation creates resources with the caller's permissions, so
 that is a lot: prefix-scoped where the resource ARNs carry a name we choose, whole service
 namespaces where they do not (EC2, ECS, load balancers, CloudFront, ...).
@@ -42,6 +42,11 @@ PASSED_TO = ("ecs-tasks.amazonaws.com", "ec2.amazonaws.com")
 PLAN_READS = ("CreateChangeSet", "DescribeChangeSet", "DeleteChangeSet", "ListChangeSets", "DescribeStacks",
               "DescribeStackEvents", "DescribeStackResources", "ListStackResources", "GetTemplate",
               "GetTemplateSummary")
+
+PLAN_DENIED = (Action("kms", "Decrypt"), Action("secretsmanager", "GetSecretValue"),
+               Action("cloudformation", "ExecuteChangeSet"), Action("ssm", "PutParameter"),
+               Action("ssm", "DeleteParameter"), Action("ecr", "PutImage"), Action("ecr", "InitiateLayerUpload"),
+               Action("iam", "PassRole"))
 
 
 def build_ci(cfg: Config) -> Template:
@@ -118,7 +123,6 @@ def plan_policy(cfg: Config) -> PolicyDocument:
         Statement(Sid="ListImages", Effect=Allow, Action=_actions("ecr", "DescribeImages", "ListImages",
                                                                   "DescribeRepositories"),
                   Resource=s["repositories"]),
-        # No kms:Decrypt anywhere in this role: SecureString values stay unreadable.
         Statement(Sid="ReadParameters", Effect=Allow,
                   Action=_actions("ssm", "GetParameter", "GetParameters", "GetParameterHistory"),
                   Resource=s["parameters"]),
@@ -129,6 +133,11 @@ def plan_policy(cfg: Config) -> PolicyDocument:
         # Both accept only Resource "*": who am I, and which buckets are mine (the ownership check).
         Statement(Sid="Identity", Effect=Allow, Action=[Action("sts", "GetCallerIdentity"),
                                                         Action("s3", "ListAllMyBuckets")], Resource=["*"]),
+        # Not granting kms:Decrypt is not enough: the AWS managed aws/ssm key's policy lets every principal
+        # of the account that may read a parameter decrypt it through SSM, so a SecureString under
+        # /<prefix>/ would be readable by a pull request. Only an explicit Deny keeps it (and secrets) out;
+        # the changes this role must never make are denied too, so a policy attached later cannot grant them.
+        Statement(Sid="NeverSecretsOrChanges", Effect=Deny, Action=list(PLAN_DENIED), Resource=["*"]),
     )
 
 

@@ -67,6 +67,10 @@ def test_ci_stack_deploys_only_when_named_and_its_roles_are_scoped(aws: Aws) -> 
     plan = _policy(iam, f"{PREFIX}-ci-plan")
     assert not [a for a in FORBIDDEN_TO_PLAN if _grants(plan, a)]
     assert _grants(plan, "cloudformation:CreateChangeSet") and _grants(plan, "ssm:GetParameters")
+    # Denied outright, not merely left out: the aws/ssm key's own policy would otherwise decrypt a
+    # SecureString for any principal that may read the parameter.
+    denied = {a for st in plan if st["Effect"] == "Deny" for a in _listed(st["Action"])}
+    assert FORBIDDEN_TO_PLAN | {"secretsmanager:GetSecretValue"} <= denied
     uploads = [st for st in plan if "s3:PutObject" in _listed(st["Action"])]
     assert all(str(r).endswith("/plan/*") for st in uploads for r in _listed(st["Resource"])), uploads
     condition = _trust(iam, f"{PREFIX}-ci-plan")["Statement"][0]["Condition"]["StringEquals"]
