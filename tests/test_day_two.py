@@ -240,3 +240,13 @@ def test_follow_prints_new_events_as_json_lines(aws: Aws) -> None:
         guard.cancel()
         proc.terminate()
         proc.communicate(timeout=30)
+
+
+def test_releases_name_the_writer_from_its_arn_and_keep_anything_else() -> None:
+    from deployer.commands.releases import writer
+
+    assert writer("arn:aws:iam::123456789012:user/alice") == "alice"
+    assumed = "arn:aws:sts::123456789012:assumed-role/layered-dev-ci-deploy/run-42"
+    assert writer(assumed) == "layered-dev-ci-deploy/run-42"
+    assert writer("N/A") == "N/A"  # what moto records: shown as it is, not cut at its slash
+    assert writer("") == "-"

@@ -47,9 +47,18 @@ def load_releases(clients: runner.Clients, prefix: str, service: str) -> list[Re
     deployed_version = max((int(h["Version"]) for h in history if h["Value"] == live), default=None)
     newest = max((int(h["Version"]) for h in history), default=None)
     return [Release(version=int(h["Version"]), tag=h["Value"], when=str(h.get("LastModifiedDate", ""))[:19],
-                    who=str(h.get("LastModifiedUser", "-")).rsplit("/", 1)[-1] or "-",
+                    who=writer(str(h.get("LastModifiedUser", ""))),
                     in_ecr=h["Value"] in tags, deployed=int(h["Version"]) == deployed_version,
                     current=int(h["Version"]) == newest) for h in history]
+
+
+def writer(user: str) -> str:
+    """Who wrote a version: `alice` for an IAM user's ARN, `Role/session` for an assumed role's;
+    anything that is not an ARN (an emulator's "N/A") as it is."""
+    if not user.startswith("arn:"):
+        return user or "-"
+    resource = user.split(":", 5)[-1]  # user/alice, assumed-role/Role/session
+    return resource.split("/", 1)[-1] or "-"
 
 
 def choose_target(releases: list[Release], service: str, to: str | None) -> Release:
