@@ -18,7 +18,7 @@ import sys
 import tempfile
 import urllib.request
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -37,7 +37,7 @@ def pytest_configure(config: pytest.Config) -> None:
 # after a refused command, which another worker's deploy (writing build/templates/...) would change.
 WHOLE_TREE_FILES = {"test_config_errors.py", "test_config_inputs.py", "test_config_auth.py"}
 # Fixtures that edit a committed file for the length of a test (every git-status check elsewhere would see it).
-WHOLE_TREE_FIXTURES = {"edited"}
+WHOLE_TREE_FIXTURES = {"edited", "refused_synth"}
 LOCK_FILE = Path(tempfile.gettempdir()) / (
     "layered-platform-tests-" + hashlib.sha256(str(Path(__file__).resolve()).encode()).hexdigest()[:12] + ".lock")
 
@@ -82,3 +82,12 @@ def aws(moto_url: str, request: pytest.FixtureRequest) -> Iterator[Aws]:
     if marker:
         missing = set(marker.args) & state.unsupported()
         assert not missing, f"moto does not model {sorted(missing)}: this test would only see placeholders"
+
+
+@pytest.fixture
+def refused_synth(tmp_path: Path) -> Callable[..., str]:
+    """state_support.refused_synth on this test's tmp_path; listed in WHOLE_TREE_FIXTURES, because
+    it proves templates/ and build/ unchanged while other workers may be writing build/."""
+    from state_support import refused_synth as check
+
+    return lambda text, *args: check(tmp_path, text, *args)

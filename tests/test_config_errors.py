@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from state_support import git_status, tree_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "platform.toml").read_text()
-
-
-def git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], capture_output=True,
-                          text=True, cwd=ROOT, check=True).stdout
-
-
-def tree_digest() -> str:
-    h = hashlib.sha256()
-    for base in (ROOT / "templates", ROOT / "build"):
-        for p in sorted(base.rglob("*")) if base.exists() else []:
-            h.update(str(p).encode())
-            if p.is_file():
-                h.update(p.read_bytes())
-    return h.hexdigest()
 
 
 def edit(old: str, new: str, count: int = 1) -> str:

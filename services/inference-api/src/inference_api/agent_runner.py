@@ -75,18 +75,11 @@ def warm_up(app: Any, after_ready_seconds: float = 1.0, poll_seconds: float = 0.
 
 
 def _make_model(settings: Settings) -> Any:
-    from botocore.config import Config
     from strands.models import BedrockModel
 
-    from .bedrock import CONNECT_TIMEOUT_SECONDS, MAX_POOL_CONNECTIONS
+    from .bedrock import client_config
 
-    config = Config(
-        connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        read_timeout=settings.bedrock_read_timeout,
-        max_pool_connections=MAX_POOL_CONNECTIONS,
-        retries={"mode": "adaptive", "total_max_attempts": settings.bedrock_max_attempts},
-        user_agent_extra=settings.service_name,
-    )
+    config = client_config(settings)
     params: dict[str, Any] = {"max_tokens": settings.bedrock_max_tokens}
     if settings.bedrock_temperature is not None:
         params["temperature"] = settings.bedrock_temperature

@@ -24,12 +24,12 @@ CONNECT_TIMEOUT_SECONDS = 5
 MAX_POOL_CONNECTIONS = 40
 
 
-def make_client(settings: Settings) -> Any:
-    """A bedrock-runtime client with bounded timeouts and adaptive (client-side rate-limited) retries."""
-    import boto3
+def client_config(settings: Settings) -> Any:
+    """Bounded timeouts and adaptive (client-side rate-limited) retries, for every Bedrock caller:
+    the chat client below and the agent's model (agent_runner.py)."""
     from botocore.config import Config
 
-    config = Config(
+    return Config(
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         read_timeout=settings.bedrock_read_timeout,
         max_pool_connections=MAX_POOL_CONNECTIONS,
@@ -37,7 +37,13 @@ def make_client(settings: Settings) -> Any:
         retries={"mode": "adaptive", "total_max_attempts": settings.bedrock_max_attempts},
         user_agent_extra=f"{settings.service_name}/{__version__}",
     )
-    return boto3.client("bedrock-runtime", region_name=settings.bedrock_region, config=config)
+
+
+def make_client(settings: Settings) -> Any:
+    """A bedrock-runtime client configured by client_config."""
+    import boto3
+
+    return boto3.client("bedrock-runtime", region_name=settings.bedrock_region, config=client_config(settings))
 
 
 class ClientHolder:
