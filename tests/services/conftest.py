@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from services_testkit import ALL_SERVICES, KIT_DIR, KIT_PACKAGE, Wheelhouse, bin_dir, copy_tree, run
+from session_support import once_per_run
 
 
 @pytest.fixture
@@ -22,14 +23,19 @@ def restore_logging() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
-    """The kit, both services, every dependency and setuptools, as wheels.
+    """The kit, both services, every dependency and setuptools, as wheels, built once per run and
+    shared by every worker (session_support.once_per_run): the image tests of both files read it.
 
     Installs from here are offline (PIP_NO_INDEX), so each fresh environment takes seconds;
     only this step reaches PyPI, through pip's cache. The sources are copied first so that the
     build leaves no build/ or egg-info in the work tree; one pip command builds them all, so the
     services' `service-kit` requirement is met by the kit's directory, never looked up in an index.
     """
-    root = tmp_path_factory.mktemp("wheels")
+    root = once_per_run(tmp_path_factory, "wheels", build_wheelhouse)
+    return Wheelhouse(local=root / "local", deps=root / "deps", cache=root / "uv-cache")
+
+
+def build_wheelhouse(root: Path) -> None:
     sources = []
     for directory in (KIT_DIR, *(s.directory for s in ALL_SERVICES)):
         copy_tree(directory, root / "source" / directory.name)
@@ -41,7 +47,6 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     ours = {KIT_PACKAGE, *(s.package for s in ALL_SERVICES)}
     for wheel in built.glob("*.whl"):
         wheel.rename((local if wheel.name.split("-")[0] in ours else deps) / wheel.name)
-    return Wheelhouse(local=local, deps=deps)
 
 
 @pytest.fixture

@@ -55,14 +55,16 @@ KIT_DIR = SERVICES / KIT_NAME
 
 @dataclass(frozen=True)
 class Wheelhouse:
-    """Wheels built once per session: `local` holds the kit's and the services' own, `deps` the rest.
+    """Wheels built once per run: `local` holds the kit's and the services' own, `deps` the rest.
 
     Keeping them apart lets a replayed Dockerfile prove it brings the kit itself: with `deps`
-    alone, `service-kit` can only come from the directory the Dockerfile copied.
+    alone, `service-kit` can only come from the directory the Dockerfile copied. `cache` is uv's
+    cache for installs from here (uv unpacks each wheel once, then links its files).
     """
 
     local: Path
     deps: Path
+    cache: Path
 
     def wheel(self, package: str) -> Path:
         [found] = self.local.glob(f"{package}-*.whl")
@@ -94,8 +96,13 @@ def fresh_venv(path: Path) -> Path:
     return path / "bin" / "python"
 
 
-def pip_into(python: Path, *args: str, env: dict[str, str] | None = None) -> None:
-    run([str(bin_dir() / "pip"), "--python", str(python), "install", "--quiet", *args], env=env)
+def install_offline(python: Path, wheelhouse: Path, *wheels: Path, cache: Path) -> None:
+    """Install wheels and their dependencies into python's environment from the wheelhouse alone.
+
+    uv, not pip: the same resolution from the same files, in about a second where pip took 20 s
+    (the image build's own pip command is replayed by test_service_images_dockerfiles.py)."""
+    run([str(bin_dir() / "uv"), "pip", "install", "--quiet", "--python", str(python), "--offline", "--no-index",
+         "--find-links", str(wheelhouse), "--cache-dir", str(cache), *map(str, wheels)])
 
 
 def copy_tree(src: Path, dest: Path) -> None:

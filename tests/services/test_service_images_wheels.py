@@ -28,9 +28,8 @@ from services_testkit import (
     Wheelhouse,
     free_port,
     fresh_venv,
+    install_offline,
     json_lines,
-    offline_env,
-    pip_into,
     stop,
     wait_for_http,
 )
@@ -75,7 +74,7 @@ def test_installed_wheel_serves_health_and_stops_cleanly_on_sigterm(
 ) -> None:
     python = fresh_venv(tmp_path / "venv")
     kit, wheel = wheelhouse.wheel(KIT_PACKAGE), wheelhouse.wheel(service.package)
-    pip_into(python, str(kit), str(wheel), env=offline_env(wheelhouse.deps))
+    install_offline(python, wheelhouse.deps, kit, wheel, cache=wheelhouse.cache)
     port = free_port()
     env = {"PATH": f"{python.parent}:/usr/bin:/bin", "HOST": "127.0.0.1", "PORT": str(port), "IMAGE_TAG": "wheel-test"}
     env.update(NO_AUTH)  # the refusal without AUTH_ISSUER has its own test (test_sign_in.py)
