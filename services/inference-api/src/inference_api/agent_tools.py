@@ -55,7 +55,7 @@ def implementations(agent: AgentSettings) -> dict[str, Callable[[dict[str, Any]]
     return {
         "current_time": current_time,
         "calculator": calculator,
-        "web_search": partial(web_search, timeout=timeout),
+        "web_search": partial(web_search, timeout=timeout, proxy=agent.search_proxy, ca_bundle=agent.search_ca_bundle),
         "http_fetch": partial(http_fetch, allowed_hosts=agent.fetch_allowed_hosts, timeout=timeout),
         "browser": partial(browser, agent=agent, timeout=timeout),
     }
