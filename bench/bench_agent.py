@@ -155,10 +155,18 @@ def main() -> None:
             memory(slow.url, args.streams)
 
 
+def settled(port: int) -> None:
+    """The app is built (health answers before that) and its background warm-up (the strands
+    import and the model client, 1 s after readiness) has had time to finish."""
+    while http_get(f"http://127.0.0.1:{port}/inference/health/ready", timeout=30)[0] != 200:
+        time.sleep(0.05)
+    time.sleep(3)
+
+
 def first_bytes(fake_url: str, runs: int) -> None:
     port = free_port()
     process, _ = start(port, fake_url)
-    time.sleep(3)  # the background warm-up (strands import, model client) is done by now
+    settled(port)
     chat_body = {"messages": [{"role": "user", "content": "hi"}]}
     agent, chat = [], []
     for _ in range(runs * 4):
@@ -174,7 +182,7 @@ def first_bytes(fake_url: str, runs: int) -> None:
 def memory(fake_url: str, streams: int) -> None:
     port = free_port()
     process, _ = start(port, fake_url)
-    time.sleep(3)
+    settled(port)
     warm = rss_mib(process.pid)
     peak = [warm]
     threads = [threading.Thread(target=first_text_byte, args=(port, "/inference/agent", {"prompt": "hi"}))
