@@ -102,7 +102,7 @@ def test_an_allowed_page_runs_through_an_iam_workflow_with_the_guardrail(tmp_pat
     assert workflow["boto_session_kwargs"] == {"region_name": "us-east-1"}  # IAM, not an API key
     launch = next(e for e in events if e["event"] == "launch")
     assert launch == {"event": "launch", "starting_page": f"https://{PUBLIC}/start", "headless": True, "tty": False,
-                      "workflow": True, "guardrail": True, "file_open": [], "uploads": []}
+                      "channel": "chromium", "workflow": True, "guardrail": True, "file_open": [], "uploads": []}
     act = next(e for e in events if e["event"] == "act")
     assert (act["timeout"], act["max_steps"]) == (2, 12)
     # Mid-act, the page moved to the credentials endpoint: the guardrail stopped it.

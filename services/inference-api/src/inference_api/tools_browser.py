@@ -60,6 +60,8 @@ def browser(
         with _workflow(nova_act, agent) as workflow, nova_act.NovaAct(
             starting_page=url, workflow=workflow, headless=True, tty=False, state_guardrail=guardrail,
             security_options=nova_act.SecurityOptions(), go_to_url_timeout=seconds,
+            # Playwright's Chromium: Google Chrome (nova-act's default channel) has no linux/arm64 build.
+            chrome_channel="chromium",
         ) as nova:
             # act_get, not act: only act_get returns the model's answer (a string by default).
             result = nova.act_get(instruction, timeout=seconds, max_steps=MAX_STEPS)

@@ -76,6 +76,7 @@ class NovaAct:
     def __init__(self, starting_page: str | None = None, **kwargs: Any) -> None:
         security = kwargs.get("security_options")
         _log("launch", starting_page=starting_page, headless=kwargs.get("headless"), tty=kwargs.get("tty"),
+             channel=kwargs.get("chrome_channel"),
              workflow=kwargs.get("workflow") is not None, guardrail=kwargs.get("state_guardrail") is not None,
              file_open=getattr(security, "allowed_file_open_paths", None),
              uploads=getattr(security, "allowed_file_upload_paths", None))
