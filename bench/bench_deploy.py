@@ -148,7 +148,7 @@ def awscli_deploy(url: str) -> float:
 
 
 def _placeholder_tags(boto3: Any, url: str) -> None:
-    from deployer.aws.runner import image_exists, put_parameter, put_placeholder_image
+    from deployer.aws.storage import image_exists, put_parameter, put_placeholder_image
     from deployer.emulator.local import PLACEHOLDER_TAG
 
     kw = {"endpoint_url": url, "region_name": "us-east-1", "aws_access_key_id": "testing",

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 from deploy_support import Aws
 
-from deployer.aws import runner
+from deployer.aws import artifacts, runner
 from deployer.commands.actions import Context
 from deployer.commands.batch import deploy_stack
 from deployer.planning.planner import TEMPLATE_BODY_LIMIT, StackPlan
@@ -95,7 +95,7 @@ def test_the_artifacts_bucket_is_hardened_and_plans_upload_under_plan(aws: Aws, 
     with pytest.raises(ClientError):
         s3.get_bucket_policy(Bucket=BUCKET)
     [rule] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
-    assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] == runner.ARTIFACTS_KEEP_DAYS
+    assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] == artifacts.ARTIFACTS_KEEP_DAYS
     done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
@@ -106,9 +106,9 @@ def test_the_tls_only_policy_denies_plain_http(aws: Aws) -> None:
     """moto enforces aws:SecureTransport: the policy really denies a plain-HTTP upload."""
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(runner.tls_only_policy("aws", BUCKET)))
+    s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(artifacts.tls_only_policy("aws", BUCKET)))
     with pytest.raises(ClientError) as err:
         s3.put_object(Bucket=BUCKET, Key="x", Body=b"{}")
     assert runner.error_code(err.value) in ("403", "AccessDenied")
-    cn = runner.tls_only_policy("aws-cn", "b")["Statement"][0]
+    cn = artifacts.tls_only_policy("aws-cn", "b")["Statement"][0]
     assert cn["Resource"] == ["arn:aws-cn:s3:::b", "arn:aws-cn:s3:::b/*"]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from deploy_support import REPO, Aws
 
-from deployer.aws.runner import put_parameter, put_placeholder_image
+from deployer.aws.storage import put_parameter, put_placeholder_image
 from deployer.emulator.local import PLACEHOLDER_TAG
 
 PREFIX = "review-t"  # an overridden prefix: templates go to the git-ignored build folder, never templates/

@@ -16,7 +16,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from deployer.aws import runner
+from deployer.aws import artifacts, runner
 from deployer.commands import converge
 from deployer.commands.artifacts import foreign_message
 from deployer.commands.review import review
@@ -274,8 +274,8 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
     bucket = ctx.buckets.get(region, ctx.artifacts_bucket)
     with ctx.lock:
         try:
-            created = runner.ensure_bucket(s3, bucket, region, ctx.artifacts_owner)
-        except runner.ForeignBucket:  # taken between the pre-flight check and now
+            created = artifacts.ensure_bucket(s3, bucket, region, ctx.artifacts_owner)
+        except artifacts.ForeignBucket:  # taken between the pre-flight check and now
             raise UsageError(foreign_message(bucket, ctx.artifacts_owner)) from None
         if created:
             ctx.report.line(f"created artifacts bucket {bucket} (encrypted, TLS only, versioned, "
@@ -283,4 +283,4 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
     # --plan uploads under plan/, which the deploy role cannot read: a pull request's plan job never
     # places a template a deployment then uses.
     key = f"{PLAN_UPLOAD_PREFIX if ctx.keep_change_sets else ''}{sp.stack_name}/{sp.digest}.json"
-    return runner.upload_template(s3, bucket, key, sp.body, region, ctx.artifacts_owner)
+    return artifacts.upload_template(s3, bucket, key, sp.body, region, ctx.artifacts_owner)

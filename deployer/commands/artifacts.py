@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from deployer.aws import runner
+from deployer.aws import artifacts, runner
 from deployer.errors import UsageError
 from deployer.planning.planner import TEMPLATE_BODY_LIMIT, Plan
 
@@ -11,7 +11,7 @@ def check_artifacts_bucket(clients: runner.Clients, plan: Plan, bucket: str, acc
     """Exit 2 before the first stack when a template must go through a bucket another account owns."""
     if not any(sp.size > TEMPLATE_BODY_LIMIT for sp in plan.stacks.values()):
         return
-    if runner.bucket_state(clients.s3, bucket, account) == "foreign":
+    if artifacts.bucket_state(clients.s3, bucket, account) == "foreign":
         raise UsageError(foreign_message(bucket, account))
 
 

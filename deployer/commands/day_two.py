@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ProfileNotFound
 
-from deployer.aws import runner
+from deployer.aws import runner, storage
 from deployer.commands import deploy as commands
 from deployer.commands import logs, preflight, releases
 from deployer.errors import UsageError
@@ -85,7 +85,7 @@ def rollback(cfg: Config, opts: commands.Options, service: str, to: str | None, 
     report.line(f"rollback {service}: {previous} -> {target.tag} (release {target.version} of {target.when}); "
                 f"writing {path}, then deploying {service}")
     if target.tag != previous:
-        runner.put_parameter(clients.ssm, path, target.tag)
+        storage.put_parameter(clients.ssm, path, target.tag)
     try:
         code = commands.deploy(replace(opts, stacks=[service]), "deploy", confirm, after)
     except UsageError:  # refused before any change set ran (pre-flight, a stack busy)
@@ -99,5 +99,5 @@ def rollback(cfg: Config, opts: commands.Options, service: str, to: str | None, 
 def restore(clients: runner.Clients, report: Reporter, path: str, previous: str, written: str) -> None:
     """Nothing was deployed: the next deploy must not roll the earlier tag out unasked."""
     if written != previous:
-        runner.put_parameter(clients.ssm, path, previous)
+        storage.put_parameter(clients.ssm, path, previous)
         report.warn(f"rollback not deployed: {path} is back at {previous}")

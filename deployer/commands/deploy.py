@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ProfileNotFound
 
-from deployer.aws import runner
+from deployer.aws import runner, storage
 from deployer.commands import converge, orphans, preflight, regions
 from deployer.commands.actions import Context, StackResult, timestamp
 from deployer.commands.artifacts import check_artifacts_bucket
@@ -141,7 +141,7 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     # An out-of-region stack's parameters are checked by regions.after_deploy, which copies them home.
     written = {p for p, w in s.contract.writer.items() if w in s.plan.stacks and w in kept and w not in s.regions}
     reads = {p for sp in s.plan.stacks.values() for p in sp.reads.values()}
-    known = runner.get_parameters(clients.ssm, written | reads)
+    known = storage.get_parameters(clients.ssm, written | reads)
     secret_paths = origin_secret_paths(s) if mode != "execute" else frozenset()  # --execute: --plan made them
     problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
                                              existing=known, created_here=secret_paths)
@@ -285,7 +285,7 @@ def service_urls(s: Session) -> dict[str, str]:
     """The URLs users need, all through CloudFront: the load balancer admits nothing else (issue 8)."""
     assert s.clients is not None
     front_path = service_param(s.cfg.prefix, "frontend", "url")
-    found = runner.get_parameters(s.clients.ssm, [front_path])
+    found = storage.get_parameters(s.clients.ssm, [front_path])
     if front_path not in found:
         return {}
     base = found[front_path]

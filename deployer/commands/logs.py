@@ -19,7 +19,7 @@ from typing import IO, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from deployer.aws import runner
+from deployer.aws import operations, runner
 from deployer.errors import UsageError
 from generators.naming import log_group_name
 
@@ -82,7 +82,7 @@ def print_window(logs: Any, group: str, start_ms: int, end_ms: int | None, patte
     """Every event of the window, page by page as they arrive; (newest timestamp, ids printed)."""
     token, newest, seen = None, start_ms, set()
     while True:
-        events, token = runner.filter_log_events(logs, group, start_ms, end_ms, pattern, token)
+        events, token = operations.filter_log_events(logs, group, start_ms, end_ms, pattern, token)
         for e in sorted(events, key=lambda e: (e.get("timestamp", 0), e.get("eventId", ""))):
             write(render(e, json_mode))
             newest = max(newest, int(e.get("timestamp", 0)))
@@ -118,8 +118,8 @@ def show_logs(clients: runner.Clients, prefix: str, service: str, since: str | N
 def live_tail(logs: Any, group: str, pattern: str | None, write: Write, json_mode: bool, stream: IO[str]) -> bool:
     """StartLiveTail (AWS; up to 3 hours a session). False when the endpoint has no live tail."""
     try:
-        arn = runner.log_group_arn(logs, group)
-        events = runner.start_live_tail(logs, arn, pattern) if arn else None
+        arn = operations.log_group_arn(logs, group)
+        events = operations.start_live_tail(logs, arn, pattern) if arn else None
     except (ClientError, BotoCoreError, ResponseParserError):
         return False
     if events is None:
@@ -140,7 +140,7 @@ def poll(logs: Any, group: str, pattern: str | None, newest: int, seen: Iterable
         sleep(POLL_SECONDS)
         token = None
         while True:
-            events, token = runner.filter_log_events(logs, group, newest, None, pattern, token)
+            events, token = operations.filter_log_events(logs, group, newest, None, pattern, token)
             for e in sorted(events, key=lambda e: (e.get("timestamp", 0), e.get("eventId", ""))):
                 if str(e.get("eventId")) in printed:
                     continue

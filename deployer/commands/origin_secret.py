@@ -27,7 +27,7 @@ import secrets
 from dataclasses import replace
 from typing import Any
 
-from deployer.aws import runner
+from deployer.aws import runner, secret_store, storage
 from deployer.commands import preflight
 from deployer.commands.deploy import EXIT_OK, Options, all_stack_names, connect, deploy, prepare
 from deployer.errors import UsageError
@@ -47,16 +47,16 @@ def _value() -> str:
 
 def _new_version(clients: runner.Clients, cfg: Any, value: dict[str, str]) -> str:
     name, text = origin_secret_name(cfg.prefix), json.dumps(value)
-    if runner.secret_exists(clients.secrets, name):
-        return runner.put_secret_value(clients.secrets, name, text)
-    return runner.create_secret(clients.secrets, name, text, f"{cfg.prefix}: header CloudFront sends to the load "
+    if secret_store.secret_exists(clients.secrets, name):
+        return secret_store.put_secret_value(clients.secrets, name, text)
+    return secret_store.create_secret(clients.secrets, name, text, f"{cfg.prefix}: header CloudFront sends to the load "
                                 "balancer (edge = public-alb)", {"project": cfg.project, "environment": cfg.env.name})
 
 
 def ensure(clients: runner.Clients, cfg: Any, report: Reporter) -> None:
     """Before the first public-alb change sets: a secret and both version parameters exist."""
     alb, cloudfront = paths(cfg.prefix)
-    found = runner.get_parameters(clients.ssm, [alb, cloudfront])
+    found = storage.get_parameters(clients.ssm, [alb, cloudfront])
     if alb in found and cloudfront in found:
         return
     # One missing: point it at the other's version (a new value there would lock CloudFront out).
@@ -64,7 +64,7 @@ def ensure(clients: runner.Clients, cfg: Any, report: Reporter) -> None:
                                                                                      "previous": _value()})
     for path in (alb, cloudfront):
         if path not in found:
-            runner.put_parameter(clients.ssm, path, version)
+            storage.put_parameter(clients.ssm, path, version)
     report.line(f"origin secret: {origin_secret_name(cfg.prefix)} version {version} in use "
                 "(the value is never printed; rotate with --rotate-origin-secret)")
 
@@ -89,7 +89,7 @@ def _start_or_resume(s: Any, clients: runner.Clients, sent: str, accepted: dict[
         return accepted["current"]
     new = _value()
     alb, _ = paths(s.cfg.prefix)
-    runner.put_parameter(clients.ssm, alb, _new_version(clients, s.cfg, {"current": new, "previous": sent}))
+    storage.put_parameter(clients.ssm, alb, _new_version(clients, s.cfg, {"current": new, "previous": sent}))
     return new
 
 
@@ -101,7 +101,7 @@ def rotate(opts: Options, confirm: Any, after_success: Any = None) -> int:
     clients = connect(s, opts)
     preflight.identity(clients, s.cfg)
     alb, cloudfront = paths(s.cfg.prefix)
-    found = runner.get_parameters(clients.ssm, [alb, cloudfront])
+    found = storage.get_parameters(clients.ssm, [alb, cloudfront])
     if alb not in found or cloudfront not in found:
         raise UsageError(f"no origin secret yet ({alb} or {cloudfront} missing) — the first deploy creates it: "
                          f"python deploy.py --stack all {opts.rerun}")
@@ -109,7 +109,7 @@ def rotate(opts: Options, confirm: Any, after_success: Any = None) -> int:
     deployed = {st for st, state in states.items() if state}
     services, frontend = _readers(s, alb, deployed), _readers(s, cloudfront, deployed)
     name, sent_version = origin_secret_name(s.cfg.prefix), _deployed_version(states, frontend, found[cloudfront])
-    sent, accepted = (runner.secret_json(clients.secrets, name, v) for v in (sent_version, found[alb]))
+    sent, accepted = (secret_store.secret_json(clients.secrets, name, v) for v in (sent_version, found[alb]))
     if sent is None or accepted is None:
         raise UsageError(f"{name} has no version {sent_version} or {found[alb]} — restore it, or delete both "
                          "parameters and deploy again to start over with a new secret")
@@ -124,8 +124,8 @@ def rotate(opts: Options, confirm: Any, after_success: Any = None) -> int:
     new = _start_or_resume(s, clients, sent["current"], accepted)
     if code := step(1, "the load balancer accepts the current and the new value", services):
         return code
-    runner.put_parameter(clients.ssm, cloudfront, runner.get_parameters(clients.ssm, [alb])[alb])
+    storage.put_parameter(clients.ssm, cloudfront, storage.get_parameters(clients.ssm, [alb])[alb])
     if code := step(2, "CloudFront sends the new value", frontend):
         return code
-    runner.put_parameter(clients.ssm, alb, _new_version(clients, s.cfg, {"current": new, "previous": _value()}))
+    storage.put_parameter(clients.ssm, alb, _new_version(clients, s.cfg, {"current": new, "previous": _value()}))
     return step(3, "the load balancer no longer accepts the old value", services)

@@ -15,7 +15,7 @@ from botocore.exceptions import (
     ProfileNotFound,
 )
 
-from deployer.aws import runner
+from deployer.aws import runner, secret_store, storage
 from deployer.errors import UsageError
 from deployer.planning.planner import Kind, Missing, Plan, classify, image_service, missing_parameters
 from deployer.presentation.report import Reporter
@@ -125,7 +125,7 @@ def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulate
     `existing`: the parameters already read (path -> value), to save the calls; `created_here`:
     paths this run writes itself before the first change set (the origin-secret versions)."""
     paths = {p for sp in plan.stacks.values() for p in sp.reads.values()}
-    existing = existing if existing is not None else runner.get_parameters(clients.ssm, paths)
+    existing = existing if existing is not None else storage.get_parameters(clients.ssm, paths)
     image_paths = {p for sp in plan.stacks.values() for p in sp.image_tag_reads.values()}
     provided = (image_paths if emulated_images else set()) | created_here
     rerun = rerun or f"--env {cfg.env.name}"
@@ -136,7 +136,7 @@ def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulate
         if emulated_images and plan.contract.writer.get(service_param(cfg.prefix, service, REPOSITORY_URI_KEY)) \
                 in plan.stacks:
             continue  # the emulator registers a placeholder image once that stack has made the repository
-        if not runner.image_exists(clients.ecr, repo, tag):
+        if not storage.image_exists(clients.ecr, repo, tag):
             problems.append(f"image tag {tag!r} (from {path}) is not in ECR repository {repo} (deleted with an "
                             f"earlier registry?) — push it with python deploy.py --publish {service} {rerun}, "
                             "or set an existing tag with --set-image-tag")
@@ -169,14 +169,14 @@ def secret_problems(clients: runner.Clients, cfg: Config, plan: Plan) -> Problem
     wanted = [(svc.name, s) for svc in cfg.services if svc.name in plan.stacks for s in svc.secrets]
     if not wanted:
         return []
-    missing_params = set(runner.missing_parameters(clients.ssm, [s.target for _, s in wanted if s.is_ssm]))
+    missing_params = set(storage.missing_parameters(clients.ssm, [s.target for _, s in wanted if s.is_ssm]))
     problems = []
     for service, s in wanted:
         if s.is_ssm and s.target in missing_params:
             problems.append(f"{service}: secret {s.name} reads SSM parameter {s.target}, which does not exist — create "
                             f"it (aws ssm put-parameter --type SecureString --name {s.target} ...) or fix "
                             f"secrets.{s.name} in {cfg.source.name}")
-        elif not s.is_ssm and not runner.secret_exists(clients.extra("secretsmanager"), s.target):
+        elif not s.is_ssm and not secret_store.secret_exists(clients.extra("secretsmanager"), s.target):
             problems.append(f"{service}: secret {s.name} reads Secrets Manager secret {s.target}, which does not "
                             f"exist in this account and region — create it or fix secrets.{s.name} in "
                             f"{cfg.source.name}")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from deployer.planning.cost import PRICES_PATH
+from deployer.planning.prices import PRICES_PATH
 
 # rate -> (service code, TERM_MATCH filters besides regionCode, usage type without its region prefix)
 QUERIES: dict[str, tuple[str, dict[str, str], str]] = {
@@ -68,11 +68,11 @@ def usd_per_unit(price_list: Iterable[str], usage_type: str) -> float | None:
 
 def fetch_region(pricing: Any, region: str) -> tuple[dict[str, float], list[str]]:
     """(rate -> USD) for one region, and the rates the API had no product for."""
-    from deployer.aws import runner
+    from deployer.aws import operations
 
     found, missing = {}, []
     for rate, (service, filters, usage_type) in QUERIES.items():
-        usd = usd_per_unit(runner.price_list(pricing, service, {**filters, "regionCode": region}), usage_type)
+        usd = usd_per_unit(operations.price_list(pricing, service, {**filters, "regionCode": region}), usage_type)
         if usd is None:
             missing.append(rate)
         else:

@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from deployer.aws import runner
+from deployer.aws import runner, storage
 from deployer.commands import preflight
 from deployer.commands.deploy import EXIT_FAILED, EXIT_OK, Options, Session, connect, prepare
 from deployer.errors import UsageError
@@ -45,7 +45,7 @@ def _service_session(opts: Options, service: str) -> tuple[Session, runner.Clien
 
 def _repository(s: Session, clients: runner.Clients, service: str) -> tuple[str, str]:
     repo = repository_name(s.cfg.prefix, service)
-    uri = runner.repository_uri(clients.ecr, repo)
+    uri = storage.repository_uri(clients.ecr, repo)
     if uri is None:
         raise UsageError(f"ECR repository {repo} does not exist — deploy the registry first: "
                          f"python deploy.py --stack registry --env {s.cfg.env.name}")
@@ -97,12 +97,12 @@ def publish_service(opts: Options, service: str, tag: str | None, docker: str | 
                          "point --docker / PLATFORM_DOCKER at a compatible command (podman works)")
     s, clients = _service_session(opts, service)
     repo, uri = _repository(s, clients, service)
-    if runner.image_exists(clients.ecr, repo, tag):
+    if storage.image_exists(clients.ecr, repo, tag):
         # Repositories are IMMUTABLE: the tag already names exactly one image, and a second push
         # of it would be refused. Re-publishing a commit only re-points SSM.
         s.report.line(f"publish {service}: {uri}:{tag} is already in ECR (tags are immutable) — not rebuilt")
         return _write_tag(s, clients, service, tag)
-    registry, user, password = runner.registry_login(clients.ecr)
+    registry, user, password = storage.registry_login(clients.ecr)
     # The context is services/ so the build can copy the shared service-kit package too; each
     # Dockerfile's own <Dockerfile>.dockerignore keeps the context to what that image needs.
     image, dockerfile = f"{uri}:{tag}", SERVICES_DIR / service / "Dockerfile"
@@ -119,7 +119,7 @@ def publish_service(opts: Options, service: str, tag: str | None, docker: str | 
     except RuntimeError as exc:
         s.report.line(f"error: {exc} — nothing was written to SSM")
         return EXIT_FAILED
-    if not runner.image_exists(clients.ecr, repo, tag):
+    if not storage.image_exists(clients.ecr, repo, tag):
         s.report.line(f"error: the push reported success but {repo} has no tag {tag!r} — nothing written to SSM")
         return EXIT_FAILED
     return _write_tag(s, clients, service, tag)
@@ -132,7 +132,7 @@ def set_image_tag(opts: Options, assignment: str) -> int:
                          "e.g. --set-image-tag app-api=3f2c1ab")
     s, clients = _service_session(opts, service)
     repo, _ = _repository(s, clients, service)
-    if not runner.image_exists(clients.ecr, repo, tag):
+    if not storage.image_exists(clients.ecr, repo, tag):
         raise UsageError(f"tag {tag!r} is not in ECR repository {repo} — push it first "
                          f"(python deploy.py --publish {service} --tag {tag})")
     return _write_tag(s, clients, service, tag)
@@ -142,10 +142,10 @@ def _write_tag(s: Session, clients: runner.Clients, service: str, tag: str) -> i
     path = service_param(s.cfg.prefix, service, IMAGE_TAG_KEY)
     # The digest first, beside the tag (/<prefix>/<service>/image-digest): what the tag meant when it
     # was published, for anyone checking later that the running image is the one that was built.
-    digest = runner.image_digest(clients.ecr, repository_name(s.cfg.prefix, service), tag)
+    digest = storage.image_digest(clients.ecr, repository_name(s.cfg.prefix, service), tag)
     if digest:
-        runner.put_parameter(clients.ssm, service_param(s.cfg.prefix, service, IMAGE_DIGEST_KEY), digest)
-    version = runner.put_parameter(clients.ssm, path, tag)
+        storage.put_parameter(clients.ssm, service_param(s.cfg.prefix, service, IMAGE_DIGEST_KEY), digest)
+    version = storage.put_parameter(clients.ssm, path, tag)
     s.report.line(f"{path} = {tag} (version {version}, {digest or 'digest unknown'}); roll it out with: "
                   f"python deploy.py --stack {service} --env {s.cfg.env.name}")
     return EXIT_OK
@@ -166,7 +166,7 @@ def publish_frontend(opts: Options, site_src: Path | None = None) -> int:
     clients = connect(s, opts)
     preflight.identity(clients, s.cfg)
     bucket_path, dist_path = f"/{s.cfg.prefix}/frontend/bucket-name", f"/{s.cfg.prefix}/frontend/distribution-id"
-    found = runner.get_parameters(clients.ssm, [bucket_path, dist_path])
+    found = storage.get_parameters(clients.ssm, [bucket_path, dist_path])
     if bucket_path not in found:
         raise UsageError(f"{bucket_path} does not exist — deploy the frontend stack first: "
                          f"python deploy.py --stack frontend --env {s.cfg.env.name}")
@@ -189,7 +189,7 @@ def publish_frontend(opts: Options, site_src: Path | None = None) -> int:
 def _site_config(s: Session, clients: runner.Clients) -> dict[str, Any]:
     """config.json from the auth stack's parameters; sign-in is off when there is no issuer."""
     paths = {key: service_param(s.cfg.prefix, "auth", key) for key in site.AUTH_PARAMS}
-    found = runner.get_parameters(clients.ssm, paths.values())
+    found = storage.get_parameters(clients.ssm, paths.values())
     try:
         config = site.site_config({key: found[path] for key, path in paths.items() if path in found})
     except ValueError as exc:
@@ -203,17 +203,17 @@ def _site_config(s: Session, clients: runner.Clients) -> dict[str, Any]:
 
 def _upload(s: Session, clients: runner.Clients, build: ModuleType, bucket: str, plan: list[Any]) -> list[Any]:
     """Assets, then pages; then delete what neither this publish nor the previous one uses."""
-    before = runner.list_keys(clients.s3, bucket)
+    before = storage.list_keys(clients.s3, bucket)
     # Read before they are overwritten: the pages visitors may still have open name these assets.
-    published = {k: runner.get_text(clients.s3, bucket, k) for k in site.page_keys(before, build.PAGE_SUFFIXES)}
+    published = {k: storage.get_text(clients.s3, bucket, k) for k in site.page_keys(before, build.PAGE_SUFFIXES)}
     previous = site.previous_generation(published, build.asset_refs) & before
     items = site.upload_order(plan, lambda i: str(i.key), build.PAGE_SUFFIXES)
     for item in items:
-        runner.upload_file(clients.s3, bucket, item.key, str(item.path), item.content_type, item.cache_control)
+        storage.upload_file(clients.s3, bucket, item.key, str(item.path), item.content_type, item.cache_control)
         s.report.line(f"  uploaded {item.key} ({item.cache_control})")
     current = {i.key for i in items}
     stale = site.stale_keys(before, current, previous)
-    runner.delete_keys(clients.s3, bucket, stale)
+    storage.delete_keys(clients.s3, bucket, stale)
     for key in sorted(stale):
         s.report.line(f"  deleted {key}")
     s.report.line(f"uploaded {len(items)} file(s) to s3://{bucket} (pages last), kept {len(previous - current)} "
@@ -226,7 +226,7 @@ def _invalidate(s: Session, clients: runner.Clients, distribution: str | None, p
         s.report.warn("no distribution id in SSM: CloudFront invalidation skipped")
         return EXIT_OK
     try:
-        ref = runner.invalidate(clients.cloudfront, distribution, paths)
+        ref = storage.invalidate(clients.cloudfront, distribution, paths)
     except ClientError as exc:
         if os.environ.get("AWS_ENDPOINT_URL") and runner.error_code(exc) == "NoSuchDistribution":
             s.report.warn("CloudFront invalidation skipped: the emulator has no distribution "

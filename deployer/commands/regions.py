@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from deployer.aws import runner
+from deployer.aws import runner, storage
 from deployer.presentation.report import Reporter
 
 
@@ -22,15 +22,15 @@ def copy_written(clients: runner.Clients, region: str, stack: str, paths: set[st
     source = clients.for_region(region)
     if source is clients or not paths:
         return []
-    values = runner.get_parameters(source.ssm, paths)
+    values = storage.get_parameters(source.ssm, paths)
     lost = sorted(set(paths) - set(values))
     if lost:
         # The stack deployed but its outputs are absent: say so instead of leaving readers broken.
         report.warn(f"{stack}: {', '.join(lost)} not found in {region} after the deploy — rerun the deploy of {stack}")
-    here = runner.get_parameters(clients.ssm, values)
+    here = storage.get_parameters(clients.ssm, values)
     changed = sorted(p for p, v in values.items() if here.get(p) != v)
     for path in changed:
-        runner.put_parameter(clients.ssm, path, values[path])
+        storage.put_parameter(clients.ssm, path, values[path])
     if changed:
         report.stack(stack, f"copied {', '.join(changed)} from {region} to {clients.region} (its readers live there)")
     return changed
@@ -38,7 +38,7 @@ def copy_written(clients: runner.Clients, region: str, stack: str, paths: set[st
 
 def remove_copies(clients: runner.Clients, stack: str, paths: set[str], report: Reporter) -> None:
     """After an out-of-region stack is deleted: its copies in the environment's region go too."""
-    removed = [p for p in sorted(paths) if runner.delete_parameter(clients.ssm, p)]
+    removed = [p for p in sorted(paths) if storage.delete_parameter(clients.ssm, p)]
     if removed:
         report.stack(stack, f"removed the copies {', '.join(removed)} from {clients.region}")
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from deployer.aws import runner
+from deployer.aws import runner, storage
 from deployer.errors import UsageError
 from generators.naming import IMAGE_TAG_KEY, repository_name, service_param, stack_name
 
@@ -41,8 +41,8 @@ def deployed_tag(stack: dict[str, Any] | None) -> str | None:
 
 def load_releases(clients: runner.Clients, prefix: str, service: str) -> list[Release]:
     """Oldest first; the deployed mark goes to the newest version carrying the deployed tag."""
-    history = runner.parameter_history(clients.ssm, service_param(prefix, service, IMAGE_TAG_KEY))
-    tags = runner.existing_image_tags(clients.ecr, repository_name(prefix, service))
+    history = storage.parameter_history(clients.ssm, service_param(prefix, service, IMAGE_TAG_KEY))
+    tags = storage.existing_image_tags(clients.ecr, repository_name(prefix, service))
     live = deployed_tag(runner.describe_stack(clients.cf, stack_name(prefix, service)))
     deployed_version = max((int(h["Version"]) for h in history if h["Value"] == live), default=None)
     newest = max((int(h["Version"]) for h in history), default=None)

@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from deployer.aws import runner
+from deployer.aws import runner, storage
 from deployer.planning.diff import ParameterChange, PropertyChange, from_templates, parameter_changes, plain_value
 from deployer.planning.planner import ChangeRow, StackPlan
 
@@ -37,7 +37,7 @@ def review(
     if existing is None or not any(r.action == "Modify" for r in rows) or not runner.property_values_wanted():
         return rows, []  # a new stack: every resource is added, nothing has a "before"
     old = {k: plain_value(v) for k, v in runner.parameter_values(existing).items() if k in sp.reads}
-    found = runner.get_parameters(clients.ssm, sp.reads.values())
+    found = storage.get_parameters(clients.ssm, sp.reads.values())
     new = {name: found[path] for name, path in sp.reads.items() if path in found}
     params = parameter_changes(sp.reads, old, new)
     if all(r.has_values for r in rows if r.action == "Modify"):

@@ -10,7 +10,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from deployer.aws import runner
+from deployer.aws import operations, runner, storage
 from generators.config import Config
 from generators.naming import network_param, stack_name
 from generators.service_alarms import alarm_names
@@ -30,16 +30,17 @@ def gather(clients: runner.Clients, cfg: Config, stacks: dict[str, str]) -> list
     if not ids:
         return []
     cluster_key = network_param(cfg.prefix, "ecs-cluster-name")
-    cluster = runner.get_parameters(clients.ssm, [cluster_key]).get(cluster_key, "")
+    cluster = storage.get_parameters(clients.ssm, [cluster_key]).get(cluster_key, "")
     ecs = clients.extra("ecs")
-    found_services = runner.describe_services(ecs, cluster, [i["Service"] for i in ids.values()])
+    found_services = operations.describe_services(ecs, cluster, [i["Service"] for i in ids.values()])
     described = {s["serviceArn"]: s for s in found_services}
-    alarms = runner.alarm_states(clients.extra("cloudwatch"), [a for n in ids for a in alarm_names(cfg.prefix, n)])
+    alarms = operations.alarm_states(clients.extra("cloudwatch"), [a for n in ids for a in alarm_names(cfg.prefix, n)])
     docs = []
     for name, found in ids.items():
         service = described.get(found["Service"]) or next(
             (s for s in described.values() if s.get("serviceName") == found["Service"].rsplit("/", 1)[-1]), {})
-        health = runner.target_health(clients.extra("elbv2"), found["TargetGroup"]) if found.get("TargetGroup") else []
+        tg = found.get("TargetGroup")
+        health = operations.target_health(clients.extra("elbv2"), tg) if tg else []
         docs.append(service_doc(ecs, name, service, health, {a: alarms.get(a, "absent")
                                                                for a in alarm_names(cfg.prefix, name)}))
     return docs
@@ -52,7 +53,7 @@ def service_doc(ecs: Any, name: str, service: dict[str, Any], health: list[str],
     for d in service.get("deployments", []):
         td = d.get("taskDefinition", "")
         if td and td not in images:
-            images[td] = ",".join(image_tag(i) for i in runner.task_definition_images(ecs, td))
+            images[td] = ",".join(image_tag(i) for i in operations.task_definition_images(ecs, td))
         deployments.append({"status": d.get("status"), "rollout": d.get("rolloutState", "-"),
                             "reason": d.get("rolloutStateReason", ""), "running": d.get("runningCount", 0),
                             "desired": d.get("desiredCount", 0), "pending": d.get("pendingCount", 0),

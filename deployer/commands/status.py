@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from deployer.aws import runner
+from deployer.aws import storage
 from deployer.commands import preflight, rollout
 from deployer.commands.deploy import EXIT_OK, Options, all_stack_names, connect, prepare
 from deployer.presentation.report import table, to_json
@@ -50,7 +50,7 @@ def _once(s: Any, clients: Any, opts: Options) -> list[dict[str, Any]]:
     names = all_stack_names(s)
     states = preflight.stack_states(clients, names, s.regions)  # edge is asked in us-east-1
     tag_paths = {st: dict(s.contract.reads[st]) for st in names}
-    ssm_now = runner.get_parameters(clients.ssm, [p for reads in tag_paths.values() for p in reads.values()])
+    ssm_now = storage.get_parameters(clients.ssm, [p for reads in tag_paths.values() for p in reads.values()])
     rows, docs = [], []
     for st, name in names.items():
         tags = {k: p for k, p in s.contract.external_reads(st).items() if is_image_tag_param(p)}

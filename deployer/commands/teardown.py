@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from deployer.aws import runner
+from deployer.aws import runner, storage
 from deployer.commands import preflight, regions
 from deployer.commands.actions import Context, StackResult, delete_stack
 from deployer.commands.deploy import Options, Session, all_stack_names, connect, finish, interrupt, prepare
@@ -80,7 +80,7 @@ def _confirm(s: Session, opts: Options, confirm: Confirm, targets: list[str], im
 
 def _images_left(s: Session, clients: runner.Clients) -> dict[str, list[dict[str, str]]]:
     repos = [repository_name(s.cfg.prefix, svc.name) for svc in s.cfg.services]
-    return {repo: ids for repo in repos if (ids := runner.image_ids(clients.ecr, repo))}
+    return {repo: ids for repo in repos if (ids := storage.image_ids(clients.ecr, repo))}
 
 
 def _images_message(s: Session, opts: Options, region: str, images: dict[str, list]) -> str:
@@ -96,7 +96,7 @@ def _images_message(s: Session, opts: Options, region: str, images: dict[str, li
 
 def _empty(s: Session, clients: runner.Clients, images: dict[str, list[dict[str, str]]]) -> None:
     for repo, ids in images.items():
-        runner.delete_images(clients.ecr, repo, ids)
+        storage.delete_images(clients.ecr, repo, ids)
         s.report.stack("registry", f"--force: deleted {len(ids)} image(s) from {repo}")
 
 
@@ -105,7 +105,7 @@ def _kept(s: Session, clients: runner.Clients, targets: list[str]) -> list[str]:
     lines = []
     bucket_path = f"/{s.cfg.prefix}/frontend/bucket-name"
     tag_paths = {svc.name: service_param(s.cfg.prefix, svc.name, IMAGE_TAG_KEY) for svc in s.cfg.services}
-    found = runner.get_parameters(clients.ssm, [bucket_path, *tag_paths.values()])
+    found = storage.get_parameters(clients.ssm, [bucket_path, *tag_paths.values()])
     if "frontend" in targets and bucket_path in found:
         lines.append(f"  keeps the site bucket {found[bucket_path]} (retained on purpose: the site outlives its "
                      f"stack); remove it with: aws s3 rb s3://{found[bucket_path]} --force")

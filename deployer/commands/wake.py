@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from deployer.aws import runner
+from deployer.aws import operations, runner, storage
 from deployer.commands import preflight
 from deployer.commands.deploy import EXIT_OK, Options, connect, prepare
 from deployer.errors import UsageError
@@ -29,7 +29,7 @@ def wake(opts: Options, service: str, now: datetime | None = None) -> int:
     preflight.identity(clients, s.cfg)
     stack = stack_name(s.cfg.prefix, service)
     arn = runner.stack_resource(clients.cf, stack, "Service")
-    cluster = runner.get_parameters(clients.ssm, [network_param(s.cfg.prefix, "ecs-cluster-name")])
+    cluster = storage.get_parameters(clients.ssm, [network_param(s.cfg.prefix, "ecs-cluster-name")])
     if not arn or not cluster:
         raise UsageError(f"--wake {service}: stack {stack} or its cluster is not deployed — deploy it first: "
                          f"python deploy.py --stack {service} {opts.rerun}")
@@ -37,9 +37,9 @@ def wake(opts: Options, service: str, now: datetime | None = None) -> int:
     resource_id = f"service/{cluster_name}/{arn.rsplit('/', 1)[-1]}"
     ecs, aas = runner.wake_clients(clients)
     floor = max(spec.min_count, 1)
-    if runner.scalable_target(aas, resource_id) is not None:
-        runner.set_scalable_floor(aas, resource_id, floor, spec.max_count)
-    runner.set_desired_count(ecs, cluster_name, arn, floor)
+    if operations.scalable_target(aas, resource_id) is not None:
+        operations.set_scalable_floor(aas, resource_id, floor, spec.max_count)
+    operations.set_desired_count(ecs, cluster_name, arn, floor)
     until = ""
     if s.cfg.env.schedule is not None:
         sleep = next_sleep(s.cfg.env.schedule, now or datetime.now(UTC))

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 from urllib.parse import urlparse
 
-from deployer.aws import runner
+from deployer.aws import runner, storage
 from deployer.presentation.report import Reporter
 from generators.naming import IMAGE_TAG_KEY, repository_name, service_param
 
@@ -94,11 +94,11 @@ def placeholder_images(clients: runner.Clients, session: Any, stack: str) -> Non
     for svc in cfg.services:
         path = service_param(cfg.prefix, svc.name, IMAGE_TAG_KEY)
         repo = repository_name(cfg.prefix, svc.name)
-        current = runner.get_parameters(clients.ssm, [path]).get(path)
-        if current and runner.image_exists(clients.ecr, repo, current):
+        current = storage.get_parameters(clients.ssm, [path]).get(path)
+        if current and storage.image_exists(clients.ecr, repo, current):
             continue
-        if not runner.image_exists(clients.ecr, repo, PLACEHOLDER_TAG):
-            runner.put_placeholder_image(clients.ecr, repo, PLACEHOLDER_TAG)
-        runner.put_parameter(clients.ssm, path, PLACEHOLDER_TAG)
+        if not storage.image_exists(clients.ecr, repo, PLACEHOLDER_TAG):
+            storage.put_placeholder_image(clients.ecr, repo, PLACEHOLDER_TAG)
+        storage.put_parameter(clients.ssm, path, PLACEHOLDER_TAG)
         report.stack(stack, f"emulator: placeholder image {repo}:{PLACEHOLDER_TAG} registered and {path} "
                             "written (images cannot be built locally)")
