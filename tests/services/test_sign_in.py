@@ -155,15 +155,19 @@ def test_rotated_keys_are_fetched_and_a_flood_of_unknown_kids_is_not(issuer: Iss
     ):
         assert _create(running, rotating.token()).status == 201
         assert rotating.jwks_fetches == 1
+        began = time.monotonic()
         for n in range(30):
             assert _create(running, rotating.token(SigningKey(f"junk-{n}"))).status == 401
-        assert rotating.jwks_fetches <= 2, "unknown kids refetch at most once per interval"
+        # One refetch per started interval (jwks.REFETCH_INTERVAL_SECONDS, 5 s), counted over the time the
+        # 30 requests really took: on a loaded machine they can span more than one interval.
+        flood = rotating.jwks_fetches
+        assert flood <= 2 + int((time.monotonic() - began) // 5), "unknown kids refetch at most once per interval"
         new = SigningKey("new")
         rotating.keys.append(new)
         time.sleep(5.2)  # jwks.REFETCH_INTERVAL_SECONDS
         assert _create(running, rotating.token(new)).status == 201, "a rotated-in key is found"
         assert _create(running, rotating.token()).status == 201, "the old key still works meanwhile"
-        assert rotating.jwks_fetches <= 3
+        assert rotating.jwks_fetches <= flood + 1
 
 
 def test_a_dead_issuer_is_a_quick_503_and_never_stalls_other_requests() -> None:
