@@ -146,3 +146,12 @@ def artifacts_bucket(prefix: str, account: str, region: str) -> str:
 # Key prefix of templates uploaded by --plan: the deploy role cannot read it, so a pull request's
 # plan job can never place a template that a deployment then uses.
 PLAN_UPLOAD_PREFIX = "plan/"
+
+
+# --- deployment alarms (issue 11) -------------------------------------------------------------------
+ALARM_KINDS = ("5xx-count", "5xx-rate", "p99-latency", "unhealthy-hosts")
+
+
+def alarm_names(prefix: str, service: str) -> list[str]:
+    """The service stack's alarm names: --status and the deploy's rollback report look them up."""
+    return [f"{prefix}-{service}-{kind}" for kind in ALARM_KINDS]

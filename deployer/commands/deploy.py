@@ -44,7 +44,7 @@ from generators.naming import (
     service_param,
     stack_name,
 )
-from generators.synth import committed, stack_regions, synth
+from generators.template_files import committed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW, EXIT_DECLINED = 0, 1, 2, 3, 4
 
@@ -79,6 +79,8 @@ class Session:
 def prepare(opts: Options, need_stacks: bool = True, write: bool = False) -> Session:
     """Load the configuration, generate the templates (write=True: also to disk, for the commands
     that deploy them), and plan the selected stacks. Read-only commands write nothing."""
+    from generators.synth import stack_regions, synth  # the generators, troposphere: not for --status
+
     cfg = load_config(opts.config, opts.env, opts.prefix)
     report = Reporter(opts.region or cfg.env.region, json_mode=opts.output == "json")
     report.emulated = opts.local
