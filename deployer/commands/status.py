@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import IO, Any
 
 from deployer.aws import runner, storage
 from deployer.commands import preflight, rollout
@@ -46,19 +47,46 @@ def status(opts: Options, watch: bool = False) -> int:
     s = read_only_session(opts)
     clients = connect(s, opts)
     preflight.identity(clients, s.cfg)
-    if watch:  # the first frame starts on a clean screen; later ones overwrite it in place
-        sys.stdout.write(HOME + ERASE_BELOW)
+    if not watch:
+        _show(s, opts, *_fetch(s, clients))
+        return EXIT_OK
+    try:
+        return _watch(s, opts, clients)
+    except KeyboardInterrupt:  # the way a watch is ended early: not a failure
+        sys.stdout.write("\n")
+        return EXIT_OK
+
+
+def _watch(s: Session, opts: Options, clients: runner.Clients) -> int:
+    """Redraw in place, like watch(1): each frame is read whole first (no blank screen while AWS
+    answers), then written from the top-left corner over the last one."""
+    screen, s.report.out = s.report.out, io.StringIO()
+    screen.write(HOME + ERASE_BELOW)
     while True:
-        view = _fetch(s, clients)
-        if watch:
-            s.report.out = io.StringIO()  # the frame is drawn whole, once read: no blank screen while asking
-        _show(s, opts, *view)
-        if watch:
-            _draw(s.report.out.getvalue())
-        if not watch or rollout.settled(view[1]):
+        docs, services = _fetch(s, clients)
+        frame = s.report.out = io.StringIO()
+        _show(s, opts, docs, services)
+        done = rollout.settled(services)
+        if not done:
+            s.report.line(f"(refreshing every {WATCH_SECONDS:.0f} s until the rollouts settle; Ctrl-C stops watching)")
+        _draw(screen, frame.getvalue())
+        if done:
             return EXIT_OK
-        s.report.line(f"(refreshing every {WATCH_SECONDS:.0f} s until the rollouts settle; Ctrl-C stops watching)")
         time.sleep(WATCH_SECONDS)
+
+
+def _draw(screen: IO[str], frame: str) -> None:
+    """Home, each line over the old one (erasing the rest of it), then erase what the last frame
+    had below. Cut to the terminal's height: a taller frame would scroll, and pile up."""
+    lines = frame.splitlines()
+    try:
+        rows = os.get_terminal_size(screen.fileno()).lines
+    except (OSError, ValueError):
+        rows = 0
+    if rows > 1 and len(lines) >= rows:
+        lines = [*lines[:rows - 2], f"... {len(lines) - rows + 2} more lines (a taller terminal shows them)"]
+    screen.write(HOME + "".join(f"{line}{ERASE_LINE}\n" for line in lines) + ERASE_BELOW)
+    screen.flush()
 
 
 def read_only_session(opts: Options) -> Session:
@@ -83,12 +111,6 @@ def read_only_session(opts: Options) -> Session:
     files = {st: template_dir(cfg) / f"{st}.json" for st in texts}
     return Session(cfg, make_plan(contract, cfg.prefix, selected, files, texts, where), contract, report,
                    regions=where)
-
-
-def _draw(frame: str) -> None:
-    """Home, each line over the old one (erasing its rest), then erase what the old frame had below."""
-    sys.stdout.write(HOME + "".join(f"{line}{ERASE_LINE}\n" for line in frame.splitlines()) + ERASE_BELOW)
-    sys.stdout.flush()
 
 
 def _fetch(s: Any, clients: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
