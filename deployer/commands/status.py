@@ -113,7 +113,7 @@ def read_only_session(opts: Options) -> Session:
                    regions=where)
 
 
-def _fetch(s: Any, clients: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def _fetch(s: Session, clients: runner.Clients) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Every stack's state, the image tags in SSM and every service's rollout, asked side by side:
     the time of the slowest (rollout.gather's three round trips), not of the sum."""
     names = all_stack_names(s)
@@ -132,7 +132,7 @@ def _fetch(s: Any, clients: Any) -> tuple[list[dict[str, Any]], list[dict[str, A
     return docs, found["services", ""]
 
 
-def _show(s: Any, opts: Options, docs: list[dict[str, Any]], services: list[dict[str, Any]]) -> None:
+def _show(s: Session, opts: Options, docs: list[dict[str, Any]], services: list[dict[str, Any]]) -> None:
     # Working hours: computed from the configuration, no AWS call (a --wake lasts until the next sleep).
     schedule = describe_next(s.cfg.env.schedule, datetime.now(UTC)) if s.cfg.env.schedule else None
     if opts.output == "json":
