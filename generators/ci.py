@@ -29,7 +29,7 @@ from troposphere.iam import OIDCProvider, Policy, Role
 
 from .common import checkov_skip, ssm_output
 from .config import Config
-from .naming import GITHUB_OIDC_HOST, ci_param, ci_role_name
+from .naming import GITHUB_OIDC_HOST, ci_param, ci_role_name, regional_artifacts_base
 
 ARN = "arn:${AWS::Partition}"
 ACCOUNT = "${AWS::AccountId}"
@@ -110,7 +110,8 @@ def scopes(cfg: Config) -> dict[str, list[Sub]]:
                    Sub(f"{ARN}:cloudformation:*:{ACCOUNT}:changeSet/*/*")],
         "parameters": [Sub(f"{ARN}:ssm:*:{ACCOUNT}:parameter/{p}/*")],
         "repositories": [Sub(f"{ARN}:ecr:${{AWS::Region}}:{ACCOUNT}:repository/{p}/*")],
-        "bucket": [Sub(f"{ARN}:s3:::{p}-cfn-*")],
+        # The account-regional name (<base>-<account>-<region>-an) and the global fallback (<prefix>-cfn-...).
+        "bucket": [Sub(f"{ARN}:s3:::{b}-*") for b in dict.fromkeys((regional_artifacts_base(p), f"{p}-cfn"))],
     }
 
 

@@ -78,8 +78,7 @@ class Context:
     # [(stack name, number of changes)] -> the stack names to execute; asked once per batch
     confirm: Callable[[list[tuple[str, int]]], list[str]] = lambda pending: [name for name, _ in pending]
     after_success: Callable[[str], None] = lambda stack: None
-    artifacts_bucket: str = ""
-    buckets: dict[str, str] = field(default_factory=dict)  # region -> artifacts bucket, for out-of-region stacks
+    buckets: dict[str, str] = field(default_factory=dict)  # region -> artifacts bucket (commands/artifacts.py)
     artifacts_owner: str = ""  # the caller's account: ExpectedBucketOwner of every artifacts call
     protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
     cancelled: threading.Event = field(default_factory=threading.Event)
@@ -268,18 +267,16 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
     """Templates above CloudFormation's body limit go through the artifacts bucket."""
     if sp.size <= TEMPLATE_BODY_LIMIT:
         return None
-    # TemplateURL must name a bucket in the stack's own region: one artifacts bucket per region.
+    # TemplateURL must name a bucket in the stack's own region: one artifacts bucket per region, resolved
+    # (created, owner checked) in pre-flight by deployer/commands/artifacts.py.
     clients = ctx.at(sp.stack)
     s3, region = clients.s3, clients.region
-    bucket = ctx.buckets.get(region, ctx.artifacts_bucket)
+    bucket = ctx.buckets[region]
     with ctx.lock:
         try:
-            created = artifacts.ensure_bucket(s3, bucket, region, ctx.artifacts_owner)
+            artifacts.ensure_bucket(s3, None, bucket, region, ctx.artifacts_owner)
         except artifacts.ForeignBucket:  # taken between the pre-flight check and now
             raise UsageError(foreign_message(bucket, ctx.artifacts_owner)) from None
-        if created:
-            ctx.report.line(f"created artifacts bucket {bucket} (encrypted, TLS only, versioned, "
-                            "public access blocked)")
     # --plan uploads under plan/, which the deploy role cannot read: a pull request's plan job never
     # places a template a deployment then uses.
     key = f"{PLAN_UPLOAD_PREFIX if ctx.keep_change_sets else ''}{sp.stack_name}/{sp.digest}.json"
