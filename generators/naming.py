@@ -128,6 +128,8 @@ def is_deployer_param(path: str) -> bool:
 # it is the pipelines' own identity, changed by an administrator, not by the pipelines.
 EXPLICIT_STACKS = ("ci",)
 CI_ROLE_KEYS = ("plan-role-arn", "deploy-role-arn")  # /<prefix>/ci/<key>, printed after --stack ci
+# /<prefix>/ci/<key>: the role deploy.py names as RoleARN of its change sets when the ci stack exists.
+CLOUDFORMATION_ROLE_KEY = "cloudformation-role-arn"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 

@@ -35,7 +35,7 @@ from deployer.planning.planner import (
     naming,
 )
 from deployer.presentation.report import Reporter, failed_dicts, failed_resources
-from generators.naming import PLAN_UPLOAD_PREFIX
+from generators.naming import EXPLICIT_STACKS, PLAN_UPLOAD_PREFIX
 
 
 def timestamp() -> str:
@@ -85,6 +85,7 @@ class Context:
     executing: dict[str, str] = field(default_factory=dict)  # stack name -> change-set type in flight
     lock: threading.Lock = field(default_factory=threading.Lock)
     regions: dict[str, str] = field(default_factory=dict)  # stacks outside the environment's region
+    role_arn: str | None = None  # the ci stack's CloudFormation role, when it exists (commands/ci_role.py)
 
     def at(self, stack: str) -> runner.Clients:
         """Clients in the stack's own region (edge lives in us-east-1 whatever the environment's)."""
@@ -127,7 +128,8 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
     result.action = result.action if result.action != "none" else cs_type.lower()
     if ctx.naming.chosen and kind is not Kind.ABSENT:
         _replace_same_name(ctx, sp)
-    args = change_set_args(sp, ctx.naming.name, cs_type, ctx.tags[sp.stack], _template_url(ctx, sp))
+    args = change_set_args(sp, ctx.naming.name, cs_type, ctx.tags[sp.stack], _template_url(ctx, sp),
+                           acting_role(ctx, sp.stack))
     cs_id = runner.create_change_set(cf, args)
     result.change_set_id = cs_id
     try:
@@ -140,6 +142,12 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
     finally:
         if result.status not in ("planned", "ready"):
             discard(ctx, result)
+
+
+def acting_role(ctx: Context, stack: str) -> str | None:
+    """RoleARN for a change set: the CloudFormation role, except in --plan (the plan role may pass no
+    role; a stack already bound to one keeps it) and for the ci stack (which that role may not change)."""
+    return None if ctx.keep_change_sets or stack in EXPLICIT_STACKS else ctx.role_arn
 
 
 def _replace_same_name(ctx: Context, sp: StackPlan) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ProfileNotFound
 
 from deployer.aws import runner, storage
-from deployer.commands import converge, orphans, preflight, regions
+from deployer.commands import ci_role, converge, orphans, preflight, regions
 from deployer.commands.actions import Context, StackResult, timestamp
 from deployer.commands.artifacts import prepare_buckets
 from deployer.commands.batch import run_batch
@@ -150,8 +150,11 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     if secret_paths:  # created only once nothing else stands in the way
         from deployer.commands import origin_secret  # it imports this module: loaded here, not at the top
         origin_secret.ensure(clients, s.cfg, s.report)
+    role_arn = ci_role.cloudformation_role(clients, s.cfg.prefix) if mode != "plan" else None
+    if role_arn:
+        s.report.line(f"CloudFormation acts through the ci stack's role {role_arn}")
     ctx = Context(
-        clients, s.report, naming=names,
+        clients, s.report, naming=names, role_arn=role_arn,
         tags={st: _tags(s, sp) for st, sp in s.plan.stacks.items()}, keep_change_sets=mode == "plan", confirm=confirm,
         artifacts_owner=account, buckets=buckets,
         protect=frozenset(FOUNDATION_STACKS), regions=s.regions,

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from deployer.aws import runner
+from deployer.commands import ci_role
 from deployer.commands.actions import Context, StackResult
 from deployer.commands.batch import decide, run_ready
 from deployer.commands.review import review
@@ -66,6 +67,8 @@ def execute_planned(
             result.status, result.reason = "no changes", "nothing was planned for this stack"
             ctx.report.stack(stack, "no changes (nothing planned)")
             return result
+        if ci_role.unbound(ctx, stack, state):
+            return ci_role.remake(ctx, sp, state)
         cs = planned[stack]
         result.change_set_id, result.change_set, result.status = cs["ChangeSetId"], cs, "ready"
         result.changes, result.parameters = review(ctx.at(sp.stack), sp, change_rows(cs["Changes"]),
