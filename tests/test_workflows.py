@@ -1,4 +1,5 @@
-"""The stack pipelines under .github/ (one per stack but `ci`, which an administrator deploys): linted, shaped alike, triggered by the right paths.
+"""The stack pipelines under .github/ (one per stack but `ci`, which an administrator deploys): linted,
+shaped alike, triggered by the right paths.
 
 actionlint and check-jsonschema come from the dev extras. actionlint runs shellcheck on `run:`
 blocks when shellcheck is on PATH; these tests pass with or without it.
