@@ -130,10 +130,16 @@ class _NoNamespaceS3(BaseHTTPRequestHandler):
     S3-compatible endpoint without that namespace does (HTTP 400)."""
 
     upstream = ""
+    deny_create = False  # answer every CreateBucket as IAM does a role without s3:CreateBucket (the plan role)
 
     def _relay(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.command == "PUT" and self.headers.get("x-amz-bucket-namespace") and "?" not in self.path:
+        creates = self.command == "PUT" and "?" not in self.path and self.path.count("/") == 1
+        if creates and self.deny_create:
+            self._answer(403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code><Message>"
+                         b"not authorized to perform: s3:CreateBucket</Message></Error>")
+            return
+        if creates and self.headers.get("x-amz-bucket-namespace"):
             self._answer(400, {"Content-Type": "application/xml"}, b"<Error><Code>InvalidArgument</Code><Message>"
                          b"x-amz-bucket-namespace is not supported</Message></Error>")
             return
@@ -159,15 +165,24 @@ class _NoNamespaceS3(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def no_namespace_s3(aws: Aws) -> Iterator[str]:
-    handler = type("Handler", (_NoNamespaceS3,), {"upstream": aws.env["AWS_ENDPOINT_URL"]})
+def _serve(aws: Aws, deny_create: bool) -> Iterator[str]:
+    handler = type("Handler", (_NoNamespaceS3,), {"upstream": aws.env["AWS_ENDPOINT_URL"], "deny_create": deny_create})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def no_namespace_s3(aws: Aws) -> Iterator[str]:
+    yield from _serve(aws, deny_create=False)
+
+
+@pytest.fixture
+def no_create_s3(aws: Aws) -> Iterator[str]:
+    yield from _serve(aws, deny_create=True)
 
 
 def test_where_the_namespace_is_refused_the_global_name_is_used_and_its_owner_checked(
@@ -207,3 +222,15 @@ def test_regional_names_keep_their_suffix_whole() -> None:
     long_one = regional_artifacts_bucket("a" * 31, "123456789012", "ap-southeast-1")
     assert long_one is not None and len(long_one) == 63 and long_one.endswith("-123456789012-ap-southeast-1-an")
     assert regional_artifacts_bucket("layered-dev", "123456789012", "me-south-1") is None  # not offered there
+
+
+def test_a_plan_that_may_not_create_the_bucket_says_so(aws: Aws, tmp_path: Path, no_create_s3: str) -> None:
+    """The plan role cannot create the artifacts bucket: one line, exit 2, no change set, nothing created."""
+    config = big_alerts_config(tmp_path)
+    done = aws.deploy("--config", str(config), "--stack", "alerts", "--plan",
+                      env={**aws.env, "AWS_ENDPOINT_URL_S3": no_create_s3})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == (f"error: artifacts bucket {BUCKET} does not exist yet and these credentials may not "
+                                   "create it (the ci plan role never does) — a deploy creates it on first need: "
+                                   "deploy once with the deploy role or as an administrator, then plan again")
+    assert aws.stacks() == {} and aws.client("s3").list_buckets()["Buckets"] == []

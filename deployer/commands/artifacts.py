@@ -8,6 +8,9 @@ its owner checked. A bucket of another account stops the run with one line, exit
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
 
 from deployer.aws import artifacts, runner
 from deployer.errors import UsageError
@@ -22,12 +25,7 @@ def prepare_buckets(clients: runner.Clients, stacks: Iterable[StackPlan], prefix
     regions = sorted({sp.region or clients.region for sp in stacks if sp.size > TEMPLATE_BODY_LIMIT})
     buckets: dict[str, str] = {}
     for region in regions:
-        s3 = clients.for_region(region).s3
-        regional = regional_artifacts_bucket(prefix, account, region)
-        try:
-            got = artifacts.ensure_bucket(s3, regional, artifacts_bucket(prefix, account, region), region, account)
-        except artifacts.ForeignBucket as exc:
-            raise UsageError(foreign_message(str(exc), account)) from None
+        got = _ensure(clients.for_region(region).s3, prefix, account, region)
         if got.created:
             report.line(f"created artifacts bucket {got.bucket} (encrypted, versioned, public access blocked, "
                         f"templates expire after {artifacts.ARTIFACTS_KEEP_DAYS} days)")
@@ -35,6 +33,20 @@ def prepare_buckets(clients: runner.Clients, stacks: Iterable[StackPlan], prefix
             report.line(note)
         buckets[region] = got.bucket
     return buckets
+
+
+def _ensure(s3: Any, prefix: str, account: str, region: str) -> artifacts.Ensured:
+    regional, fallback = regional_artifacts_bucket(prefix, account, region), artifacts_bucket(prefix, account, region)
+    try:
+        return artifacts.ensure_bucket(s3, regional, fallback, region, account)
+    except artifacts.ForeignBucket as exc:
+        raise UsageError(foreign_message(str(exc), account)) from None
+    except ClientError as exc:
+        if runner.error_code(exc) not in ("AccessDenied", "403"):
+            raise
+        raise UsageError(f"artifacts bucket {regional or fallback} does not exist yet and these credentials may not "
+                         "create it (the ci plan role never does) — a deploy creates it on first need: deploy once "
+                         "with the deploy role or as an administrator, then plan again") from None
 
 
 def foreign_message(bucket: str, account: str) -> str:
