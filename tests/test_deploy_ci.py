@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import ast
+import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import pytest
 from deploy_support import REPO, Aws
+
+from deployer.aws import runner
+from deployer.commands.actions import Context
+from deployer.commands.planned import holds_what_it_claims
+from deployer.planning.planner import StackPlan
+from deployer.presentation.report import Reporter
 
 PREFIX = "layered-dev"
 FORBIDDEN_TO_PLAN = {"cloudformation:ExecuteChangeSet", "ssm:PutParameter", "ecr:PutImage", "iam:PassRole",
@@ -177,3 +186,44 @@ def test_ci_repository_must_be_owner_slash_name(tmp_path: Path, aws: Aws) -> Non
     assert done.stderr.strip() == ("error: platform.toml: ci.repository: 'layered' is not accepted "
                                    "(expected \"owner/name\", the GitHub repository)")
     assert aws.stacks() == {}
+
+
+def test_execute_runs_only_a_change_set_that_holds_the_committed_template(aws: Aws) -> None:
+    """A pull request's plan job (the plan role) can make a change set under any name, with any
+    Description: --execute compares what the change set holds, not what it says."""
+    assert aws.deploy("--stack", "alerts", "--yes").returncode == 0
+    committed = (REPO / "templates" / "dev" / "alerts.json").read_text(encoding="utf-8")
+    digest = hashlib.sha256(committed.encode("utf-8")).hexdigest()
+    planted = json.loads(committed)
+    planted["Resources"]["Planted"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "planted"}}
+    cf = aws.client("cloudformation")
+    cs = cf.create_change_set(StackName=f"{PREFIX}-alerts", ChangeSetName="planted", ChangeSetType="UPDATE",
+                              TemplateBody=json.dumps(planted), Description=f"deploy.py alerts sha256={digest}",
+                              Capabilities=["CAPABILITY_NAMED_IAM"])
+    done = aws.deploy("--stack", "alerts", "--execute", "--change-set-name", "planted", "--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        f"error: change set planted of {PREFIX}-alerts holds a template or parameter values other than alerts.json "
+        "(its description says otherwise): it was not made by --plan from this commit, nothing was executed — "
+        "delete it, run --plan again and review")
+    assert cf.describe_change_set(ChangeSetName=cs["Id"])["ExecutionStatus"] == "AVAILABLE"
+    assert "planted" not in {t["TopicArn"].rsplit(":", 1)[1] for t in aws.client("sns").list_topics()["Topics"]}
+
+
+def test_a_planned_change_set_must_leave_every_parameter_at_its_default(
+        aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key, value in aws.env.items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    topic = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Name"}}}
+    body = json.dumps({"Parameters": {"Name": {"Type": "String", "Default": "reviewed"}},
+                       "Resources": {"Topic": topic}})
+    sp = StackPlan("probe", "probe", tmp_path / "probe.json", body, {})
+    ctx = Context(runner.Clients("us-east-1"), Reporter("us-east-1", stream=io.StringIO()), {})
+    cf = aws.client("cloudformation")
+    for name, value, holds in (("as-planned", "reviewed", True), ("overridden", "other", False)):
+        made = cf.create_change_set(StackName=f"probe-{name}", ChangeSetName=name, ChangeSetType="CREATE",
+                                    TemplateBody=body, Parameters=[{"ParameterKey": "Name", "ParameterValue": value}])
+        # AWS lists every parameter with its value; moto lists only those passed: either way the
+        # overridden one shows its value, and a default-only change set holds what was reviewed.
+        assert holds_what_it_claims(ctx, sp, cf.describe_change_set(ChangeSetName=made["Id"])) is holds, name
