@@ -126,9 +126,11 @@ def _identity_and_secret_checks(cfg: Config) -> list[Statement]:
     arns = list(dict.fromkeys(s.target for svc in cfg.services for s in svc.secrets if not s.is_ssm))
     own = Sub(f"{ARN}:secretsmanager:*:{ACCOUNT}:secret:{cfg.prefix}/*")
     return [
-        # Both accept only Resource "*": who am I, and which buckets are mine (the ownership check).
+        # These accept only Resource "*": who am I, which buckets are mine (the ownership check), and
+        # which stacks exist (DescribeStacks without a name: stacks no longer configured, orphans.py).
         Statement(Sid="Identity", Effect=Allow, Action=[Action("sts", "GetCallerIdentity"),
-                                                        Action("s3", "ListAllMyBuckets")], Resource=["*"]),
+                                                        Action("s3", "ListAllMyBuckets"),
+                                                        Action("cloudformation", "DescribeStacks")], Resource=["*"]),
         # Pre-flight: the secrets the services name, and the origin secret, exist (metadata only).
         Statement(Sid="SecretsExist", Effect=Allow, Action=[Action("secretsmanager", "DescribeSecret")],
                   Resource=[own, *arns]),

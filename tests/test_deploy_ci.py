@@ -124,6 +124,7 @@ def _deploy_role_is_what_deploy_py_calls(deploy: list[dict[str, Any]]) -> None:
     assert [str(r).endswith("/plan/*") for st in denied for r in _listed(st["Resource"])] == [True]
     star = {a for st in allowed if _listed(st["Resource"]) == ["*"] for a in _listed(st["Action"])}
     assert star <= {"ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "s3:ListAllMyBuckets",
+                    "cloudformation:DescribeStacks",
                     "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "cloudwatch:DescribeAlarms",
                     "elasticloadbalancing:DescribeTargetHealth"}, star
 
