@@ -171,7 +171,9 @@ def cmd_graph(args: argparse.Namespace) -> int:
 def cmd_cost(args: argparse.Namespace) -> int:
     import json
 
-    from deployer.planning.cost import estimate, format_report, load_prices, report_to_json
+    from deployer.planning.cost import estimate
+    from deployer.planning.prices import load_prices
+    from deployer.presentation.cost_report import format_report, report_to_json
     from generators.synth import render
 
     cfg = load_config(args.config, args.env, args.prefix)

@@ -1,4 +1,5 @@
-"""deployer/planning/cost.py: idle monthly cost per stack, checked against figures worked out by hand."""
+"""--cost (planning/cost.py, planning/prices.py, presentation/cost_report.py): idle monthly cost per stack,
+checked against figures worked out by hand."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 
 import pytest
 
-from deployer.planning.cost import RATES, Prices, estimate, estimate_stack, format_report, load_prices, report_to_json
+from deployer.planning.cost import estimate, estimate_stack
+from deployer.planning.prices import RATES, Prices, load_prices
+from deployer.presentation.cost_report import format_report, report_to_json
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ("infrastructure", "registry", "app-api", "inference-api", "frontend")

@@ -15,7 +15,8 @@ from edge_support import BASE, DOMAIN, REPO, dev_config
 from test_cost import PRICES, monthly, service
 
 from deployer.commands.price_refresh import QUERIES, fetch_region, merge, usd_per_unit
-from deployer.planning.cost import estimate, estimate_stack, load_prices, split_tasks
+from deployer.planning.cost import estimate, estimate_stack, split_tasks
+from deployer.planning.prices import load_prices
 from generators.config import load_config
 from generators.synth import stack_builders
 

@@ -221,7 +221,8 @@ def test_prod_budget_covers_the_configured_services_and_mails_the_same_addresses
 
 
 def test_cost_counts_the_key_alarms_and_budget_and_notes_cognito_pricing() -> None:
-    from deployer.planning.cost import estimate_stack, load_prices
+    from deployer.planning.cost import estimate_stack
+    from deployer.planning.prices import load_prices
 
     prices = load_prices()
     alerts = estimate_stack("alerts", template("prod", "alerts"), prices)

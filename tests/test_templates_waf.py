@@ -14,7 +14,8 @@ from edge_support import DOMAIN, dev_config
 from test_config_waf import DEV_WAF, with_dev_waf
 from test_templates_lint import _checkov
 
-from deployer.planning.cost import estimate, load_prices
+from deployer.planning.cost import estimate
+from deployer.planning.prices import load_prices
 from generators.config import load_config
 from generators.contract import build_contract
 from generators.synth import render

