@@ -7,6 +7,8 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
-from deploy_support import Aws
+from deploy_support import REPO, Aws, clean_env
 
 from deployer.aws import artifacts, runner
 from deployer.commands.actions import Context
@@ -234,3 +236,16 @@ def test_a_plan_that_may_not_create_the_bucket_says_so(aws: Aws, tmp_path: Path,
                                    "create it (the ci plan role never does) — a deploy creates it on first need: "
                                    "deploy once with the deploy role or as an administrator, then plan again")
     assert aws.stacks() == {} and aws.client("s3").list_buckets()["Buckets"] == []
+
+
+def test_local_uses_the_account_regional_name(tmp_path: Path) -> None:
+    """`deploy.py --local` (the in-process emulator) offers the namespace: the -an bucket, and the line
+    saying why it has no TLS-only policy there."""
+    env = clean_env(None)
+    done = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--local", "--config",
+                           str(big_alerts_config(tmp_path)), "--stack", "alerts", "--yes"], cwd=REPO, env=env,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"created artifacts bucket {BUCKET}" in done.stdout
+    assert f"artifacts bucket {BUCKET}: no TLS-only policy" in done.stdout
+    assert "refused the account-regional namespace" not in done.stdout
