@@ -61,8 +61,9 @@ def parse_agent(where: str, key: str, t: dict[str, Any]) -> AgentConfig | None:
     base = AgentConfig()
     tools = tuple(table.get("tools", base.tools))
     hosts = tuple(table.get("fetch_allowed_hosts", ()))
-    if "http_fetch" in tools and not hosts:
-        raise ConfigError(f"{where}: {key}.agent.fetch_allowed_hosts: http_fetch needs at least one allowed host "
+    needs_hosts = [name for name in ("http_fetch", "browser") if name in tools]  # the browser's first page too
+    if needs_hosts and not hosts:
+        raise ConfigError(f"{where}: {key}.agent.fetch_allowed_hosts: {needs_hosts[0]} needs at least one allowed host "
                           "(expected a list of host names, e.g. [\"docs.aws.amazon.com\"])")
     if "browser" in tools and "browser" not in t.get("extras", ()):
         raise ConfigError(f"{where}: {key}.agent.tools: the browser tool needs the image extra "

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import config_checks as checks
+from .agent_browser import check_browser
 from .agent_config import AgentConfig, merged_agent, parse_agent
 from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .capacity_config import check_environment, parse_capacity
@@ -168,6 +169,7 @@ def _environment(where: str, raw: dict[str, Any], name: str, table: dict[str, An
     source = "--prefix" if prefix is not None else f"environments.{name}.prefix"
     for i, spec in enumerate(services):
         checks.check_physical_names(where, f"services[{i}]", env_cfg.prefix, spec.name, source)
+    check_browser(where, env_cfg, services)  # Nova Act's region and name limit (agent_browser.py)
     return env_cfg, services
 
 

@@ -16,6 +16,7 @@ from awacs.sts import AssumeRole
 from troposphere import Sub
 from troposphere.iam import Policy, Role
 
+from .agent_browser import browser_access_policy, uses_browser
 from .agent_names import profile_of
 from .agent_resources import session_access_policy
 from .config import Config, ServiceSpec
@@ -69,6 +70,8 @@ def task_role(cfg: Config, svc: ServiceSpec, session_bucket: Any = None) -> Role
         )))
     if session_bucket is not None:
         policies.append(session_access_policy(session_bucket))
+    if uses_browser(svc):
+        policies.append(browser_access_policy(cfg.prefix, svc))
     role = Role(
         "TaskRole",
         Description=f"{svc.name} application code runs with this role",

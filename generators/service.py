@@ -14,6 +14,7 @@ from troposphere import applicationautoscaling as aas
 from troposphere import elasticloadbalancingv2 as elb
 
 from . import origin_secret
+from .agent_browser import add_browser_workflow, browser_environment
 from .agent_resources import add_session_bucket, agent_container_environment
 from .auth import service_auth_environment
 from .capacity_config import CPU_ARCHITECTURE, strategy
@@ -49,7 +50,9 @@ def build_service(cfg: Config, svc: ServiceSpec) -> Template:
     t = Template(Description=f"{cfg.prefix} {svc.name}: ECS Fargate service behind the shared load balancer")
     net = add_inputs(t, cfg, svc)
     sessions = add_session_bucket(t, cfg, svc)
-    net = replace(net, agent_env=tuple(agent_container_environment(svc, sessions).items()))
+    add_browser_workflow(t, cfg.prefix, svc)
+    agent_env = {**agent_container_environment(svc, sessions), **browser_environment(cfg.prefix, svc)}
+    net = replace(net, agent_env=tuple(agent_env.items()))
     log_group = t.add_resource(add_log_group(cfg, svc))
     roles = t.add_resource(execution_role(cfg, svc)), t.add_resource(task_role(cfg, svc, sessions))
     task = t.add_resource(task_definition(cfg, svc, net, roles, log_group))

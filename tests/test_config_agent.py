@@ -16,6 +16,9 @@ from generators.config import load_config
 
 AGENT = "[services.agent]\n"
 MODEL = 'bedrock_models = ["anthropic.claude-3-haiku-20240307-v1:0"]'
+# inference-api with the browser tool (and its extra), nothing else changed.
+BROWSER = edit('tools = ["current_time", "calculator", "web_search", "http_fetch"]', 'tools = ["browser"]').replace(
+    'extras = ["agentcore"]', 'extras = ["agentcore", "browser"]', 1)
 CASES = {
     "unknown tool": (edit('tools = ["current_time", "calculator", "web_search", "http_fetch"]',
                           'tools = ["current_time", "shell"]'),
@@ -30,6 +33,11 @@ CASES = {
                          r"agent\.fetch_allowed_hosts: .*expected lower-case host names"),
     "browser without extra": (edit('tools = ["current_time", "calculator", "web_search", "http_fetch"]',
                                    'tools = ["browser"]'), r"agent\.tools: the browser tool needs the image extra"),
+    "browser outside us-east-1": (BROWSER.replace('region = "us-east-1"', 'region = "eu-west-1"', 1),
+                                  r"environments\.dev\.region: inference-api's browser tool needs Nova Act, "
+                                  r"which runs in us-east-1 only"),
+    "browser without hosts": (BROWSER.replace('fetch_allowed_hosts = ["docs.aws.amazon.com"]', "", 1),
+                              r"agent\.fetch_allowed_hosts: browser needs at least one allowed host"),
     "bad profile prefix": (edit(MODEL, 'bedrock_models = ["xx.anthropic.claude-3-haiku-20240307-v1:0"]'),
                            r"services\[1\]\.bedrock_models: .*inference-profile id .*'xx\.anthropic"),
     "profile without model": (edit(MODEL, 'bedrock_models = ["us.claude"]'), r"bedrock_models: .*'us\.claude'"),

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cfnlint.api import ManualArgs, lint
 from test_config_errors import edit
 from test_templates_targeted import ENVS, resources, template
 
@@ -103,3 +104,36 @@ def test_inference_profiles_grant_the_profile_and_its_models_through_it(tmp_path
 def test_the_example_config_builds_inference_api_with_the_agentcore_extra() -> None:
     svc = next(s for s in load_config().services if s.name == "inference-api")
     assert svc.extras == ("agentcore",) and svc.agent is not None
+
+
+def test_only_a_service_with_the_browser_gets_nova_act_and_exactly_its_workflow(tmp_path: Path) -> None:
+    plain = template("dev", "inference-api")
+    assert resources(plain, "AWS::NovaAct::WorkflowDefinition") == []
+    assert not any(str(s["Action"][0]).startswith("nova-act:") for s in task_statements(plain))
+    assert not any(k.startswith(("AGENT_BROWSER", "NOVA_ACT")) for k in container_env(plain))
+    text = edit('tools = ["current_time", "calculator", "web_search", "http_fetch"]', 'tools = ["browser"]').replace(
+        'extras = ["agentcore"]', 'extras = ["agentcore", "browser"]', 1)
+    t, _ = render(tmp_path, text)
+    (workflow,) = resources(t, "AWS::NovaAct::WorkflowDefinition")
+    assert workflow["Properties"]["Name"] == "layered-dev-inference-api"
+    definition = ("arn:${AWS::Partition}:nova-act:us-east-1:${AWS::AccountId}:"
+                  "workflow-definition/layered-dev-inference-api")
+    nova = [s for s in task_statements(t) if str(s["Action"][0]).startswith("nova-act:")]
+    assert nova == [{
+        "Sid": "NovaActWorkflowRuns", "Effect": "Allow",
+        "Action": ["nova-act:CreateWorkflowRun", "nova-act:UpdateWorkflowRun", "nova-act:CreateSession",
+                   "nova-act:CreateAct", "nova-act:InvokeActStep", "nova-act:UpdateAct"],
+        "Resource": [{"Fn::Sub": definition}, {"Fn::Sub": f"{definition}/workflow-run/*"}],
+    }]
+    env = container_env(t)
+    assert env["AGENT_BROWSER_WORKFLOW"] == "layered-dev-inference-api" and env["AGENT_BROWSER_REGION"] == "us-east-1"
+    assert env["AGENT_TOOLS"] == "browser" and env["AGENT_FETCH_ALLOWED_HOSTS"] == "docs.aws.amazon.com"
+    assert not any(k.startswith("NOVA_ACT") for k in env)  # the API key is for local experiments only
+    # Not a committed template (the browser is off in the example), so lint it here, informational rules too.
+    findings = lint(json.dumps(t), config=ManualArgs(regions=["us-east-1"], include_checks=["I"]))
+    assert [str(m) for m in findings] == []
+
+
+def container_env(t: dict[str, Any]) -> dict[str, Any]:
+    (task,) = resources(t, "AWS::ECS::TaskDefinition")
+    return {e["Name"]: e["Value"] for e in task["Properties"]["ContainerDefinitions"][0]["Environment"]}

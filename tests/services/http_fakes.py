@@ -232,7 +232,7 @@ def running_service(service: Service, **env: str) -> Iterator[Running]:
     )
     running = Running(process, f"http://127.0.0.1:{port}")
     try:
-        wait_for_http(f"{running.url}{service.health_path}", process)
+        wait_for_http(f"{running.url}{service.ready_path}", process)
         yield running
     finally:
         if process.poll() is None:

@@ -42,6 +42,12 @@ class Service:
     def directory(self) -> Path:
         return SERVICES / self.name
 
+    @property
+    def ready_path(self) -> str:
+        """200 once the app is built and started: inference-api answers `health_path` before that
+        (service_kit.early), so a test that times its requests waits for this one."""
+        return f"{self.health_path}/ready"
+
 
 APP_API = Service("app-api", "app_api", "/health")
 INFERENCE_API = Service("inference-api", "inference_api", "/inference/health")

@@ -86,6 +86,10 @@ def test_values_are_read() -> None:
         ("BEDROCK_DEADLINE_SECONDS", "0", "BEDROCK_DEADLINE_SECONDS must be a number from 0.1 to 54"),
         ("PORT", "-1", "PORT must be an integer from 1 to 65535"),
         ("LOG_LEVEL", "trace", "LOG_LEVEL must be one of"),
+        ("AGENT_SEARCH_PROXY", "127.0.0.1:3128", "AGENT_SEARCH_PROXY must be a string matching"),
+        ("AGENT_SEARCH_CA_BUNDLE", "ca.crt", "AGENT_SEARCH_CA_BUNDLE must be a string matching"),
+        ("AGENT_BROWSER_WORKFLOW", "a/b", "AGENT_BROWSER_WORKFLOW must be a string matching"),
+        ("AGENT_BROWSER_REGION", "virginia", "AGENT_BROWSER_REGION must be a string matching"),
     ],
 )
 def test_bad_values_are_named(name: str, value: str, expected: str) -> None:

@@ -1,6 +1,6 @@
 """The agent's tools against local fakes (no network): the fetch allow-list and address checks,
-redirects, the calculator's refusal of code, web search through a ddgs-shaped client, and the
-guard's time limit inside a real agent run."""
+redirects, the calculator's refusal of code, web search's query check (test_inference_api_search.py
+runs the search itself), and the guard's time limit inside a real agent run."""
 
 from __future__ import annotations
 
@@ -121,17 +121,10 @@ def test_the_calculator_and_clock_answer() -> None:
         current_time({"timezone": "Mars/Olympus"})
 
 
-def test_web_search_formats_what_the_ddgs_client_returns() -> None:
-    class FakeDDGS:
-        def __init__(self, timeout: int) -> None:
-            self.timeout = timeout
-
-        def text(self, query: str, max_results: int) -> list[dict[str, str]]:
-            return [{"title": f"About {query}", "href": "https://example.org/a", "body": "snippet"}][:max_results]
-
-    assert web_search({"query": "strands"}, 5, client=FakeDDGS) == "- About strands <https://example.org/a>: snippet"
-    with pytest.raises(ToolInputError):
-        web_search({"query": " "}, 5, client=FakeDDGS)
+def test_web_search_refuses_an_empty_or_huge_query_before_searching() -> None:
+    for query in (" ", "x" * 401):
+        with pytest.raises(ToolInputError, match="1 to 400"):
+            web_search({"query": query}, 5, proxy="http://127.0.0.1:9")  # a closed port: never reached
 
 
 def test_a_tool_past_its_time_limit_becomes_an_error_result(aws_credentials: None, monkeypatch: Any) -> None:

@@ -89,6 +89,7 @@ def test_installed_wheel_serves_health_and_stops_cleanly_on_sigterm(
     )
     try:
         body = json.loads(wait_for_http(f"http://127.0.0.1:{port}{service.health_path}", process))
+        wait_for_http(f"http://127.0.0.1:{port}{service.ready_path}", process)  # the app itself answers from here
         # The image's HEALTHCHECK probe, run as Docker would run it inside the container.
         probe = subprocess.run(healthcheck_command(parse(service.directory / "Dockerfile")[-1]), env=env, timeout=10)
     finally:

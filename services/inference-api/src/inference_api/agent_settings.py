@@ -17,6 +17,9 @@ DEFAULT_TOOLS = ("current_time", "calculator")
 HOST = re.compile(r"(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 BUCKET = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 PREFIX = r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}"
+WORKFLOW = r"[a-zA-Z0-9_-]{1,40}"  # Nova Act's workflow definition names
+REGION = r"[a-z]{2}(-[a-z]+)+-\d"
+PROXY = r"(http|https|socks5|socks5h)://\S+"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,13 @@ class AgentSettings:
     session_bucket: str | None = None
     session_prefix: str = "sessions"
     system_prompt: str = "You are a helpful assistant. Use the tools when they help; be concise."
+    # The browser tool (tools_browser.py): Nova Act through IAM, under this workflow definition.
+    browser_workflow: str | None = None
+    browser_region: str = "us-east-1"  # the Nova Act service's region (the SDK's own endpoint)
+    browser_model: str = "nova-act-latest"
+    # web_search through an outbound proxy (and a CA bundle to trust for it): off unless set.
+    search_proxy: str | None = None
+    search_ca_bundle: str | None = None
 
 
 def read_agent(env: EnvReader) -> AgentSettings:
@@ -43,6 +53,11 @@ def read_agent(env: EnvReader) -> AgentSettings:
         session_bucket=env.optional_text("SESSION_BUCKET", BUCKET, 63),
         session_prefix=env.text("SESSION_PREFIX", base.session_prefix, PREFIX, 63),
         system_prompt=env.text("AGENT_SYSTEM_PROMPT", base.system_prompt, r"[\s\S]+", 4000),
+        browser_workflow=env.optional_text("AGENT_BROWSER_WORKFLOW", WORKFLOW, 40),
+        browser_region=env.text("AGENT_BROWSER_REGION", base.browser_region, REGION, 32),
+        browser_model=env.text("AGENT_BROWSER_MODEL", base.browser_model, r"[A-Za-z0-9._:-]{1,64}", 64),
+        search_proxy=env.optional_text("AGENT_SEARCH_PROXY", PROXY, 512),
+        search_ca_bundle=env.optional_text("AGENT_SEARCH_CA_BUNDLE", r"/\S+\.pem", 512),
     )
 
 

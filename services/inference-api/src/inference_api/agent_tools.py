@@ -19,13 +19,15 @@ from typing import Any
 from .agent_settings import AgentSettings
 from .tools_basic import SPECS as BASIC_SPECS
 from .tools_basic import ToolInputError, calculator, current_time
+from .tools_browser import browser
 from .tools_web import SPECS as WEB_SPECS
 from .tools_web import http_fetch, web_search
 
 SUMMARY_CHARS = 200
 Emit = Callable[[str, dict[str, Any]], None]
 SPECS = {**BASIC_SPECS, **WEB_SPECS, "browser": {
-    "description": "Open a web page in a browser and carry out an instruction there (Amazon Nova Act).",
+    "description": "Open a web page (only on the allowed hosts) in a browser and carry out an instruction "
+                   "there (Amazon Nova Act); returns the browser agent's answer.",
     "properties": {"url": {"type": "string"}, "instruction": {"type": "string"}},
     "required": ["url", "instruction"],
 }}
@@ -48,23 +50,14 @@ class ToolBudget:
             return not self.exceeded
 
 
-def browser(args: dict[str, Any], timeout: float) -> str:
-    try:
-        from nova_act import NovaAct  # the `browser` extra; not in the default image
-    except ImportError:
-        raise ToolInputError("the browser tool is not installed in this image (extra `browser`)") from None
-    with NovaAct(starting_page=str(args.get("url", "")), headless=True) as nova:
-        return str(nova.act(str(args.get("instruction", "")), timeout=int(timeout)).response)
-
-
 def implementations(agent: AgentSettings) -> dict[str, Callable[[dict[str, Any]], str]]:
     timeout = agent.tool_timeout_seconds
     return {
         "current_time": current_time,
         "calculator": calculator,
-        "web_search": partial(web_search, timeout=timeout),
+        "web_search": partial(web_search, timeout=timeout, proxy=agent.search_proxy, ca_bundle=agent.search_ca_bundle),
         "http_fetch": partial(http_fetch, allowed_hosts=agent.fetch_allowed_hosts, timeout=timeout),
-        "browser": partial(browser, timeout=timeout),
+        "browser": partial(browser, agent=agent, timeout=timeout),
     }
 
 

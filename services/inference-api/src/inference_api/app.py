@@ -16,7 +16,7 @@ from .agentcore import router as agentcore_router
 from .bedrock import ClientHolder
 from .chat import router as chat_router
 from .config import Settings
-from .features import agentcore_available
+from .features import agentcore_available, health_fields
 from .schemas import Health
 from .streams import StreamSlots
 
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, bedrock_client: Any = None) -> 
         health_prefix=PREFIX,
         # Health never calls Bedrock: it says which model is configured, not whether it answers.
         health_model=Health,
-        health_fields={**model, "agentcore": agentcore_available()},
+        health_fields=health_fields(settings),
         started_fields={**model, "bedrock_region": settings.bedrock_region},
     )
     app.state.bedrock = ClientHolder(settings, bedrock_client)

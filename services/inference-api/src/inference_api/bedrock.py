@@ -9,8 +9,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from . import __version__
 from .config import Settings
 from .failures import UpstreamFailure, classify
@@ -82,6 +80,8 @@ async def within_deadline(call: Callable[[], T], seconds: float) -> T:
             loop.call_soon_threadsafe(_settle, future, result, None)
 
     threading.Thread(target=run, name="bedrock-call", daemon=True).start()
+    from botocore.exceptions import BotoCoreError, ClientError  # loaded with the client by now (failures.py)
+
     try:
         async with asyncio.timeout(seconds):
             return await future

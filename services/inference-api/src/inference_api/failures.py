@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import urllib3
-from botocore.exceptions import (
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
 from service_kit.errors import ApiError
+
+# botocore's exceptions bring urllib3 (~0.1-0.2 s to import): loaded by the first failure (a
+# client exists by then anyway), not at start-up, so /health answers sooner after the process starts.
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 log = logging.getLogger("inference_api.bedrock")
 
@@ -52,6 +51,9 @@ class UpstreamFailure(ApiError):
 
 def classify(exc: BaseException) -> UpstreamFailure:
     """The one place AWS's many failure modes become a handful of HTTP answers."""
+    import urllib3
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
+
     # A stream is read after botocore has handed it over, so its timeouts arrive as urllib3's.
     if isinstance(exc, ReadTimeoutError | ConnectTimeoutError | urllib3.exceptions.TimeoutError):
         return _logged(exc, UpstreamFailure(504, "upstream_timeout", "Bedrock did not answer in time"))
@@ -75,6 +77,8 @@ def _from_client_error(exc: ClientError) -> UpstreamFailure:
 
 
 def _logged(exc: BaseException, failure: UpstreamFailure, unexpected: bool = False) -> UpstreamFailure:
+    from botocore.exceptions import ClientError
+
     aws = exc.response if isinstance(exc, ClientError) else {}
     fields = {
         "aws_error": aws.get("Error", {}).get("Code") or type(exc).__name__,

@@ -115,16 +115,21 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._context.wrap_socket(sock, server_hostname=self._server_name)  # type: ignore[attr-defined]
 
 
-def web_search(args: dict[str, Any], timeout: float, client: Callable[..., Any] | None = None) -> str:
-    """Top results from ddgs (the metasearch library the original system used) as short lines."""
+def web_search(args: dict[str, Any], timeout: float, proxy: str | None = None, ca_bundle: str | None = None) -> str:
+    """Top results from ddgs (the metasearch library the original system used) as short lines.
+
+    `proxy` (AGENT_SEARCH_PROXY) sends every engine request through an outbound proxy, and
+    `ca_bundle` (AGENT_SEARCH_CA_BUNDLE) is the PEM file certificates are verified against, for a
+    proxy that ends TLS itself; both unset by default and in every template. ddgs exposes no
+    other seam (its engines' URLs are class constants), so the tests use these two as well.
+    """
     query = str(args.get("query", "")).strip()
     if not query or len(query) > 400:
         raise ToolInputError("query must be 1 to 400 characters")
-    if client is None:
-        from ddgs import DDGS  # heavy: imported on first use
+    from ddgs import DDGS  # heavy: imported on first use
 
-        client = DDGS
-    results = client(timeout=max(1, int(timeout))).text(query, max_results=int(args.get("max_results") or 5))
+    client = DDGS(proxy=proxy, timeout=max(1, int(timeout)), verify=ca_bundle or True)
+    results = client.text(query, max_results=int(args.get("max_results") or 5))
     lines = [f"- {r.get('title', '')} <{r.get('href', '')}>: {r.get('body', '')}" for r in results]
     return "\n".join(lines) or "no results"
 

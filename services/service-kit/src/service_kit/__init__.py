@@ -6,4 +6,5 @@
 - health: the Health model and health_router
 - accesslog, jsonlog: request ids, one JSON access line per request, JSON logging on stdout
 - server: run_service, the console scripts' entry (settings, logging, uvicorn until SIGTERM)
+- early: EarlyApp, listening (and answering the health check) before the app is imported and built
 """

@@ -15,7 +15,6 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -66,6 +65,10 @@ class TokenVerifier:
         return caller
 
     async def _verify_signed(self, token: str) -> tuple[Caller, float]:
+        # PyJWT brings `cryptography` (~0.2 s to import): loaded by the first token, not at start-up,
+        # so /health answers sooner after the process starts.
+        import jwt
+
         self._verified.pop(token, None)
         try:
             header = jwt.get_unverified_header(token)
@@ -84,6 +87,8 @@ class TokenVerifier:
         return Caller(sub=claims["sub"], claims=claims), float(claims["exp"])
 
     def _decode(self, token: str, key: Any, algorithm: str) -> dict[str, Any]:
+        import jwt
+
         try:
             return jwt.decode(
                 token,

@@ -14,14 +14,15 @@ import logging
 import time
 import urllib.request
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import anyio.to_thread
-from jwt import PyJWK
-from jwt.exceptions import PyJWKError
 
 from .envconfig import secure_url
+
+if TYPE_CHECKING:  # PyJWT is imported when keys are first needed (auth.py says why)
+    from jwt import PyJWK
 
 log = logging.getLogger("service_kit.auth")
 
@@ -63,6 +64,8 @@ class JwksCache:
         if self._clock() - self._tried_at < REFETCH_INTERVAL_SECONDS:
             return
         self._tried_at = self._clock()
+        from jwt.exceptions import PyJWKError
+
         try:
             with anyio.fail_after(FETCH_DEADLINE_SECONDS):
                 keys = await anyio.to_thread.run_sync(self._fetch, abandon_on_cancel=True)
@@ -86,6 +89,9 @@ class JwksCache:
 
 def signing_keys(document: dict[str, Any]) -> dict[str | None, PyJWK]:
     """Signature keys by kid; a set with one key also answers tokens without a kid."""
+    from jwt import PyJWK
+    from jwt.exceptions import PyJWKError
+
     keys: dict[str | None, PyJWK] = {}
     for data in document.get("keys", []):
         if isinstance(data, dict) and data.get("kty") in SIGNING_KEY_TYPES and data.get("use", "sig") == "sig":

@@ -22,8 +22,14 @@ KEEP_ALIVE_SECONDS = 65
 S = TypeVar("S", bound=ServiceSettings)
 
 
-def run_service(settings_type: type[S], create_app: Callable[[S], Any]) -> None:
-    """The console script's whole job: settings from the environment, the app from them, uvicorn."""
+def run_service(settings_type: type[S], create_app: Callable[[S], Any],
+                early_health: Callable[[S], tuple[str, bytes]] | None = None) -> None:
+    """The console script's whole job: settings from the environment, the app from them, uvicorn.
+
+    With `early_health` ((path, body) of the health check), uvicorn listens before the app is
+    built and answers that path meanwhile (early.py); `create_app` should then import its
+    framework and routes itself, or nothing is gained.
+    """
     try:
         settings = settings_type.from_env(os.environ)
     except ConfigError as exc:
@@ -32,7 +38,12 @@ def run_service(settings_type: type[S], create_app: Callable[[S], Any]) -> None:
         logging.getLogger("startup").critical(str(exc))
         raise SystemExit(2) from None
     configure_logging(settings.log_level, settings.service_name)
-    serve(create_app(settings), settings)
+    if early_health is None:
+        serve(create_app(settings), settings)
+        return
+    from .early import EarlyApp
+
+    serve(EarlyApp(lambda: create_app(settings), *early_health(settings)), settings)
 
 
 def serve(app: Any, settings: ServiceSettings) -> None:
