@@ -228,6 +228,9 @@ def cloudformation_policy(cfg: Config) -> PolicyDocument:
         Statement(Sid="ResolveOwnSecrets", Effect=Allow, Action=[Action("secretsmanager", "GetSecretValue"),
                                                                  Action("secretsmanager", "DescribeSecret")],
                   Resource=[Sub(f"{ARN}:secretsmanager:*:{ACCOUNT}:secret:{p}/*")]),
+        # A service whose agent tools name "browser" gets a Nova Act workflow definition (<prefix>-<service>).
+        Statement(Sid="BrowserWorkflows", Effect=Allow, Action=[Action("nova-act", "*")],
+                  Resource=[Sub(f"{ARN}:nova-act:*:{ACCOUNT}:workflow-definition/{p}-*")]),
         Statement(Sid="StackResources", Effect=Allow, Action=[Action(n, "*") for n in BROAD_NAMESPACES],
                   Resource=["*"]),
         # The pipelines' own identity is an administrator's: CloudFormation may not change it either.

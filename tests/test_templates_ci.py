@@ -79,7 +79,7 @@ def test_generated_ci_template_is_the_committed_one(tmp_path: Path) -> None:
 # CloudFormation type namespace -> IAM service prefix, for every namespace the stacks may use.
 IAM_PREFIX = {"ApplicationAutoScaling": "application-autoscaling", "AutoScaling": "autoscaling",
               "CertificateManager": "acm", "Cognito": "cognito-idp", "ElasticLoadBalancingV2": "elasticloadbalancing",
-              "Logs": "logs", "WAFv2": "wafv2"}
+              "Logs": "logs", "WAFv2": "wafv2", "NovaAct": "nova-act"}
 
 
 def test_the_cloudformation_role_covers_every_namespace_the_stacks_create() -> None:
