@@ -26,6 +26,7 @@
 Exit status: 0 done or nothing to change, 1 a deployment failed (or stdout closed early),
 2 bad usage, configuration or pre-flight check (nothing changed), 3 change sets created and
 waiting for review, 4 a confirmation was declined (nothing was changed by that answer).
+Ctrl-C ends `--status --watch` and `--logs --follow` with 0 (the way to stop watching).
 
 Change sets are shown property by property (before -> after, replacements and SSM values
 re-read marked); each batch's change sets are shown first, then confirmed with one question

@@ -20,6 +20,7 @@ from .auth_config import AuthConfig, SpendGuard, env_security, parse_limits
 from .capacity_config import check_environment, parse_capacity
 from .ci_config import CiConfig, parse_ci
 from .edge_config import EDGE_FIELDS, EdgeConfig, check_retired, parse_edge
+from .elb_log_delivery import check_access_logs
 from .ops_config import Alarms, Secret, check_secret_names, parse_alarms, parse_kms_key, parse_secrets
 from .schedule_config import Schedule, parse_schedule
 from .schema import ENV_FIELDS, OVERRIDE_FIELDS, SERVICE_FIELDS, TOP_FIELDS, ConfigError, check_table
@@ -178,6 +179,7 @@ def _env(where: str, name: str, t: dict[str, Any], prefix: str | None) -> EnvCon
     chosen = prefix if prefix is not None else t["prefix"]
     checks.check_prefix("--prefix" if prefix is not None else f"{where}: {key}.prefix", chosen)
     checks.check_region(where, f"{key}.region", t["region"])
+    check_access_logs(where, key, t["region"], t.get("access_logs", False))
     _check_cidr(where, f"{key}.vpc_cidr", t["vpc_cidr"], t.get("az_count", 2))
     return EnvConfig(
         name=name,

@@ -7,6 +7,8 @@ The deploy order is derived from that contract (generators/contract.py), never l
 
 from __future__ import annotations
 
+import hashlib
+
 FOUNDATION_STACKS = ("infrastructure", "registry")
 # Stack names of the platform itself: no service may take one (its stack would collide).
 RESERVED_NAMES = ("all", "infrastructure", "registry", "frontend", "auth", "alerts", "edge", "ci")
@@ -126,6 +128,8 @@ def is_deployer_param(path: str) -> bool:
 # it is the pipelines' own identity, changed by an administrator, not by the pipelines.
 EXPLICIT_STACKS = ("ci",)
 CI_ROLE_KEYS = ("plan-role-arn", "deploy-role-arn")  # /<prefix>/ci/<key>, printed after --stack ci
+# /<prefix>/ci/<key>: the role deploy.py names as RoleARN of its change sets when the ci stack exists.
+CLOUDFORMATION_ROLE_KEY = "cloudformation-role-arn"
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 
 
@@ -139,10 +143,41 @@ def ci_role_name(prefix: str, role: str) -> str:
 
 
 def artifacts_bucket(prefix: str, account: str, region: str) -> str:
-    """Where templates over CloudFormation's 51,200-byte body limit go (S3 names: 63 characters at most)."""
+    """Where templates over CloudFormation's 51,200-byte body limit go, in the shared global namespace
+    (S3 names: 63 characters at most): the fallback where the account-regional namespace is not offered."""
     return f"{prefix}-cfn-{account}-{region}"[:63]
+
+
+# S3's account-regional namespace: names ending -<account>-<region>-an that only that account can
+# create. Offered in every region but these two (S3 user guide, "Namespaces for general purpose buckets").
+NO_ACCOUNT_NAMESPACE = frozenset({"me-south-1", "me-central-1"})
+
+
+def regional_artifacts_bucket(prefix: str, account: str, region: str) -> str | None:
+    """The artifacts bucket in the account-regional namespace, or None where S3 does not offer it."""
+    if region in NO_ACCOUNT_NAMESPACE:
+        return None
+    return f"{regional_artifacts_base(prefix)}-{account}-{region}-an"
+
+
+def regional_artifacts_base(prefix: str) -> str:
+    """`<prefix>-cfn`, cut to fit 63 characters with the longest suffix (-<12 digits>-<14-character
+    region>-an) and kept unique by a hash of itself: the same in every region, so IAM can name it."""
+    base, room = f"{prefix}-cfn", 63 - len("-123456789012-ap-southeast-1-an")
+    if len(base) <= room:
+        return base
+    return base[:room - 9].rstrip("-") + "-" + hashlib.sha256(base.encode()).hexdigest()[:8]
 
 
 # Key prefix of templates uploaded by --plan: the deploy role cannot read it, so a pull request's
 # plan job can never place a template that a deployment then uses.
 PLAN_UPLOAD_PREFIX = "plan/"
+
+
+# --- deployment alarms (issue 11) -------------------------------------------------------------------
+ALARM_KINDS = ("5xx-count", "5xx-rate", "p99-latency", "unhealthy-hosts")
+
+
+def alarm_names(prefix: str, service: str) -> list[str]:
+    """The service stack's alarm names: --status and the deploy's rollback report look them up."""
+    return [f"{prefix}-{service}-{kind}" for kind in ALARM_KINDS]

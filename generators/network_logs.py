@@ -9,18 +9,7 @@ from troposphere import elasticloadbalancingv2 as elb
 
 from .common import checkov_skip
 from .config import Config
-
-# Regions older than August 2022 deliver ALB logs from an Elastic Load Balancing account of the
-# region; newer ones (and, per AWS, these too) from the log-delivery service principal. Both are
-# allowed, so the bucket works wherever the load balancer is.
-ELB_ACCOUNTS = {
-    "us-east-1": "127311923021", "us-east-2": "033677994240", "us-west-1": "027434742980",
-    "us-west-2": "797873946194", "ca-central-1": "985666609251", "eu-central-1": "054676820928",
-    "eu-west-1": "156460612806", "eu-west-2": "652711504416", "eu-west-3": "009996457667",
-    "eu-north-1": "897822967062", "ap-northeast-1": "582318560864", "ap-northeast-2": "600734575887",
-    "ap-southeast-1": "114774131450", "ap-southeast-2": "783225319266", "ap-south-1": "718504428378",
-    "sa-east-1": "507241528517",
-}
+from .elb_log_delivery import SERVICE_PRINCIPAL, delivery_principal
 
 
 def add_access_logs(t: Template, cfg: Config, alb: elb.LoadBalancer) -> None:
@@ -63,18 +52,15 @@ def log_bucket(cfg: Config) -> s3.Bucket:
 
 
 def delivery_policy(cfg: Config, bucket: s3.Bucket) -> s3.BucketPolicy:
-    objects = Sub("${AccessLogBucket.Arn}/AWSLogs/${AWS::AccountId}/*")
+    # The configuration refused a region without a documented principal (elb_log_delivery.py).
+    kind, who = delivery_principal(cfg.env.region) or ("Service", SERVICE_PRINCIPAL)
+    principal = {"AWS": Sub(f"arn:${{AWS::Partition}}:iam::{who}:root")} if kind == "AWS" else {"Service": who}
     statements: list[dict[str, object]] = [
-        {"Sid": "LogDeliveryWrites", "Effect": "Allow",
-         "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
-         "Action": "s3:PutObject", "Resource": objects}]
-    if cfg.env.region in ELB_ACCOUNTS:
-        statements.append({"Sid": "RegionalElbAccountWrites", "Effect": "Allow",
-                           "Principal": {"AWS": f"arn:aws:iam::{ELB_ACCOUNTS[cfg.env.region]}:root"},
-                           "Action": "s3:PutObject", "Resource": objects})
-    statements.append({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                       "Resource": [GetAtt(bucket, "Arn"), Sub("${AccessLogBucket.Arn}/*")],
-                       "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+        {"Sid": "ElbLogDeliveryWrites", "Effect": "Allow", "Principal": principal, "Action": "s3:PutObject",
+         "Resource": Sub("${AccessLogBucket.Arn}/AWSLogs/${AWS::AccountId}/*")},
+        {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+         "Resource": [GetAtt(bucket, "Arn"), Sub("${AccessLogBucket.Arn}/*")],
+         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]
     return s3.BucketPolicy("AccessLogBucketPolicy", Bucket=Ref(bucket),
                            PolicyDocument={"Version": "2012-10-17", "Statement": statements})
 

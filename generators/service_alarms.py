@@ -13,15 +13,10 @@ from troposphere import GetAtt, Select, Split, Template, cloudwatch, ecs
 
 from .common import SSM_STRING, ssm_input
 from .config import Config, ServiceSpec
-from .naming import ALERTS_TOPIC_KEY, alerts_param, network_param
+from .naming import ALERTS_TOPIC_KEY, alarm_names, alerts_param, network_param
 
 MINUTE = 60
 NAMESPACE = "AWS/ApplicationELB"
-
-
-def alarm_names(prefix: str, service: str) -> list[str]:
-    """The alarm names, in one place: --status and the deploy's rollback report look them up."""
-    return [f"{prefix}-{service}-{kind}" for kind in ("5xx-count", "5xx-rate", "p99-latency", "unhealthy-hosts")]
 
 
 def add_deployment_alarms(t: Template, cfg: Config, svc: ServiceSpec, group: object, service: ecs.Service) -> None:

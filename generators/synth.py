@@ -13,15 +13,14 @@ from troposphere import Template
 from .alerts import build_alerts
 from .auth import build_auth
 from .ci import build_ci
-from .config import DEFAULT_CONFIG, Config
+from .config import Config
 from .frontend import build_frontend
 from .infrastructure import build_infrastructure
-from .naming import EDGE_REGION
 from .registry import build_registry
 from .service import build_service
+from .template_files import REPO_ROOT, pinned_regions, template_dir
 from .waf import build_edge
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 BuildFn = Callable[[Config], Template]
 
 
@@ -44,15 +43,10 @@ def stack_builders(cfg: Config) -> dict[str, BuildFn]:
     return builders
 
 
-# Stacks whose resources AWS accepts in one region only: CloudFront-scoped WAF web ACLs.
-PINNED_REGIONS = {"edge": EDGE_REGION}
-
-
 def stack_regions(cfg: Config, region: str | None = None) -> dict[str, str]:
     """Stacks of this configuration that live outside the environment's region (`region`, default
     the configured one), and where; every other stack lives in the environment's region."""
-    here = region or cfg.env.region
-    return {s: r for s, r in PINNED_REGIONS.items() if s in stack_builders(cfg) and r != here}
+    return pinned_regions(list(stack_builders(cfg)), region or cfg.env.region)
 
 
 def render(cfg: Config) -> dict[str, str]:
@@ -62,21 +56,6 @@ def render(cfg: Config) -> dict[str, str]:
 
 def to_json(template: Template) -> str:
     return json.dumps(template.to_dict(), indent=2, sort_keys=True) + "\n"
-
-
-def committed(cfg: Config) -> bool:
-    """The committed platform.toml with its own prefix: the only configuration templates/ holds."""
-    return not cfg.prefix_overridden and cfg.source.resolve() == DEFAULT_CONFIG.resolve()
-
-
-def template_dir(cfg: Config, root: Path = REPO_ROOT) -> Path:
-    """Committed templates for the configured environments; the git-ignored build/ folder for anything
-    else (an overridden --prefix, another --config file), so those never overwrite reviewed files."""
-    if not committed(cfg):
-        # <env>/<prefix>: neither may hold a slash, so no two configurations share a folder
-        # (a joined "<env>-<prefix>" would give dev + a-b and dev-a + b the same one).
-        return root / "build" / "templates" / cfg.env.name / cfg.prefix
-    return root / "templates" / cfg.env.name
 
 
 @dataclass

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -105,6 +106,46 @@ def test_alarm_thresholds_come_from_the_configuration(tmp_path: Path) -> None:
     assert t["Resources"]["Http5xxCountAlarm"]["Properties"]["Threshold"] == 10.0  # default kept
 
 
+def access_logs_in(region: str) -> str:
+    """The example configuration with dev in `region` and its access logs on."""
+    assert BASE.count('region = "us-east-1"') >= 1 and "access_logs = false" in BASE
+    return BASE.replace('region = "us-east-1"', f'region = "{region}"', 1).replace(
+        "access_logs = false", "access_logs = true", 1)
+
+
+# One region of each kind the ALB access-log page names (generators/elb_log_delivery.py): older than
+# August 2022 (the region's ELB account; Milan was missing from the table before), and newer (the
+# log-delivery service principal; an account id is refused there). The configuration accepts only
+# the regions generators/edge_config.py has a CloudFront prefix list for (all older), so the
+# generator is given the region directly.
+@pytest.mark.parametrize(("region", "principal"), [
+    ("eu-south-1", {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::635631232127:root"}}),
+    ("ap-northeast-1", {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::582318560864:root"}}),
+    ("eu-central-2", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+    ("me-central-1", {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}),
+])
+def test_access_log_bucket_policy_names_the_regions_log_deliverer(region: str, principal: dict[str, Any],
+                                                                   tmp_path: Path) -> None:
+    from generators.infrastructure import build_infrastructure
+
+    config = tmp_path / "platform.toml"
+    config.write_text(access_logs_in("us-east-1"))
+    cfg = load_config(config, "dev")
+    t = build_infrastructure(replace(cfg, env=replace(cfg.env, region=region))).to_dict()
+    writes, deny = t["Resources"]["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert writes["Principal"] == principal and writes["Action"] == "s3:PutObject"  # that one form, nothing else
+    assert writes["Resource"] == {"Fn::Sub": "${AccessLogBucket.Arn}/AWSLogs/${AWS::AccountId}/*"}
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_access_logs_in_a_region_without_a_documented_deliverer_is_refused(refused_synth: Callable[..., str]) -> None:
+    line = refused_synth(access_logs_in("cn-north-1"))
+    assert "environments.dev.access_logs" in line and "'cn-north-1'" in line and "access_logs = false" in line
+    # Off, the access logs ask nothing of the region (what refuses it then is the edge's own table).
+    off = refused_synth(access_logs_in("cn-north-1").replace("access_logs = true", "access_logs = false", 1))
+    assert "access_logs" not in off and "'cn-north-1'" in off
+
+
 def test_access_and_flow_logs_in_prod_only() -> None:
     prod, dev = committed("prod", "infrastructure"), committed("dev", "infrastructure")
     types = {r["Type"] for r in prod["Resources"].values()}
@@ -115,8 +156,8 @@ def test_access_and_flow_logs_in_prod_only() -> None:
     assert bucket["LifecycleConfiguration"]["Rules"][0]["ExpirationInDays"] == 90
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"] == {
         "SSEAlgorithm": "AES256"}
-    policy = json.dumps(prod["Resources"]["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"])
-    assert "logdelivery.elasticloadbalancing.amazonaws.com" in policy
+    (writes, _) = prod["Resources"]["AccessLogBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert writes["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::127311923021:root"}}  # us-east-1
     assert prod["Resources"]["FlowLogGroup"]["Properties"]["RetentionInDays"] == 90
     assert "CKV_AWS_91" not in json.dumps(prod["Resources"]["LoadBalancer"].get("Metadata", {}))
     assert not {"AWS::EC2::FlowLog", "AWS::S3::BucketPolicy"} & {r["Type"] for r in dev["Resources"].values()}

@@ -219,6 +219,7 @@ def test_alarm_rollback_classification(service: dict, expected: str | None) -> N
 
 def test_follow_prints_new_events_as_json_lines(aws: Aws) -> None:
     """On the emulator --follow polls FilterLogEvents (moto's live tail is a one-off snapshot)."""
+    import signal
     import subprocess
     import sys
     import threading
@@ -236,10 +237,15 @@ def test_follow_prints_new_events_as_json_lines(aws: Aws) -> None:
         aws.client("logs").put_log_events(logGroupName=GROUP, logStreamName="app-api/app-api/1", logEvents=[
             {"timestamp": now_ms(), "message": access("GET /api/b 200", 200, "r-2")}])
         assert json.loads(proc.stdout.readline())["request_id"] == "r-2"
+        proc.send_signal(signal.SIGINT)  # Ctrl-C: the way a follow ends, not a failure
+        rest, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and "Traceback" not in err, err
+        assert all(json.loads(line) for line in rest.splitlines())  # still nothing but JSON lines on stdout
     finally:
         guard.cancel()
-        proc.terminate()
-        proc.communicate(timeout=30)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
 
 
 def test_releases_name_the_writer_from_its_arn_and_keep_anything_else() -> None:

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import ast
+import hashlib
+import io
 import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+import pytest
 from deploy_support import REPO, Aws
+
+from deployer.aws import runner
+from deployer.commands.actions import Context
+from deployer.commands.planned import holds_what_it_claims
+from deployer.planning.planner import StackPlan
+from deployer.presentation.report import Reporter
 
 PREFIX = "layered-dev"
 FORBIDDEN_TO_PLAN = {"cloudformation:ExecuteChangeSet", "ssm:PutParameter", "ecr:PutImage", "iam:PassRole",
@@ -81,21 +90,79 @@ def test_ci_stack_deploys_only_when_named_and_its_roles_are_scoped(aws: Aws) -> 
     deploy = _policy(iam, f"{PREFIX}-ci-deploy")
     deploy_sub = _trust(iam, f"{PREFIX}-ci-deploy")["Statement"][0]["Condition"]["StringEquals"]
     assert deploy_sub["token.actions.githubusercontent.com:sub"] == "repo:example-org/layered-platform:environment:dev"
-    for action, marker in (("cloudformation:*", f"stack/{PREFIX}-"), ("ssm:*", f"parameter/{PREFIX}/"),
-                           ("ecr:*", f"repository/{PREFIX}/"), ("iam:PassRole", f"role/{PREFIX}-")):
-        [scoped] = [st for st in deploy if st["Effect"] == "Allow" and action in _listed(st["Action"])]
+    _deploy_role_is_what_deploy_py_calls(deploy)
+    _cloudformation_role_is_cloudformations_alone(iam)
+    for role in ("plan", "deploy"):  # never a secret's value, never a SecureString decrypted
+        statements = _policy(iam, f"{PREFIX}-ci-{role}")
+        assert not _grants(statements, "kms:Decrypt") and not _grants(statements, "secretsmanager:GetSecretValue")
+        denied = {a: st for st in statements if st["Effect"] == "Deny" for a in _listed(st["Action"])}
+        assert denied["secretsmanager:GetSecretValue"]["Resource"] in ("*", ["*"])
+        assert denied["kms:Decrypt"]["Condition"] == {
+            "StringNotLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}}
+
+
+CFN_ROLE = f"arn:aws:iam::123456789012:role/{PREFIX}-ci-cloudformation"
+
+
+def _deploy_role_is_what_deploy_py_calls(deploy: list[dict[str, Any]]) -> None:
+    allowed = [st for st in deploy if st["Effect"] == "Allow"]
+    for action, marker in (("cloudformation:ExecuteChangeSet", f"stack/{PREFIX}-"),
+                           ("ssm:PutParameter", f"parameter/{PREFIX}/"), ("ecr:PutImage", f"repository/{PREFIX}/"),
+                           ("secretsmanager:PutSecretValue", f"secret:{PREFIX}/")):
+        [scoped] = [st for st in allowed if action in _listed(st["Action"])]
         # A change set's ARN names no stack (changeSet/<name>/<id>); its stack's ARN is checked as well.
         assert all(marker in str(r) or ":changeSet/" in str(r) for r in _listed(scoped["Resource"])), scoped
-        assert any(marker in str(r) for r in _listed(scoped["Resource"])), scoped
+    # No service namespace as a whole, nothing the stacks create: that is the CloudFormation role's.
+    assert not [a for st in allowed for a in _listed(st["Action"]) if a.endswith(":*")]
+    assert not _grants(deploy, "iam:CreateRole") and not _grants(deploy, "ec2:CreateVpc")
+    [create] = [st for st in allowed if "cloudformation:CreateChangeSet" in _listed(st["Action"])]
+    assert create["Condition"] == {"StringEquals": {"cloudformation:RoleArn": CFN_ROLE}}
+    [passing] = [st for st in allowed if "iam:PassRole" in _listed(st["Action"])]
+    assert _listed(passing["Resource"]) == [CFN_ROLE]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "cloudformation.amazonaws.com"}}
     denied = [st for st in deploy if st["Effect"] == "Deny" and "s3:GetObject" in _listed(st["Action"])]
     assert [str(r).endswith("/plan/*") for st in denied for r in _listed(st["Resource"])] == [True]
-    [passing] = [st for st in deploy if "iam:PassRole" in _listed(st["Action"])]
-    assert passing["Condition"]["StringEquals"]["iam:PassedToService"] == ["ecs-tasks.amazonaws.com",
-                                                                         "ec2.amazonaws.com"]
-    # Nothing but GetAuthorizationToken and the account-level reads takes "*" outside the broad namespaces.
-    star = {a for st in deploy if st["Effect"] == "Allow" and _listed(st["Resource"]) == ["*"]
-            for a in _listed(st["Action"])}
-    assert "iam:*" not in star and "cloudformation:*" not in star and "ssm:*" not in star
+    star = {a for st in allowed if _listed(st["Resource"]) == ["*"] for a in _listed(st["Action"])}
+    assert star <= {"ecr:GetAuthorizationToken", "sts:GetCallerIdentity", "s3:ListAllMyBuckets",
+                    "cloudformation:DescribeStacks",
+                    "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "cloudwatch:DescribeAlarms",
+                    "elasticloadbalancing:DescribeTargetHealth"}, star
+
+
+def _cloudformation_role_is_cloudformations_alone(iam: Any) -> None:
+    [trust] = _trust(iam, f"{PREFIX}-ci-cloudformation")["Statement"]
+    assert trust["Principal"] == {"Service": "cloudformation.amazonaws.com"} and trust["Effect"] == "Allow"
+    statements = _policy(iam, f"{PREFIX}-ci-cloudformation")
+    assert _grants(statements, "ec2:CreateVpc") and _grants(statements, "iam:CreateRole")
+    [passing] = [st for st in statements if st["Effect"] == "Allow" and "iam:PassRole" in _listed(st["Action"])]
+    assert _listed(passing["Resource"]) == [f"arn:aws:iam::123456789012:role/{PREFIX}-*"]
+    [own] = [st for st in statements if st["Effect"] == "Deny" and "iam:*" in _listed(st["Action"])]
+    assert {r.rsplit("/", 1)[1] for r in _listed(own["Resource"])} == {
+        f"{PREFIX}-ci-plan", f"{PREFIX}-ci-deploy", f"{PREFIX}-ci-cloudformation"}
+
+
+def test_change_sets_name_the_cloudformation_role_once_the_ci_stack_exists(aws: Aws) -> None:
+    cf = aws.client("cloudformation")
+    before = aws.deploy("--stack", "registry", "--yes")  # no ci stack: exactly as before, the caller acts
+    assert before.returncode == 0, before.stdout + before.stderr
+    assert "RoleARN" not in cf.describe_stacks(StackName=f"{PREFIX}-registry")["Stacks"][0]
+    assert "CloudFormation acts through" not in before.stdout
+    assert aws.deploy("--stack", "ci", "--yes").returncode == 0
+    assert "RoleARN" not in cf.describe_stacks(StackName=f"{PREFIX}-ci")["Stacks"][0]  # an administrator's
+    assert aws.client("ssm").get_parameter(Name=f"/{PREFIX}/ci/cloudformation-role-arn")["Parameter"]["Value"] \
+        == CFN_ROLE
+    # --plan names no role (the plan role may pass none); --execute on a stack not yet bound to the
+    # role makes the change set again, with it, rather than run it with the caller's own rights.
+    planned = aws.deploy("--stack", "alerts", "--plan")
+    assert planned.returncode == 3, planned.stdout + planned.stderr
+    assert "CloudFormation acts through" not in planned.stdout
+    executed = aws.deploy("--stack", "alerts", "--execute", "--yes")
+    assert executed.returncode == 0, executed.stdout + executed.stderr
+    assert f"CloudFormation acts through the ci stack's role {CFN_ROLE}" in executed.stdout
+    assert "making its change set again from the same template, with the role" in executed.stdout
+    # The stack is bound to the role by the change set that created it. (moto binds a role only on
+    # create; AWS also on an update's change set: change_set_args is the same code for both.)
+    assert cf.describe_stacks(StackName=f"{PREFIX}-alerts")["Stacks"][0]["RoleARN"] == CFN_ROLE
 
 
 def test_ci_stack_refuses_an_environment_of_another_account(aws: Aws, tmp_path: Path) -> None:
@@ -120,3 +187,44 @@ def test_ci_repository_must_be_owner_slash_name(tmp_path: Path, aws: Aws) -> Non
     assert done.stderr.strip() == ("error: platform.toml: ci.repository: 'layered' is not accepted "
                                    "(expected \"owner/name\", the GitHub repository)")
     assert aws.stacks() == {}
+
+
+def test_execute_runs_only_a_change_set_that_holds_the_committed_template(aws: Aws) -> None:
+    """A pull request's plan job (the plan role) can make a change set under any name, with any
+    Description: --execute compares what the change set holds, not what it says."""
+    assert aws.deploy("--stack", "alerts", "--yes").returncode == 0
+    committed = (REPO / "templates" / "dev" / "alerts.json").read_text(encoding="utf-8")
+    digest = hashlib.sha256(committed.encode("utf-8")).hexdigest()
+    planted = json.loads(committed)
+    planted["Resources"]["Planted"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "planted"}}
+    cf = aws.client("cloudformation")
+    cs = cf.create_change_set(StackName=f"{PREFIX}-alerts", ChangeSetName="planted", ChangeSetType="UPDATE",
+                              TemplateBody=json.dumps(planted), Description=f"deploy.py alerts sha256={digest}",
+                              Capabilities=["CAPABILITY_NAMED_IAM"])
+    done = aws.deploy("--stack", "alerts", "--execute", "--change-set-name", "planted", "--yes")
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == (
+        f"error: change set planted of {PREFIX}-alerts holds a template or parameter values other than alerts.json "
+        "(its description says otherwise): it was not made by --plan from this commit, nothing was executed — "
+        "delete it, run --plan again and review")
+    assert cf.describe_change_set(ChangeSetName=cs["Id"])["ExecutionStatus"] == "AVAILABLE"
+    assert "planted" not in {t["TopicArn"].rsplit(":", 1)[1] for t in aws.client("sns").list_topics()["Topics"]}
+
+
+def test_a_planned_change_set_must_leave_every_parameter_at_its_default(
+        aws: Aws, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key, value in aws.env.items():
+        if key.startswith("AWS_"):
+            monkeypatch.setenv(key, value)
+    topic = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": {"Ref": "Name"}}}
+    body = json.dumps({"Parameters": {"Name": {"Type": "String", "Default": "reviewed"}},
+                       "Resources": {"Topic": topic}})
+    sp = StackPlan("probe", "probe", tmp_path / "probe.json", body, {})
+    ctx = Context(runner.Clients("us-east-1"), Reporter("us-east-1", stream=io.StringIO()), {})
+    cf = aws.client("cloudformation")
+    for name, value, holds in (("as-planned", "reviewed", True), ("overridden", "other", False)):
+        made = cf.create_change_set(StackName=f"probe-{name}", ChangeSetName=name, ChangeSetType="CREATE",
+                                    TemplateBody=body, Parameters=[{"ParameterKey": "Name", "ParameterValue": value}])
+        # AWS lists every parameter with its value; moto lists only those passed: either way the
+        # overridden one shows its value, and a default-only change set holds what was reviewed.
+        assert holds_what_it_claims(ctx, sp, cf.describe_change_set(ChangeSetName=made["Id"])) is holds, name

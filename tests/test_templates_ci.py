@@ -79,17 +79,52 @@ def test_generated_ci_template_is_the_committed_one(tmp_path: Path) -> None:
 # CloudFormation type namespace -> IAM service prefix, for every namespace the stacks may use.
 IAM_PREFIX = {"ApplicationAutoScaling": "application-autoscaling", "AutoScaling": "autoscaling",
               "CertificateManager": "acm", "Cognito": "cognito-idp", "ElasticLoadBalancingV2": "elasticloadbalancing",
-              "Logs": "logs", "WAFv2": "wafv2"}
+              "Logs": "logs", "WAFv2": "wafv2", "NovaAct": "nova-act"}
 
 
-def test_the_deploy_role_covers_every_namespace_the_stacks_create() -> None:
-    """CloudFormation creates resources with the deploy role's permissions: a new resource namespace in
+def test_the_cloudformation_role_covers_every_namespace_the_stacks_create() -> None:
+    """CloudFormation creates resources with its service role's permissions: a new resource namespace in
     any template must be granted (prefix-scoped or broad) before a pipeline can deploy it."""
     doc = json.loads((REPO / "templates" / "dev" / "ci.json").read_text(encoding="utf-8"))
-    statements = doc["Resources"]["DeployRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = doc["Resources"]["CloudFormationRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     granted = {a.split(":")[0] for st in statements if st["Effect"] == "Allow" for a in st["Action"]}
     used = {t.split("::")[1] for path in (REPO / "templates").glob("*/*.json")
             for r in json.loads(path.read_text(encoding="utf-8"))["Resources"].values()
             for t in [r["Type"]] if t.startswith("AWS::")}
     missing = {n for n in used if IAM_PREFIX.get(n, n.lower()) not in granted}
-    assert not missing, f"the ci deploy role grants nothing in {sorted(missing)}: add them to generators/ci.py"
+    assert not missing, f"the ci CloudFormation role grants nothing in {sorted(missing)}: add them to " \
+        "generators/ci_policies.py"
+
+
+def test_configured_secrets_are_checked_never_read_by_the_ci_roles(tmp_path: Path) -> None:
+    """With `secrets` and a `secrets_kms_key`, the CI roles may check that the secrets exist (pre-flight)
+    but get no kms:Decrypt and no secret value: only the task's execution role reads them, with that key."""
+    from test_config_ops import KEY_ARN, SECRET_ARN, SECRETS
+
+    path = tmp_path / "platform.toml"
+    path.write_text(SECRETS, encoding="utf-8")
+    doc = json.loads(to_json(build_ci(load_config(path, "dev"))))
+    for role in ("PlanRole", "DeployRole"):
+        statements = doc["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+        allowed = {a for st in statements if st["Effect"] == "Allow" for a in st["Action"]}
+        assert "kms:Decrypt" not in allowed and "secretsmanager:GetSecretValue" not in allowed
+        assert KEY_ARN not in json.dumps(statements)
+        [exists] = [st for st in statements if st["Sid"] == "SecretsExist"]
+        assert exists["Action"] == ["secretsmanager:DescribeSecret"] and SECRET_ARN in exists["Resource"]
+        reads = [st for st in statements if st["Effect"] == "Allow" and "ssm:GetParameters" in st["Action"]]
+        assert ":parameter/layered/db-password" in json.dumps(reads)
+        denied = {a for st in statements if st["Effect"] == "Deny" for a in st["Action"]}
+        assert {"kms:Decrypt", "secretsmanager:GetSecretValue"} <= denied
+
+
+def test_change_sets_name_the_role_except_in_plans_and_for_the_ci_stack(tmp_path: Path) -> None:
+    from deployer.commands.actions import Context, acting_role
+    from deployer.planning.planner import StackPlan, change_set_args
+
+    sp = StackPlan("alerts", "p-alerts", tmp_path / "alerts.json", "{}", {})
+    assert change_set_args(sp, "n", "UPDATE", {}, None, "arn:aws:iam::1:role/r")["RoleARN"] == "arn:aws:iam::1:role/r"
+    assert "RoleARN" not in change_set_args(sp, "n", "UPDATE", {}, None)
+    ctx = Context(None, None, {}, role_arn="arn:aws:iam::1:role/r")  # type: ignore[arg-type]
+    assert acting_role(ctx, "alerts") == "arn:aws:iam::1:role/r" and acting_role(ctx, "ci") is None
+    ctx.keep_change_sets = True
+    assert acting_role(ctx, "alerts") is None

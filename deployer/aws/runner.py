@@ -338,3 +338,11 @@ def stack_resource(cf: Any, stack_name: str, logical_id: str) -> str | None:
 
 def pricing_client(clients: Clients) -> Any:
     return clients._client("pricing")
+
+
+# --- --execute (ci): what a planned change set really holds ----------------------------------------
+
+def change_set_template(cf: Any, change_set_id: str) -> dict[str, Any]:
+    """The template a change set was made from, as submitted: its Description is the creator's word."""
+    body = cf.get_template(ChangeSetName=change_set_id, TemplateStage="Original")["TemplateBody"]
+    return json.loads(body) if isinstance(body, str) else dict(body)

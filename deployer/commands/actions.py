@@ -35,7 +35,7 @@ from deployer.planning.planner import (
     naming,
 )
 from deployer.presentation.report import Reporter, failed_dicts, failed_resources
-from generators.naming import PLAN_UPLOAD_PREFIX
+from generators.naming import EXPLICIT_STACKS, PLAN_UPLOAD_PREFIX
 
 
 def timestamp() -> str:
@@ -78,14 +78,14 @@ class Context:
     # [(stack name, number of changes)] -> the stack names to execute; asked once per batch
     confirm: Callable[[list[tuple[str, int]]], list[str]] = lambda pending: [name for name, _ in pending]
     after_success: Callable[[str], None] = lambda stack: None
-    artifacts_bucket: str = ""
-    buckets: dict[str, str] = field(default_factory=dict)  # region -> artifacts bucket, for out-of-region stacks
+    buckets: dict[str, str] = field(default_factory=dict)  # region -> artifacts bucket (commands/artifacts.py)
     artifacts_owner: str = ""  # the caller's account: ExpectedBucketOwner of every artifacts call
     protect: frozenset[str] = frozenset()  # stacks that get termination protection on create
     cancelled: threading.Event = field(default_factory=threading.Event)
     executing: dict[str, str] = field(default_factory=dict)  # stack name -> change-set type in flight
     lock: threading.Lock = field(default_factory=threading.Lock)
     regions: dict[str, str] = field(default_factory=dict)  # stacks outside the environment's region
+    role_arn: str | None = None  # the ci stack's CloudFormation role, when it exists (commands/ci_role.py)
 
     def at(self, stack: str) -> runner.Clients:
         """Clients in the stack's own region (edge lives in us-east-1 whatever the environment's)."""
@@ -128,7 +128,8 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
     result.action = result.action if result.action != "none" else cs_type.lower()
     if ctx.naming.chosen and kind is not Kind.ABSENT:
         _replace_same_name(ctx, sp)
-    args = change_set_args(sp, ctx.naming.name, cs_type, ctx.tags[sp.stack], _template_url(ctx, sp))
+    args = change_set_args(sp, ctx.naming.name, cs_type, ctx.tags[sp.stack], _template_url(ctx, sp),
+                           acting_role(ctx, sp.stack))
     cs_id = runner.create_change_set(cf, args)
     result.change_set_id = cs_id
     try:
@@ -141,6 +142,12 @@ def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result
     finally:
         if result.status not in ("planned", "ready"):
             discard(ctx, result)
+
+
+def acting_role(ctx: Context, stack: str) -> str | None:
+    """RoleARN for a change set: the CloudFormation role, except in --plan (the plan role may pass no
+    role; a stack already bound to one keeps it) and for the ci stack (which that role may not change)."""
+    return None if ctx.keep_change_sets or stack in EXPLICIT_STACKS else ctx.role_arn
 
 
 def _replace_same_name(ctx: Context, sp: StackPlan) -> None:
@@ -268,18 +275,16 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
     """Templates above CloudFormation's body limit go through the artifacts bucket."""
     if sp.size <= TEMPLATE_BODY_LIMIT:
         return None
-    # TemplateURL must name a bucket in the stack's own region: one artifacts bucket per region.
+    # TemplateURL must name a bucket in the stack's own region: one artifacts bucket per region, resolved
+    # (created, owner checked) in pre-flight by deployer/commands/artifacts.py.
     clients = ctx.at(sp.stack)
     s3, region = clients.s3, clients.region
-    bucket = ctx.buckets.get(region, ctx.artifacts_bucket)
+    bucket = ctx.buckets[region]
     with ctx.lock:
         try:
-            created = artifacts.ensure_bucket(s3, bucket, region, ctx.artifacts_owner)
+            artifacts.ensure_bucket(s3, None, bucket, region, ctx.artifacts_owner)
         except artifacts.ForeignBucket:  # taken between the pre-flight check and now
             raise UsageError(foreign_message(bucket, ctx.artifacts_owner)) from None
-        if created:
-            ctx.report.line(f"created artifacts bucket {bucket} (encrypted, TLS only, versioned, "
-                            "public access blocked)")
     # --plan uploads under plan/, which the deploy role cannot read: a pull request's plan job never
     # places a template a deployment then uses.
     key = f"{PLAN_UPLOAD_PREFIX if ctx.keep_change_sets else ''}{sp.stack_name}/{sp.digest}.json"

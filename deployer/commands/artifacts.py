@@ -1,18 +1,52 @@
-"""Before anything is uploaded: the artifacts bucket, if this run needs it, must be the caller's own."""
+"""Before anything is uploaded: the artifacts bucket, if this run needs it, exists and is the caller's own.
+
+Resolved in pre-flight, once per region that has a template over CloudFormation's body limit: the
+account-regional name where S3 offers it, else (or where the endpoint refuses it) the global name with
+its owner checked. A bucket of another account stops the run with one line, exit 2, nothing uploaded.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from botocore.exceptions import ClientError
+
 from deployer.aws import artifacts, runner
 from deployer.errors import UsageError
-from deployer.planning.planner import TEMPLATE_BODY_LIMIT, Plan
+from deployer.planning.planner import TEMPLATE_BODY_LIMIT, StackPlan
+from deployer.presentation.report import Reporter
+from generators.naming import artifacts_bucket, regional_artifacts_bucket
 
 
-def check_artifacts_bucket(clients: runner.Clients, plan: Plan, bucket: str, account: str) -> None:
-    """Exit 2 before the first stack when a template must go through a bucket another account owns."""
-    if not any(sp.size > TEMPLATE_BODY_LIMIT for sp in plan.stacks.values()):
-        return
-    if artifacts.bucket_state(clients.s3, bucket, account) == "foreign":
-        raise UsageError(foreign_message(bucket, account))
+def prepare_buckets(clients: runner.Clients, stacks: Iterable[StackPlan], prefix: str, account: str,
+                    report: Reporter) -> dict[str, str]:
+    """Region -> the artifacts bucket to upload to, for the regions whose templates need one."""
+    regions = sorted({sp.region or clients.region for sp in stacks if sp.size > TEMPLATE_BODY_LIMIT})
+    buckets: dict[str, str] = {}
+    for region in regions:
+        got = _ensure(clients.for_region(region).s3, prefix, account, region)
+        if got.created:
+            report.line(f"created artifacts bucket {got.bucket} (encrypted, versioned, public access blocked, "
+                        f"templates expire after {artifacts.ARTIFACTS_KEEP_DAYS} days)")
+        for note in got.notes:
+            report.line(note)
+        buckets[region] = got.bucket
+    return buckets
+
+
+def _ensure(s3: Any, prefix: str, account: str, region: str) -> artifacts.Ensured:
+    regional, fallback = regional_artifacts_bucket(prefix, account, region), artifacts_bucket(prefix, account, region)
+    try:
+        return artifacts.ensure_bucket(s3, regional, fallback, region, account)
+    except artifacts.ForeignBucket as exc:
+        raise UsageError(foreign_message(str(exc), account)) from None
+    except ClientError as exc:
+        if runner.error_code(exc) not in ("AccessDenied", "403"):
+            raise
+        raise UsageError(f"artifacts bucket {regional or fallback} does not exist yet and these credentials may not "
+                         "create it (the ci plan role never does) — a deploy creates it on first need: deploy once "
+                         "with the deploy role or as an administrator, then plan again") from None
 
 
 def foreign_message(bucket: str, account: str) -> str:

@@ -15,9 +15,9 @@ from typing import Any
 from botocore.exceptions import ProfileNotFound
 
 from deployer.aws import runner, storage
-from deployer.commands import converge, orphans, preflight, regions
+from deployer.commands import ci_role, converge, orphans, preflight, regions
 from deployer.commands.actions import Context, StackResult, timestamp
-from deployer.commands.artifacts import check_artifacts_bucket
+from deployer.commands.artifacts import prepare_buckets
 from deployer.commands.batch import run_batch
 from deployer.errors import UsageError
 from deployer.planning.executor import run_grouped
@@ -39,12 +39,11 @@ from generators.contract import Contract, ContractError, build_contract
 from generators.naming import (
     EXPLICIT_STACKS,
     FOUNDATION_STACKS,
-    artifacts_bucket,
     is_origin_secret_param,
     service_param,
     stack_name,
 )
-from generators.synth import committed, stack_regions, synth
+from generators.template_files import committed
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_REVIEW, EXIT_DECLINED = 0, 1, 2, 3, 4
 
@@ -79,6 +78,8 @@ class Session:
 def prepare(opts: Options, need_stacks: bool = True, write: bool = False) -> Session:
     """Load the configuration, generate the templates (write=True: also to disk, for the commands
     that deploy them), and plan the selected stacks. Read-only commands write nothing."""
+    from generators.synth import stack_regions, synth  # the generators, troposphere: not for --status
+
     cfg = load_config(opts.config, opts.env, opts.prefix)
     report = Reporter(opts.region or cfg.env.region, json_mode=opts.output == "json")
     report.emulated = opts.local
@@ -147,15 +148,17 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
                                              existing=known, created_here=secret_paths)
     problems += preflight.secret_problems(clients, s.cfg, s.plan)
     preflight.fail_on(problems)
-    check_artifacts_bucket(clients, s.plan, artifacts_bucket(s.cfg.prefix, account, clients.region), account)
+    buckets = prepare_buckets(clients, s.plan.stacks.values(), s.cfg.prefix, account, s.report)
     if secret_paths:  # created only once nothing else stands in the way
         from deployer.commands import origin_secret  # it imports this module: loaded here, not at the top
         origin_secret.ensure(clients, s.cfg, s.report)
+    role_arn = ci_role.cloudformation_role(clients, s.cfg.prefix) if mode != "plan" else None
+    if role_arn:
+        s.report.line(f"CloudFormation acts through the ci stack's role {role_arn}")
     ctx = Context(
-        clients, s.report, naming=names,
+        clients, s.report, naming=names, role_arn=role_arn,
         tags={st: _tags(s, sp) for st, sp in s.plan.stacks.items()}, keep_change_sets=mode == "plan", confirm=confirm,
-        artifacts_bucket=artifacts_bucket(s.cfg.prefix, account, clients.region), artifacts_owner=account,
-        buckets={r: artifacts_bucket(s.cfg.prefix, account, r) for r in s.regions.values()},
+        artifacts_owner=account, buckets=buckets,
         protect=frozenset(FOUNDATION_STACKS), regions=s.regions,
     )
     missing = sorted(written - set(known))

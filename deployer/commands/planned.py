@@ -9,16 +9,27 @@ is now (the digest in the change set's Description). A stale or missing plan is 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
 from deployer.aws import runner
+from deployer.commands import ci_role
 from deployer.commands.actions import Context, StackResult
 from deployer.commands.batch import decide, run_ready
 from deployer.commands.review import review
 from deployer.errors import UsageError
 from deployer.planning.executor import parallel, run_grouped
-from deployer.planning.planner import CHANGE_SET_PREFIX, Kind, Naming, Plan, change_rows, digest_of, pick_planned
+from deployer.planning.planner import (
+    CHANGE_SET_PREFIX,
+    Kind,
+    Naming,
+    Plan,
+    StackPlan,
+    change_rows,
+    digest_of,
+    pick_planned,
+)
 
 
 def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
@@ -37,11 +48,27 @@ def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
         if digest_of(cs.get("Description")) != sp.digest:
             raise UsageError(f"change set {name} of {sp.stack_name} was made from a template other than "
                              f"{sp.path.name} as it is now — run --plan again and review the new change set")
+        if not holds_what_it_claims(ctx, sp, cs):
+            raise UsageError(f"change set {name} of {sp.stack_name} holds a template or parameter values other "
+                             f"than {sp.path.name} (its description says otherwise): it was not made by --plan "
+                             "from this commit, nothing was executed — delete it, run --plan again and review")
         found[stack] = cs
     if not found:
         raise UsageError(f"no change sets from --plan found for the selected stacks ({_looked_for(ctx.naming)}) "
                          "— run --plan first")
     return found
+
+
+def holds_what_it_claims(ctx: Context, sp: StackPlan, cs: dict[str, Any]) -> bool:
+    """The Description's digest is written by whoever made the change set, and a pull request's plan
+    job can make one under any name: what runs is checked instead, the template itself and every
+    parameter left at the template's default (deploy.py passes none)."""
+    template = json.loads(sp.body)
+    if runner.change_set_template(ctx.at(sp.stack).cf, cs["ChangeSetId"]) != template:
+        return False
+    defaults = {k: p.get("Default") for k, p in template.get("Parameters", {}).items()}
+    return all(p.get("ParameterKey") in defaults and p.get("ParameterValue") == defaults[p["ParameterKey"]]
+               for p in cs.get("Parameters", []))
 
 
 def _looked_for(n: Naming) -> str:
@@ -66,6 +93,8 @@ def execute_planned(
             result.status, result.reason = "no changes", "nothing was planned for this stack"
             ctx.report.stack(stack, "no changes (nothing planned)")
             return result
+        if ci_role.unbound(ctx, stack, state):
+            return ci_role.remake(ctx, sp, state)
         cs = planned[stack]
         result.change_set_id, result.change_set, result.status = cs["ChangeSetId"], cs, "ready"
         result.changes, result.parameters = review(ctx.at(sp.stack), sp, change_rows(cs["Changes"]),

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
 
 from deployer.aws import operations, runner, storage
+from deployer.planning.executor import concurrently
 from generators.config import Config
-from generators.naming import network_param, stack_name
-from generators.service_alarms import alarm_names
+from generators.naming import alarm_names, network_param, stack_name
 
 SETTLED = ("COMPLETED", "FAILED")
 
@@ -23,37 +25,56 @@ def image_tag(image: str) -> str:
 
 
 def gather(clients: runner.Clients, cfg: Config, stacks: dict[str, str]) -> list[dict[str, Any]]:
-    """One document per deployed service stack (the names in `stacks`), from ECS, ELB and CloudWatch."""
-    ids = {svc.name: runner.stack_physical_ids(clients.cf, stack_name(cfg.prefix, svc.name))
-           for svc in cfg.services if svc.name in stacks}
-    ids = {name: found for name, found in ids.items() if found.get("Service")}
+    """One document per deployed service stack (the names in `stacks`), from ECS, ELB and CloudWatch.
+    Three rounds of calls, each made side by side (stack resources, cluster and alarms; services and
+    target health; task definitions): three round trips, whatever the number of services."""
+    names = [svc.name for svc in cfg.services if svc.name in stacks]
+    if not names:
+        return []
+    # Clients are made here, in one thread (a boto3 session is not safe to share while it makes them).
+    ecs, elbv2, cw = clients.extra("ecs"), clients.extra("elbv2"), clients.extra("cloudwatch")
+    cluster_key = network_param(cfg.prefix, "ecs-cluster-name")
+    first: dict[tuple[str, str], Callable[[], Any]] = {
+        ("ids", n): partial(runner.stack_physical_ids, clients.cf, stack_name(cfg.prefix, n)) for n in names}
+    first["cluster", ""] = partial(storage.get_parameters, clients.ssm, [cluster_key])
+    first["alarms", ""] = partial(operations.alarm_states, cw, [a for n in names for a in alarm_names(cfg.prefix, n)])
+    got = concurrently(first)
+    ids = {n: got["ids", n] for n in names if got["ids", n].get("Service")}
     if not ids:
         return []
-    cluster_key = network_param(cfg.prefix, "ecs-cluster-name")
-    cluster = storage.get_parameters(clients.ssm, [cluster_key]).get(cluster_key, "")
-    ecs = clients.extra("ecs")
-    found_services = operations.describe_services(ecs, cluster, [i["Service"] for i in ids.values()])
-    described = {s["serviceArn"]: s for s in found_services}
-    alarms = operations.alarm_states(clients.extra("cloudwatch"), [a for n in ids for a in alarm_names(cfg.prefix, n)])
-    docs = []
-    for name, found in ids.items():
-        service = described.get(found["Service"]) or next(
-            (s for s in described.values() if s.get("serviceName") == found["Service"].rsplit("/", 1)[-1]), {})
-        tg = found.get("TargetGroup")
-        health = operations.target_health(clients.extra("elbv2"), tg) if tg else []
-        docs.append(service_doc(ecs, name, service, health, {a: alarms.get(a, "absent")
-                                                               for a in alarm_names(cfg.prefix, name)}))
-    return docs
+    services, health = _services(ecs, elbv2, got["cluster", ""].get(cluster_key, ""), ids)
+    images = task_images(ecs, services.values())
+    return [service_doc(n, services[n], health.get(n, []), images,
+                        {a: got["alarms", ""].get(a, "absent") for a in alarm_names(cfg.prefix, n)}) for n in ids]
 
 
-def service_doc(ecs: Any, name: str, service: dict[str, Any], health: list[str],
+def _services(ecs: Any, elbv2: Any, cluster: str, ids: dict[str, dict[str, str]]
+              ) -> tuple[dict[str, dict[str, Any]], dict[str, list[str]]]:
+    """Each service as ECS describes it ({} when gone) and its targets' health states."""
+    calls: dict[str | None, Callable[[], Any]] = {
+        n: partial(operations.target_health, elbv2, found["TargetGroup"]) for n, found in ids.items()
+        if found.get("TargetGroup")}
+    calls[None] = partial(operations.describe_services, ecs, cluster, [i["Service"] for i in ids.values()])
+    answers = concurrently(calls)
+    described = {s["serviceArn"]: s for s in answers.pop(None)}
+    services = {n: described.get(found["Service"]) or next(
+        (s for s in described.values() if s.get("serviceName") == found["Service"].rsplit("/", 1)[-1]), {})
+        for n, found in ids.items()}
+    return services, answers
+
+
+def task_images(ecs: Any, services: Iterable[dict[str, Any]]) -> dict[str, str]:
+    """Task definition ARN -> the image tags it runs, for every deployment of these services."""
+    arns = {d["taskDefinition"] for s in services for d in s.get("deployments", []) if d.get("taskDefinition")}
+    found = concurrently({td: partial(operations.task_definition_images, ecs, td) for td in sorted(arns)})
+    return {td: ",".join(image_tag(i) for i in images) for td, images in found.items()}
+
+
+def service_doc(name: str, service: dict[str, Any], health: list[str], images: dict[str, str],
                 alarms: dict[str, str]) -> dict[str, Any]:
-    images: dict[str, str] = {}
     deployments = []
     for d in service.get("deployments", []):
         td = d.get("taskDefinition", "")
-        if td and td not in images:
-            images[td] = ",".join(image_tag(i) for i in operations.task_definition_images(ecs, td))
         deployments.append({"status": d.get("status"), "rollout": d.get("rolloutState", "-"),
                             "reason": d.get("rolloutStateReason", ""), "running": d.get("runningCount", 0),
                             "desired": d.get("desiredCount", 0), "pending": d.get("pendingCount", 0),

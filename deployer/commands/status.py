@@ -6,17 +6,28 @@ place until every rollout has settled.
 
 from __future__ import annotations
 
+import io
+import json
+import os
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import IO, Any
 
-from deployer.aws import storage
+from deployer.aws import runner, storage
 from deployer.commands import preflight, rollout
-from deployer.commands.deploy import EXIT_OK, Options, all_stack_names, connect, prepare
-from deployer.presentation.report import table, to_json
+from deployer.commands.deploy import EXIT_OK, Options, Session, all_stack_names, connect, prepare
+from deployer.errors import UsageError
+from deployer.planning.executor import concurrently
+from deployer.planning.planner import make_plan, select_stacks
+from deployer.presentation.report import Reporter, table, to_json
+from generators.config import load_config
+from generators.contract import build_contract
 from generators.naming import is_image_tag_param
 from generators.schedule_config import describe_next
+from generators.template_files import committed, pinned_regions, template_dir, written_templates
 
 
 def deployed_value(stack: dict[str, Any], key: str) -> str | None:
@@ -29,42 +40,106 @@ def deployed_value(stack: dict[str, Any], key: str) -> str | None:
 
 
 WATCH_SECONDS = 5.0
-HOME_AND_CLEAR = "\x1b[H\x1b[2J"
+HOME, ERASE_BELOW, ERASE_LINE = "\x1b[H", "\x1b[J", "\x1b[K"
 
 
 def status(opts: Options, watch: bool = False) -> int:
-    s = prepare(opts, need_stacks=False)
+    s = read_only_session(opts)
     clients = connect(s, opts)
     preflight.identity(clients, s.cfg)
+    if not watch:
+        _show(s, opts, *_fetch(s, clients))
+        return EXIT_OK
+    try:
+        return _watch(s, opts, clients)
+    except KeyboardInterrupt:  # the way a watch is ended early: not a failure
+        sys.stdout.write("\n")
+        return EXIT_OK
+
+
+def _watch(s: Session, opts: Options, clients: runner.Clients) -> int:
+    """Redraw in place, like watch(1): each frame is read whole first (no blank screen while AWS
+    answers), then written from the top-left corner over the last one."""
+    screen, s.report.out = s.report.out, io.StringIO()
+    screen.write(HOME + ERASE_BELOW)
     while True:
-        if watch:
-            sys.stdout.write(HOME_AND_CLEAR)
-        services = _once(s, clients, opts)
-        if not watch or rollout.settled(services):
+        docs, services = _fetch(s, clients)
+        frame = s.report.out = io.StringIO()
+        _show(s, opts, docs, services)
+        done = rollout.settled(services)
+        if not done:
+            s.report.line(f"(refreshing every {WATCH_SECONDS:.0f} s until the rollouts settle; Ctrl-C stops watching)")
+        _draw(screen, frame.getvalue())
+        if done:
             return EXIT_OK
-        s.report.line(f"(refreshing every {WATCH_SECONDS:.0f} s until the rollouts settle; Ctrl-C stops watching)")
         time.sleep(WATCH_SECONDS)
 
 
-def _once(s: Any, clients: Any, opts: Options) -> list[dict[str, Any]]:
+def _draw(screen: IO[str], frame: str) -> None:
+    """Home, each line over the old one (erasing the rest of it), then erase what the last frame
+    had below. Cut to the terminal's height: a taller frame would scroll, and pile up."""
+    lines = frame.splitlines()
+    try:
+        rows = os.get_terminal_size(screen.fileno()).lines
+    except (OSError, ValueError):
+        rows = 0
+    if rows > 1 and len(lines) >= rows:
+        lines = [*lines[:rows - 2], f"... {len(lines) - rows + 2} more lines (a taller terminal shows them)"]
+    screen.write(HOME + "".join(f"{line}{ERASE_LINE}\n" for line in lines) + ERASE_BELOW)
+    screen.flush()
+
+
+def read_only_session(opts: Options) -> Session:
+    """The stacks and their SSM contract as the committed templates describe them (reviewed, and
+    kept equal to the generators' output by the golden test), read without importing a generator.
+    Generated, as for a deploy, for any other configuration (build/ is shared by every
+    configuration with that environment and prefix) or when the files cannot be read."""
+    cfg = load_config(opts.config, opts.env, opts.prefix)
+    try:
+        texts = written_templates(cfg) if committed(cfg) else {}
+        contract = build_contract({st: json.loads(text) for st, text in texts.items()})
+    except (OSError, ValueError):  # ContractError is a ValueError: prepare() names the problem
+        texts = {}
+    if not texts:
+        return prepare(opts, need_stacks=False)
+    selected, unknown = select_stacks(opts.stacks, list(texts))
+    if unknown:
+        raise UsageError(f"unknown stack {', '.join(unknown)} — choose from: all, {', '.join(texts)}")
+    report = Reporter(opts.region or cfg.env.region, json_mode=opts.output == "json")
+    report.emulated = opts.local
+    where = pinned_regions(list(texts), opts.region or cfg.env.region)
+    files = {st: template_dir(cfg) / f"{st}.json" for st in texts}
+    return Session(cfg, make_plan(contract, cfg.prefix, selected, files, texts, where), contract, report,
+                   regions=where)
+
+
+def _fetch(s: Session, clients: runner.Clients) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every stack's state, the image tags in SSM and every service's rollout, asked side by side:
+    the time of the slowest (rollout.gather's three round trips), not of the sum."""
     names = all_stack_names(s)
-    states = preflight.stack_states(clients, names, s.regions)  # edge is asked in us-east-1
-    tag_paths = {st: dict(s.contract.reads[st]) for st in names}
-    ssm_now = storage.get_parameters(clients.ssm, [p for reads in tag_paths.values() for p in reads.values()])
-    rows, docs = [], []
-    for st, name in names.items():
-        tags = {k: p for k, p in s.contract.external_reads(st).items() if is_image_tag_param(p)}
-        doc = _line(st, name, states[st], tags, ssm_now)
-        docs.append(doc)
-        rows.append([st, doc["status"], doc["last_update"] or "-", doc["image"] or ""])
-    deployed = {d["stack"]: d["stack_name"] for d in docs if d["status"] != "absent"}
-    services = rollout.gather(clients, s.cfg, deployed)
+    tag_reads = {st: {k: p for k, p in s.contract.external_reads(st).items() if is_image_tag_param(p)}
+                 for st in names}
+    calls: dict[str, Callable[[], Any]] = {  # made here, in one thread: each client before any call uses it
+        st: partial(runner.describe_stack, clients.for_region(s.regions.get(st)).cf, name)  # edge: us-east-1
+        for st, name in names.items()}
+    tags: Callable[[], Any] = partial(storage.get_parameters, clients.ssm,
+                                      [p for r in tag_reads.values() for p in r.values()])
+    # A service stack that is absent has no resources: gather leaves it out, so it need not wait for the states.
+    services: Callable[[], Any] = partial(rollout.gather, clients, s.cfg, {n: names[n] for n in names})
+    found = concurrently({**{("stack", st): call for st, call in calls.items()},
+                          ("tags", ""): tags, ("services", ""): services})
+    docs = [_line(st, name, found["stack", st], tag_reads[st], found["tags", ""]) for st, name in names.items()]
+    return docs, found["services", ""]
+
+
+def _show(s: Session, opts: Options, docs: list[dict[str, Any]], services: list[dict[str, Any]]) -> None:
     # Working hours: computed from the configuration, no AWS call (a --wake lasts until the next sleep).
     schedule = describe_next(s.cfg.env.schedule, datetime.now(UTC)) if s.cfg.env.schedule else None
     if opts.output == "json":
         print(to_json({"command": "status", "env": s.cfg.env.name, "prefix": s.cfg.prefix, "stacks": docs,
                        "schedule": schedule, "services": services}))
-        return services
+        return
+    rows = [[d["stack"], d["status"], d["last_update"] or "-", d["image"] or ""] for d in docs]
     for line in table(["stack", "status", "last update", "image tag"], rows):
         s.report.line(line)
     if schedule:
@@ -73,7 +148,6 @@ def _once(s: Any, clients: Any, opts: Options) -> list[dict[str, Any]]:
     for doc in services:
         for line in rollout.lines(doc, tags.get(doc["service"])):
             s.report.line(line)
-    return services
 
 
 def _line(st: str, name: str, state: dict[str, Any] | None, tag_reads: dict[str, str],

@@ -31,6 +31,8 @@ Gaps filled (moto 5.x):
 - UpdateService with a new task definition keeps the old deployment record (its taskDefinition
   and id); AWS starts a new PRIMARY deployment. moto runs no tasks, so the new one is recorded as
   COMPLETED at once (`--status` and the rollback tests read which task definition is deployed).
+- GetTemplate ignores ChangeSetName and answers the stack's template; AWS answers the change set's
+  (what `--execute` compares with the committed template before it runs a planned change set).
 - Deleting an AWS::SSM::Parameter that is already gone failed the update; CloudFormation treats a
   resource that no longer exists as deleted. An update that removed a resource kept it in the
   stack's resource map, so adding it back later created nothing.
@@ -345,6 +347,16 @@ def _new_deployment(original: Any) -> Any:
     return update_service
 
 
+def _change_set_template(original: Any) -> Any:
+    def get_template(self: CloudFormationResponse) -> Any:
+        name = self._get_param("ChangeSetName")
+        if not name:
+            return original(self)
+        return ActionResult({"TemplateBody": self.cloudformation_backend.describe_change_set(name).template})
+
+    return get_template
+
+
 def patch_moto() -> None:
     """Idempotent: fill the gaps listed in the module docstring."""
     global _patched
@@ -353,6 +365,7 @@ def patch_moto() -> None:
     parsing.resource_class_from_type = _resource_class(parsing.resource_class_from_type)
     CloudFormationResponse.update_termination_protection = _update_termination_protection  # type: ignore[attr-defined]
     CloudFormationResponse.cancel_update_stack = _cancel_update_stack  # type: ignore[attr-defined]
+    CloudFormationResponse.get_template = _change_set_template(CloudFormationResponse.get_template)  # type: ignore[method-assign]
     CloudFormationBackend.delete_stack = _protected_delete(CloudFormationBackend.delete_stack)  # type: ignore[method-assign]
     Stack.delete = _tolerant_delete(Stack.delete)  # type: ignore[method-assign]
     parsing.parse_and_create_resource = _named_failure(parsing.parse_and_create_resource)

@@ -55,3 +55,21 @@ def run_batches(
     on_interrupt: Callable[[], None],
 ) -> dict[str, R]:
     return run_grouped(batches, lambda batch: parallel(batch, work, on_interrupt), skipped)
+
+
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+def concurrently(work: dict[K, Callable[[], T]], workers: int = 8) -> dict[K, T]:
+    """Every call of `work` at once, results by key: read-only commands ask AWS many independent
+    questions, and their round trips overlap instead of adding up. The first error is raised."""
+    if len(work) <= 1:
+        return {k: call() for k, call in work.items()}
+    pool = cf.ThreadPoolExecutor(max_workers=min(workers, len(work)), thread_name_prefix="read")
+    try:
+        futures = {k: pool.submit(call) for k, call in work.items()}
+        return {k: f.result() for k, f in futures.items()}
+    finally:
+        # Ctrl-C or an error: calls not yet started are dropped, running ones end on their own.
+        pool.shutdown(wait=False, cancel_futures=True)

@@ -228,10 +228,14 @@ def pick_planned(n: Naming, summaries: list[dict[str, Any]]) -> dict[str, Any] |
 
 
 def change_set_args(
-    sp: StackPlan, name: str, change_set_type: str, tags: Mapping[str, str], template_url: str | None
+    sp: StackPlan, name: str, change_set_type: str, tags: Mapping[str, str], template_url: str | None,
+    role_arn: str | None = None,
 ) -> dict[str, Any]:
-    """Arguments for create_change_set. The digest in Description lets --execute refuse a stale plan."""
+    """Arguments for create_change_set. The digest in Description lets --execute refuse a stale plan.
+    `role_arn`: the ci stack's CloudFormation role, which then acts for this and every later operation."""
     source = {"TemplateURL": template_url} if template_url else {"TemplateBody": sp.body}
+    if role_arn:
+        source["RoleARN"] = role_arn
     return {
         "StackName": sp.stack_name,
         "ChangeSetName": name,

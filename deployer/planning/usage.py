@@ -69,6 +69,8 @@ def misplaced_flag(args: argparse.Namespace) -> str | None:
         return "--site only goes with --publish frontend"
     if (args.tag or args.docker or args.allow_dirty) and args.publish == "frontend":
         return "--tag, --docker and --allow-dirty only go with --publish SERVICE, not with --publish frontend"
+    if args.watch and args.output == "json":
+        return "--watch redraws a terminal, --output json prints one document — drop one of them"
     return None
 
 
