@@ -60,6 +60,16 @@ def test_logs_window_filter_and_json(aws: Aws) -> None:
     assert len(since_iso.stdout.splitlines()) == 2
 
 
+def test_logs_say_why_nothing_was_shown(aws: Aws) -> None:
+    never = aws.deploy("--logs", "app-api")
+    assert never.returncode == 0 and never.stdout == "", never.stderr
+    assert f"no log group {GROUP} yet: app-api has not run" in never.stderr
+    write_events(aws, [(now_ms() - 3 * 3600_000, "an old line")])
+    quiet = aws.deploy("--logs", "app-api", "--since", "1h", "--output", "json")
+    assert quiet.returncode == 0 and quiet.stdout == "", quiet.stderr  # stdout stays JSON lines (none)
+    assert f"no log events in {GROUP} since 1h" in quiet.stderr
+
+
 @pytest.mark.parametrize(("args", "expected"), [
     (["--logs", "frontend"], "--logs frontend: the frontend is a static site"),
     (["--logs", "nope"], "--logs nope: no such service (expected one of: app-api, inference-api)"),

@@ -105,6 +105,8 @@ def show_logs(clients: runner.Clients, prefix: str, service: str, since: str | N
     newest, seen = print_window(logs, group, to_ms(start), None if follow else to_ms(datetime.now(UTC)),
                                 pattern, write, json_mode)
     stream.flush()
+    if not seen:  # an empty answer alone cannot tell "quiet" from "never ran": say which, on stderr
+        print(_nothing_shown(logs, group, since or DEFAULT_SINCE, service), file=sys.stderr)
     if not follow:
         return 0
     try:
@@ -113,6 +115,12 @@ def show_logs(clients: runner.Clients, prefix: str, service: str, since: str | N
     except KeyboardInterrupt:  # the way a follow ends
         pass
     return 0
+
+
+def _nothing_shown(logs: Any, group: str, since: str, service: str) -> str:
+    if operations.log_group_arn(logs, group) is None:
+        return f"no log group {group} yet: {service} has not run in this environment (deploy it first)"
+    return f"no log events in {group} since {since}"
 
 
 def live_tail(logs: Any, group: str, pattern: str | None, write: Write, json_mode: bool, stream: IO[str]) -> bool:
