@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,6 +27,16 @@ from deployer.commands.batch import deploy_stack
 from deployer.planning.planner import TEMPLATE_BODY_LIMIT, StackPlan
 from deployer.presentation.report import Reporter
 from generators.naming import regional_artifacts_bucket
+
+
+def assert_refused_before_upload(aws: Aws, done: subprocess.CompletedProcess[str], theirs: Any, bucket: str) -> None:
+    """The run stopped in one line, exit 2, before any upload: their bucket is empty, no stack exists."""
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.strip() == (f"error: artifacts bucket {bucket} exists but is not owned by account "
+                                   "123456789012: nothing was uploaded — someone else holds the name; choose "
+                                   "another prefix, or have its owner delete it")
+    assert theirs.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
+    assert aws.stacks() == {}
 
 
 def test_large_template_goes_through_the_artifacts_bucket(
@@ -87,12 +98,7 @@ def test_a_bucket_sniped_by_another_account_stops_the_run_before_upload(aws: Aws
     theirs = other_account_s3(aws)
     theirs.create_bucket(Bucket=BUCKET)  # type: ignore[attr-defined]
     done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes")
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip() == (f"error: artifacts bucket {BUCKET} exists but is not owned by account "
-                                   "123456789012: nothing was uploaded — someone else holds the name; choose "
-                                   "another prefix, or have its owner delete it")
-    assert theirs.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0  # type: ignore[attr-defined]
-    assert aws.stacks() == {}
+    assert_refused_before_upload(aws, done, theirs, BUCKET)
 
 
 def test_the_artifacts_bucket_is_hardened_and_plans_upload_under_plan(aws: Aws, tmp_path: Path) -> None:
@@ -196,12 +202,7 @@ def test_where_the_namespace_is_refused_the_global_name_is_used_and_its_owner_ch
     theirs = other_account_s3(aws)
     theirs.create_bucket(Bucket=GLOBAL)  # type: ignore[attr-defined]
     done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes", env=env)
-    assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip() == (f"error: artifacts bucket {GLOBAL} exists but is not owned by account "
-                                   "123456789012: nothing was uploaded — someone else holds the name; choose "
-                                   "another prefix, or have its owner delete it")
-    assert theirs.list_objects_v2(Bucket=GLOBAL).get("KeyCount", 0) == 0  # type: ignore[attr-defined]
-    assert aws.stacks() == {}
+    assert_refused_before_upload(aws, done, theirs, GLOBAL)
     s3 = aws.client("s3")
     assert BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
 

@@ -90,17 +90,24 @@ def _issuer_handler(issuer: Issuer) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def running_issuer(*keys: SigningKey) -> Iterator[Issuer]:
-    issuer = Issuer(keys=list(keys) or [SigningKey("k1")])
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _issuer_handler(issuer))
-    issuer.url, issuer.server = f"http://127.0.0.1:{server.server_port}", server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+def serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    """Serve a fake on a thread of its own; its base URL while the block runs, shut down after."""
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield issuer
+        yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def running_issuer(*keys: SigningKey) -> Iterator[Issuer]:
+    issuer = Issuer(keys=list(keys) or [SigningKey("k1")])
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _issuer_handler(issuer))
+    with serving(server) as url:
+        issuer.url, issuer.server = url, server
+        yield issuer
 
 
 @contextmanager
@@ -187,15 +194,9 @@ def _bedrock_handler(fake: FakeBedrock) -> type[BaseHTTPRequestHandler]:
 def running_bedrock(script: Callable[[FakeBedrock, BaseHTTPRequestHandler], None]) -> Iterator[FakeBedrock]:
     fake = FakeBedrock(script=lambda handler: None)
     fake.script = lambda handler: script(fake, handler)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _bedrock_handler(fake))
-    server.daemon_threads = True
-    fake.url = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _bedrock_handler(fake))) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 # --- a service under uvicorn --------------------------------------------------------------------

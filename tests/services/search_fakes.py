@@ -24,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from http_fakes import serving
 
 # The shape html.duckduckgo.com/html/ answers with (the parts ddgs' duckduckgo engine reads: a
 # div whose class holds "body", its h2 title, and the direct <a> child with link and snippet).
@@ -137,12 +138,6 @@ def running_search_proxy(directory: Path, pages: dict[tuple[str, str], bytes]) -
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Tunnel)
-    server.daemon_threads = True
-    proxy.url = f"http://127.0.0.1:{server.server_port}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Tunnel)) as url:
+        proxy.url = url
         yield proxy
-    finally:
-        server.shutdown()
-        server.server_close()
