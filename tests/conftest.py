@@ -33,18 +33,16 @@ def pytest_configure(config: pytest.Config) -> None:
                             "it edits a committed file or asserts the build folder is unchanged")
 
 
-# Tests whose assertions span the whole work tree: they compare templates/ and build/ before and
-# after a refused command, which another worker's deploy (writing build/templates/...) would change.
-WHOLE_TREE_FILES = {"test_config_errors.py", "test_config_inputs.py", "test_config_auth.py"}
 # Fixtures that edit a committed file for the length of a test (every git-status check elsewhere would see it).
-WHOLE_TREE_FIXTURES = {"edited", "refused_synth"}
+# Refused commands are checked on a copy of the project instead (state_support.source_copy), so they need no lock.
+WHOLE_TREE_FIXTURES = {"edited"}
 LOCK_FILE = Path(tempfile.gettempdir()) / (
     "layered-platform-tests-" + hashlib.sha256(str(Path(__file__).resolve()).encode()).hexdigest()[:12] + ".lock")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if item.path.name in WHOLE_TREE_FILES or WHOLE_TREE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if WHOLE_TREE_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker("repo_tree")
 
 
@@ -84,10 +82,17 @@ def aws(moto_url: str, request: pytest.FixtureRequest) -> Iterator[Aws]:
         assert not missing, f"moto does not model {sorted(missing)}: this test would only see placeholders"
 
 
+@pytest.fixture(scope="session")
+def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This worker's copy of the project for refused commands to run from (state_support.source_copy)."""
+    from state_support import source_copy
+
+    return source_copy(tmp_path_factory.mktemp("source"))
+
+
 @pytest.fixture
-def refused_synth(tmp_path: Path) -> Callable[..., str]:
-    """state_support.refused_synth on this test's tmp_path; listed in WHOLE_TREE_FIXTURES, because
-    it proves templates/ and build/ unchanged while other workers may be writing build/."""
+def refused_synth(tmp_path: Path, project_copy: Path) -> Callable[..., str]:
+    """state_support.refused_synth on this test's tmp_path and this worker's copy of the project."""
     from state_support import refused_synth as check
 
-    return lambda text, *args: check(tmp_path, text, *args)
+    return lambda text, *args: check(tmp_path, project_copy, text, *args)

@@ -244,24 +244,15 @@ def test_loading_and_synthesis_do_not_import_the_aws_sdk() -> None:
 
 # --- the file itself, and every command, through deploy.py ---------------------------------------
 
-def git_status() -> str:
-    return subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], capture_output=True,
-                          text=True, cwd=ROOT, check=True).stdout
+def refused_by_deploy(root: Path, *args: str) -> str:
+    """deploy.py of the project copy `root` (state_support.source_copy), which must stay unchanged."""
+    from state_support import refused_still
 
-
-def listing() -> list[Path]:
-    return sorted(p for base in (ROOT / "templates", ROOT / "build") if base.exists() for p in base.rglob("*"))
-
-
-def refused_by_deploy(*args: str) -> str:
-    before, files = git_status(), listing()
-    proc = subprocess.run([sys.executable, str(ROOT / "deploy.py"), *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=120, env={**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    proc = refused_still(root, *args, timeout=120, env={**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert "Traceback" not in proc.stderr and "bug" not in proc.stderr and proc.stdout == ""
-    assert git_status() == before and listing() == files
     return lines[0]
 
 
@@ -277,9 +268,9 @@ def unreadable_configs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
 
 
 @pytest.mark.parametrize("kind", ["directory", "not utf-8", "unreadable"])
-def test_config_file_that_cannot_be_used_through_deploy(kind: str, tmp_path: Path) -> None:
+def test_config_file_that_cannot_be_used_through_deploy(kind: str, tmp_path: Path, project_copy: Path) -> None:
     path, words = unreadable_configs(tmp_path)[kind]
-    line = refused_by_deploy("--config", str(path), "--synth")
+    line = refused_by_deploy(project_copy, "--config", str(path), "--synth")
     assert str(path) in line and words in line, line
 
 
@@ -296,14 +287,14 @@ def test_config_file_that_cannot_be_used_through_load_config(kind: str, expected
     assert re.fullmatch(expected, str(info.value)), str(info.value)
 
 
-def test_environment_named_as_a_path_writes_nothing_outside(tmp_path: Path) -> None:
+def test_environment_named_as_a_path_writes_nothing_outside(tmp_path: Path, project_copy: Path) -> None:
     """templates/<env> with env = ../../..<tmp_path>/escaped would land in tmp_path if it were ever used."""
-    ups = "../" * len((ROOT / "templates").parts)
+    ups = "../" * len((project_copy / "templates").parts)
     env = f"{ups}{str(tmp_path).lstrip('/')}/escaped"
     text = BASE + f'\n[environments."{env}"]\nprefix = "other"\nregion = "us-east-1"\nvpc_cidr = "10.40.0.0/16"\n'
     config = tmp_path / "platform.toml"
     config.write_text(text)
-    line = refused_by_deploy("--config", str(config), "--env", env, "--synth")
+    line = refused_by_deploy(project_copy, "--config", str(config), "--env", env, "--synth")
     assert "is not a valid environment name" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["platform.toml"]
 
@@ -311,8 +302,9 @@ def test_environment_named_as_a_path_writes_nothing_outside(tmp_path: Path) -> N
 @pytest.mark.parametrize("command", [["--status"], ["--plan", "--stack", "all"], ["--stack", "all", "--yes"],
                                      ["--cost"], ["--graph"], ["--destroy", "--stack", "app-api"],
                                      ["--set-image-tag", "app-api=v1"]])
-def test_every_command_refuses_a_bad_config_before_anything_else(command: list[str], tmp_path: Path) -> None:
+def test_every_command_refuses_a_bad_config_before_anything_else(command: list[str], tmp_path: Path,
+                                                                 project_copy: Path) -> None:
     config = tmp_path / "platform.toml"
     config.write_text(edit("port = 8000", "port = 80"))
-    line = refused_by_deploy("--config", str(config), *command)
+    line = refused_by_deploy(project_copy, "--config", str(config), *command)
     assert line.startswith("error: platform.toml: services[0].port: 80 is below 1024")
