@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import http.client
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import pytest
-from deploy_support import Aws, clean_env
+from deploy_support import REPO, Aws, clean_env
 from state_support import snapshot
 
 THROTTLE = (b'<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>'
@@ -54,16 +56,20 @@ def closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("args", [["--status"], ["--stack", "all", "--yes"]])
-def test_a_silent_endpoint_is_named_within_30_seconds(aws: Aws, silent_url: str, args: list[str]) -> None:
+def test_a_silent_endpoint_is_named_within_30_seconds(aws: Aws, silent_url: str) -> None:
+    """A read-only command and a deploy, side by side: both wait on the same silent socket (no CPU), so
+    running them at once costs the suite one time limit instead of two and proves the same of each."""
     start = time.monotonic()
-    done = aws.deploy(*args, env=clean_env(silent_url))
-    elapsed = time.monotonic() - start
-    assert done.returncode == 2, done.stdout + done.stderr
-    line = done.stderr.strip()
-    assert len(line.splitlines()) == 1 and line.startswith("error: ")
-    assert f"{silent_url} accepted the connection but did not answer within 8 s, twice" in line
-    assert elapsed <= 30, elapsed
+    runs = [subprocess.Popen([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=clean_env(silent_url),
+                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for args in (["--status"], ["--stack", "all", "--yes"])]
+    for run in runs:
+        out, err = run.communicate(timeout=120)
+        assert run.returncode == 2, out + err
+        line = err.strip()
+        assert len(line.splitlines()) == 1 and line.startswith("error: ")
+        assert f"{silent_url} accepted the connection but did not answer within 8 s, twice" in line
+    assert time.monotonic() - start <= 30
 
 
 def test_an_unreachable_endpoint_is_named_within_10_seconds(aws: Aws) -> None:
