@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +40,9 @@ class Aws:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
     def deploy(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=env or self.env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+        from zygote_support import run_deploy  # a real deploy.py process, forked pre-imported
+
+        return run_deploy(list(args), env or self.env, timeout=120)
 
     def stacks(self) -> dict[str, dict[str, Any]]:
         return {s["StackName"]: s for s in self.client("cloudformation").describe_stacks()["Stacks"]}
