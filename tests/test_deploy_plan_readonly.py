@@ -121,6 +121,11 @@ def test_a_first_public_alb_plan_writes_nothing_and_says_what_the_deploy_makes(
     stacks = aws.stacks()
     assert stacks[f"{PREFIX}-alerts"]["StackStatus"] == "REVIEW_IN_PROGRESS"  # its change set waits for review
     assert f"{PREFIX}-frontend" not in stacks and f"{PREFIX}-app-api" not in stacks
+    again = plan(aws, read_only, "--config", str(public_alb), "--stack", "alerts")  # on the shell the first left
+    assert again.returncode == 3, again.stdout + again.stderr
+    assert read_only.refused == [], read_only.refused  # the shell is not deleted: a plan deletes no stack
+    summaries = aws.client("cloudformation").list_change_sets(StackName=f"{PREFIX}-alerts")["Summaries"]
+    assert len([c for c in summaries if c["StackName"] == f"{PREFIX}-alerts"]) == 2  # moto lists every stack's
 
 
 def test_a_service_without_an_image_is_not_planned_and_says_publish(aws: Aws, read_only: type[_ReadOnly]) -> None:
