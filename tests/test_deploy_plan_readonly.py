@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from deploy_support import REPO, Aws
+from deploy_support import REPO, Aws, set_status
 from test_deploy_origin_secret import ALB, CLOUDFRONT, PREFIX, public_alb  # noqa: F401 (a fixture)
 
 READ_PREFIXES = ("Get", "Describe", "List", "Head", "BatchGet", "Query")
@@ -145,6 +145,20 @@ def test_a_service_without_an_image_is_not_planned_and_says_publish(aws: Aws, re
                                        "deploy.py --publish app-api --env dev")
     assert by["alerts"]["status"] == "no changes"
     assert aws.client("ssm").get_parameters(Names=[tag])["Parameters"] == []  # no placeholder written by a plan
+
+
+def test_a_failed_first_create_is_left_for_the_deploy(aws: Aws, read_only: type[_ReadOnly]) -> None:
+    """A deploy deletes a ROLLBACK_COMPLETE stack and creates it again; a plan deletes nothing and says so."""
+    assert aws.deploy("--stack", "alerts", "--yes").returncode == 0
+    before = aws.stacks()[f"{PREFIX}-alerts"]["StackId"]
+    set_status(f"{PREFIX}-alerts", "ROLLBACK_COMPLETE")
+    done = plan(aws, read_only, "--stack", "alerts")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert read_only.refused == [], read_only.refused
+    assert stack_lines(done.stdout, "alerts") == [
+        f"alerts          not planned: {PREFIX}-alerts is ROLLBACK_COMPLETE from a failed first create, which a "
+        "deploy deletes and creates again (a plan deletes nothing)"]
+    assert aws.stacks()[f"{PREFIX}-alerts"]["StackId"] == before
 
 
 def test_the_plan_summary_asks_the_deploy_job_for_a_first_deploy(tmp_path: Path) -> None:
