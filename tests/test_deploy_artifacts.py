@@ -110,7 +110,7 @@ def test_the_artifacts_bucket_is_hardened_and_plans_upload_under_plan(aws: Aws, 
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert len(keys) == 1 and keys[0].startswith("layered-dev-alerts/"), keys
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
-    # No TLS-only policy over plain HTTP (it would lock the tool out; moto enforces it): see the next test.
+    # No TLS-only policy over plain HTTP (it would lock the tool out): see the next test.
     with pytest.raises(ClientError):
         s3.get_bucket_policy(Bucket=BUCKET)
     [rule] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
@@ -122,7 +122,8 @@ def test_the_artifacts_bucket_is_hardened_and_plans_upload_under_plan(aws: Aws, 
 
 
 def test_the_tls_only_policy_denies_plain_http(aws: Aws) -> None:
-    """moto enforces aws:SecureTransport: the policy really denies a plain-HTTP upload."""
+    """The policy denies a plain-HTTP upload (moto ignores its condition and would deny over https too:
+    test_deploy_artifacts_tls.py; on AWS the condition is what limits it to requests without TLS)."""
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(artifacts.tls_only_policy("aws", BUCKET)))
