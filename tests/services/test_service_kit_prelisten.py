@@ -13,8 +13,7 @@ import threading
 import time
 
 import uvicorn
-from service_kit.early import plain_health_body
-from service_kit.prelisten import PreListener, bind
+from service_kit.prelisten import PreListener, bind, plain_health_body
 
 BODY = plain_health_body("orders", "1.2.3", "abc123", {"extra": True})
 

@@ -6,7 +6,7 @@ answers within a few hundred milliseconds of the process starting, even on busy 
 
 from typing import Any
 
-from service_kit.early import plain_health_body
+from service_kit.prelisten import plain_health_body  # not .early: that imports asyncio
 from service_kit.server import run_service
 
 from . import __version__

@@ -15,22 +15,19 @@ fails the process logs why and exits with status 1, as a failed start-up would.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
+
+from .prelisten import plain_health_body
+
+__all__ = ["EarlyApp", "plain_health_body"]
 
 log = logging.getLogger("startup")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
-
-
-def plain_health_body(service: str, version: str, image_tag: str, fields: Mapping[str, Any] | None = None) -> bytes:
-    """health.health_body's bytes for health.Health plus `fields` (str, bool, int), without pydantic."""
-    body = {"status": "ok", "service": service, "version": version, "image_tag": image_tag, **(fields or {})}
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 class EarlyApp:

@@ -14,13 +14,21 @@ Any other request meets a server that is not running yet: 503 in the one error s
 from __future__ import annotations
 
 import json
+import os
 import socket
 import threading
-import uuid
+from collections.abc import Mapping
+from typing import Any
 
 _POLL_SECONDS = 0.02  # how soon the thread notices it must stop; also the longest a stop waits
 _MAX_HEAD_BYTES = 8192
 _SOCKET_SECONDS = 2.0
+
+
+def plain_health_body(service: str, version: str, image_tag: str, fields: Mapping[str, Any] | None = None) -> bytes:
+    """health.health_body's bytes for health.Health plus `fields` (str, bool, int), without pydantic."""
+    body = {"status": "ok", "service": service, "version": version, "image_tag": image_tag, **(fields or {})}
+    return json.dumps(body, separators=(",", ":")).encode()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -86,7 +94,7 @@ def _read_head(conn: socket.socket) -> bytes:
 
 
 def _starting() -> bytes:
-    request_id = uuid.uuid4().hex
+    request_id = os.urandom(16).hex()
     error = {"code": "unavailable", "message": "the service is starting; retry shortly", "request_id": request_id}
     body = json.dumps({"error": error}, separators=(",", ":")).encode()
     return _response(503, body, b"retry-after: 1\r\nx-request-id: %s\r\n" % request_id.encode())
