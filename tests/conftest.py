@@ -33,13 +33,11 @@ def pytest_configure(config: pytest.Config) -> None:
                             "it edits a committed file or asserts the build folder is unchanged")
 
 
-# Tests whose assertions span the whole work tree. None today: a refused command's "wrote nothing"
-# is proved by recording that process's own writes (write_watch.py, state_support.watched_deploy),
-# not by comparing templates/ and build/ while other workers write there. Comparing held the other
-# worker still for each such test: measured, 256 s of waiting in a 270 s run of six files.
-WHOLE_TREE_FILES: set[str] = set()
+# Tests whose assertions span the whole work tree: they compare templates/ and build/ before and
+# after a refused command, which another worker's deploy (writing build/templates/...) would change.
+WHOLE_TREE_FILES = {"test_config_errors.py", "test_config_inputs.py", "test_config_auth.py"}
 # Fixtures that edit a committed file for the length of a test (every git-status check elsewhere would see it).
-WHOLE_TREE_FIXTURES = {"edited"}
+WHOLE_TREE_FIXTURES = {"edited", "refused_synth"}
 LOCK_FILE = Path(tempfile.gettempdir()) / (
     "layered-platform-tests-" + hashlib.sha256(str(Path(__file__).resolve()).encode()).hexdigest()[:12] + ".lock")
 
@@ -88,7 +86,8 @@ def aws(moto_url: str, request: pytest.FixtureRequest) -> Iterator[Aws]:
 
 @pytest.fixture
 def refused_synth(tmp_path: Path) -> Callable[..., str]:
-    """state_support.refused_synth on this test's tmp_path."""
+    """state_support.refused_synth on this test's tmp_path; listed in WHOLE_TREE_FIXTURES, because
+    it proves templates/ and build/ unchanged while other workers may be writing build/."""
     from state_support import refused_synth as check
 
     return lambda text, *args: check(tmp_path, text, *args)

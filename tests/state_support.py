@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from deploy_support import REPO, Aws
-
-WATCH = Path(__file__).resolve().parent / "write_watch.py"
 
 
 def git_status() -> str:
@@ -18,32 +16,32 @@ def git_status() -> str:
                           capture_output=True, text=True, check=True).stdout
 
 
-def watched_deploy(*args: str, env: dict[str, str] | None = None,
-                   timeout: float = 60) -> tuple[subprocess.CompletedProcess[str], list[str]]:
-    """`python deploy.py ARGS` run from the repository, and every file that process wrote (write_watch.py):
-    the proof that a refused command wrote nothing, whatever other test workers write meanwhile."""
-    with tempfile.TemporaryDirectory(prefix="write-watch-") as folder:
-        report = Path(folder) / "written"
-        proc = subprocess.run([sys.executable, str(WATCH), str(report), str(REPO / "deploy.py"), *args],
-                              capture_output=True, text=True, cwd=REPO, env=env, timeout=timeout)
-        written = report.read_text(encoding="utf-8").splitlines() if report.exists() else ["(no report)"]
-    return proc, written
+def tree_digest() -> str:
+    """Every file under templates/ and build/, names and bytes: a refused command writes neither."""
+    h = hashlib.sha256()
+    for base in (REPO / "templates", REPO / "build"):
+        for p in sorted(base.rglob("*")) if base.exists() else []:
+            h.update(str(p).encode())
+            if p.is_file():
+                h.update(p.read_bytes())
+    return h.hexdigest()
 
 
 def refused_synth(tmp_path: Path, text: str, *args: str) -> str:
     """`deploy.py --synth` on a configuration with one mistake, refused as every bad input must be:
     exit 2, one line on stderr naming platform.toml, nothing on stdout, no traceback, templates/,
-    build/, the git tree and tmp_path untouched (no file written at all). Returns the line for the
-    caller's check of its words. Used through the `refused_synth` fixture."""
+    build/, the git tree and tmp_path untouched. Returns the line for the caller's check of its words.
+    Used through the `refused_synth` fixture, which takes the whole-tree lock (tests/conftest.py)."""
     config = tmp_path / "platform.toml"
     config.write_text(text)
-    status = git_status()
-    proc, written = watched_deploy("--config", str(config), "--synth", *args)
+    before, status = tree_digest(), git_status()
+    proc = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--config", str(config), "--synth", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: platform.toml: "), proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == "", proc.stderr
-    assert written == [] and git_status() == status, written
+    assert tree_digest() == before and git_status() == status
     assert list(tmp_path.iterdir()) == [config]
     return lines[0]
 

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-from state_support import watched_deploy
 
 from generators.config import ConfigError, load_config
 from generators.naming import RESERVED_ENV_VARS, RESERVED_NAMES
@@ -250,14 +249,19 @@ def git_status() -> str:
                           text=True, cwd=ROOT, check=True).stdout
 
 
+def listing() -> list[Path]:
+    return sorted(p for base in (ROOT / "templates", ROOT / "build") if base.exists() for p in base.rglob("*"))
+
+
 def refused_by_deploy(*args: str) -> str:
-    before = git_status()
-    proc, written = watched_deploy(*args, timeout=120, env={**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+    before, files = git_status(), listing()
+    proc = subprocess.run([sys.executable, str(ROOT / "deploy.py"), *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env={**os.environ, "AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert "Traceback" not in proc.stderr and "bug" not in proc.stderr and proc.stdout == ""
-    assert written == [] and git_status() == before, written
+    assert git_status() == before and listing() == files
     return lines[0]
 
 
