@@ -122,11 +122,6 @@ def claims_checked(claims: dict[str, Any], audience: str) -> dict[str, Any]:
     return claims
 
 
-def missing_token() -> ApiError:
-    return ApiError(401, "unauthorized", "sign-in required: send Authorization: Bearer <token>",
-                    {"WWW-Authenticate": "Bearer"})
-
-
 def invalid_token(message: str) -> ApiError:
     return ApiError(401, "invalid_token", message, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
@@ -142,7 +137,12 @@ def sign_in(methods: Collection[str] | None = None) -> Any:
         if verifier is None:
             caller = _without_sign_in(request)
         elif credentials is None:
-            raise missing_token()
+            raise ApiError(
+                401,
+                "unauthorized",
+                "sign-in required: send Authorization: Bearer <token>",
+                {"WWW-Authenticate": "Bearer"},
+            )
         else:
             caller = await verifier.verify(credentials.credentials)
         request.state.caller = caller
