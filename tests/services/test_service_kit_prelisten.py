@@ -8,12 +8,16 @@ runs inference-api under its console script (they wait for this answer first).
 from __future__ import annotations
 
 import http.client
+import json
 import socket
+import subprocess
 import threading
 import time
 
 import uvicorn
+from http_fakes import service_env
 from service_kit.prelisten import PreListener, bind, plain_health_body
+from services_testkit import bin_dir
 
 BODY = plain_health_body("orders", "1.2.3", "abc123", {"extra": True})
 
@@ -91,3 +95,16 @@ def test_after_stop_uvicorn_serves_the_same_socket_and_the_waiting_connection() 
         server.should_exit = True
         thread.join(10)
         sock.close()
+
+
+def test_a_taken_port_is_one_log_line_and_exit_1() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        env = service_env(taken.getsockname()[1], AUTH_DISABLED="1")
+        result = subprocess.run([str(bin_dir() / "inference-api")], env=env, capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stdout + result.stderr
+    [line] = [x for x in result.stdout.splitlines() if "cannot listen" in x]
+    assert json.loads(line)["level"] in ("CRITICAL", "critical")

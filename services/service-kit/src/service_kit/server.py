@@ -45,7 +45,12 @@ def run_service(settings_type: type[S], create_app: Callable[[S], Any],
 
     # Bound and answering before uvicorn is imported (prelisten.py); EarlyApp answers after.
     path, body = early_health(settings)
-    listener = PreListener(bind(settings.host, settings.port), path, body).start()
+    try:
+        sock = bind(settings.host, settings.port)
+    except OSError as exc:  # the port is taken, or the address is not this host's: as uvicorn would
+        logging.getLogger("startup").critical(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
+        raise SystemExit(1) from None
+    listener = PreListener(sock, path, body).start()
     from .early import EarlyApp
 
     serve(EarlyApp(lambda: create_app(settings), path, body), settings, listener)
