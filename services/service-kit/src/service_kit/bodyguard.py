@@ -56,22 +56,22 @@ class BodyGuardMiddleware:
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or not has_body(scope):
+        if scope["type"] != "http" or not _has_body(scope):
             await self.app(scope, receive, send)
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
             # A client that sends the whole body before reading (most do) must still get the 413:
             # closing now would reset the connection under it. The server discards what follows.
-            await refuse(send, 413, "payload_too_large", self._too_large(), close=declared > DRAIN_LIMIT_BYTES)
+            await self._refuse(send, 413, "payload_too_large", self._too_large(), close=declared > DRAIN_LIMIT_BYTES)
             return
         body = await self._read(receive)
         if body is None:  # chunked, size unknown: stop reading and close rather than drain forever
-            await refuse(send, 413, "payload_too_large", self._too_large(), close=True)
+            await self._refuse(send, 413, "payload_too_large", self._too_large(), close=True)
             return
         problem = non_finite_problem(body) if body and _is_json(scope) else None
         if problem:
-            await refuse(send, 422, "invalid_request", problem)
+            await self._refuse(send, 422, "invalid_request", problem)
             return
         await self.app(scope, _replay(body, receive), send)
 
@@ -94,29 +94,24 @@ class BodyGuardMiddleware:
     def _too_large(self) -> str:
         return f"the request body is larger than {self.max_bytes} bytes"
 
+    async def _refuse(self, send: Any, status: int, code: str, message: str, close: bool = False) -> None:
+        await send_error(send, status, code, message, close=close)
 
 
-async def refuse(send: Any, status: int, code: str, message: str, close: bool = False,
-                 extra: dict[str, str] | None = None) -> None:
-    """An error answer in the one shape, sent before the app (or anything else) read the body."""
+async def send_error(send: Any, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                     close: bool = False) -> None:
+    """The one error shape (errors.error_bytes), answered from pure ASGI code before the app runs."""
     body = error_bytes(code, message)
-    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-    headers += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (extra or {}).items()]
+    raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
     if close:
-        headers.append((b"connection", b"close"))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+        raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 
 
-def has_body(scope: Scope) -> bool:
+def _has_body(scope: Scope) -> bool:
     return any(name in _BODYLESS for name, _ in scope["headers"])
-
-
-def unread_body_closes(scope: Scope) -> bool:
-    """Whether an answer that leaves the body unread should close the connection: the server would
-    otherwise discard what follows, which is fine up to DRAIN_LIMIT_BYTES and unbounded when chunked."""
-    declared = _content_length(scope)
-    return declared is None or declared > DRAIN_LIMIT_BYTES
 
 
 def _content_length(scope: Scope) -> int | None:
