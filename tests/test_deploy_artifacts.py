@@ -4,21 +4,20 @@ action itself, since no configured stack is that large yet."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 from deploy_support import REPO, Aws, clean_env
+from relay_support import Relay
 
 from deployer.aws import artifacts, runner
 from deployer.commands.actions import Context
@@ -135,44 +134,24 @@ def test_the_tls_only_policy_denies_plain_http(aws: Aws) -> None:
 
 
 # --- An endpoint without the account-regional namespace: the global name, its owner checked -------------
-class _NoNamespaceS3(BaseHTTPRequestHandler):
+class _NoNamespaceS3(Relay):
     """Forwards to the emulator, but refuses CreateBucket in the account-regional namespace, as an
     S3-compatible endpoint without that namespace does (HTTP 400)."""
 
-    upstream = ""
     deny_create = False  # answer every CreateBucket as IAM does a role without s3:CreateBucket (the plan role)
 
-    def _relay(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def relay(self) -> None:
+        body = self.read_body()
         creates = self.command == "PUT" and "?" not in self.path and self.path.count("/") == 1
         if creates and self.deny_create:
-            self._answer(403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code><Message>"
-                         b"not authorized to perform: s3:CreateBucket</Message></Error>")
+            self.answer(403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code><Message>"
+                        b"not authorized to perform: s3:CreateBucket</Message></Error>")
             return
         if creates and self.headers.get("x-amz-bucket-namespace"):
-            self._answer(400, {"Content-Type": "application/xml"}, b"<Error><Code>InvalidArgument</Code><Message>"
-                         b"x-amz-bucket-namespace is not supported</Message></Error>")
+            self.answer(400, {"Content-Type": "application/xml"}, b"<Error><Code>InvalidArgument</Code><Message>"
+                        b"x-amz-bucket-namespace is not supported</Message></Error>")
             return
-        host = urlsplit(self.upstream)
-        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
-        conn.request(self.command, self.path, body=body, headers=dict(self.headers))
-        answer = conn.getresponse()
-        self._answer(answer.status, dict(answer.getheaders()), answer.read())
-        conn.close()
-
-    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.forward(body, timeout=30)
 
 
 def _serve(aws: Aws, deny_create: bool) -> Iterator[str]:

@@ -7,28 +7,27 @@ planned" in one line naming the deploy that makes it; the others are planned; ex
 
 from __future__ import annotations
 
-import http.client
 import json
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from deploy_support import REPO, Aws, set_status
+from relay_support import Relay
 from test_deploy_origin_secret import ALB, CLOUDFRONT, PREFIX, public_alb  # noqa: F401 (a fixture)
 
 READ_PREFIXES = ("Get", "Describe", "List", "Head", "BatchGet", "Query")
 PLAN_WRITES = {"CreateChangeSet", "DeleteChangeSet"}  # what the plan role may change
 
 
-class _ReadOnly(BaseHTTPRequestHandler):
+class _ReadOnly(Relay):
     """Relays reads to the emulator; any write the plan role may not make is refused and recorded."""
 
-    upstream = ""
     seen: list[str] = []
     refused: list[str] = []
 
@@ -47,36 +46,16 @@ class _ReadOnly(BaseHTTPRequestHandler):
             return "PutPlanObject"
         return f"S3 {self.command} {path.path}?{path.query}"
 
-    def _relay(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def relay(self) -> None:
+        body = self.read_body()
         action = self._action(body)
         self.seen.append(action)
         if not (action.startswith(READ_PREFIXES) or action in PLAN_WRITES or action == "PutPlanObject"):
             self.refused.append(action)
-            self._answer(403, {"Content-Type": "application/xml"}, b"<ErrorResponse><Error><Code>AccessDenied</Code>"
-                         b"<Message>the plan role may not</Message></Error></ErrorResponse>")
+            self.answer(403, {"Content-Type": "application/xml"}, b"<ErrorResponse><Error><Code>AccessDenied</Code>"
+                        b"<Message>the plan role may not</Message></Error></ErrorResponse>")
             return
-        host = urlsplit(self.upstream)
-        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=60)
-        conn.request(self.command, self.path, body=body, headers=dict(self.headers))
-        answer = conn.getresponse()
-        self._answer(answer.status, dict(answer.getheaders()), answer.read())
-        conn.close()
-
-    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.forward(body)
 
 
 @pytest.fixture
