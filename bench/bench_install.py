@@ -4,8 +4,8 @@ plus the checkov environment), each into fresh virtual environments in a tempora
 
 It runs the Makefile's own targets with VENV/CHECKOV_VENV pointed at the temporary folder, so it
 measures exactly what a user (and CI) runs. Targets (issue 13): demo <= 45 s with a warm package
-cache and a virtual environment <= 200 MB. `--cold` gives pip an empty cache of its own (every
-package downloaded again). Run from the repository root:
+cache and a virtual environment <= 200 MB. pip installs only uv, and uv the rest; `--cold` gives
+both empty caches of their own (every package downloaded again). Run from the repository root:
     .venv/bin/python bench/bench_install.py [--runs N] [--cold] [--only demo|test]
 """
 
@@ -32,7 +32,7 @@ def size_mb(path: Path) -> float:
 def make(work: Path, *targets: str, cache: Path | None) -> float:
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
     if cache:
-        env["PIP_CACHE_DIR"] = str(cache)
+        env["PIP_CACHE_DIR"], env["UV_CACHE_DIR"] = str(cache / "pip"), str(cache / "uv")
     args = ["make", "--no-print-directory", "-s", f"PYTHON={PYTHON}", f"VENV={work / 'venv'}",
             f"CHECKOV_VENV={work / 'venv-checkov'}", *targets]
     start = time.monotonic()
@@ -44,7 +44,7 @@ def measure(kind: str, cold: bool) -> tuple[float, float]:
     """(seconds, MB of the venvs) for one fresh install of `kind`."""
     with tempfile.TemporaryDirectory(prefix=f"bench-install-{kind}-") as tmp:
         work = Path(tmp)
-        cache = work / "pip-cache" if cold else None
+        cache = work / "caches" if cold else None
         if kind == "demo":
             seconds = make(work, f"{work / 'venv'}/.demo", cache=cache)
         else:
@@ -56,10 +56,10 @@ def measure(kind: str, cold: bool) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1)
-    parser.add_argument("--cold", action="store_true", help="an empty pip cache for every run")
+    parser.add_argument("--cold", action="store_true", help="empty pip and uv caches for every run")
     parser.add_argument("--only", choices=["demo", "test"])
     args = parser.parse_args()
-    cache = "cold (empty pip cache)" if args.cold else "warm pip cache"
+    cache = "cold (empty caches)" if args.cold else "warm caches"
     for kind in [args.only] if args.only else ["demo", "test"]:
         results = [measure(kind, args.cold) for _ in range(args.runs)]
         times = [r[0] for r in results]

@@ -4,21 +4,20 @@ action itself, since no configured stack is that large yet."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 from deploy_support import REPO, Aws, clean_env
+from relay_support import Relay
 
 from deployer.aws import artifacts, runner
 from deployer.commands.actions import Context
@@ -102,26 +101,28 @@ def test_a_bucket_sniped_by_another_account_stops_the_run_before_upload(aws: Aws
 
 
 def test_the_artifacts_bucket_is_hardened_and_plans_upload_under_plan(aws: Aws, tmp_path: Path) -> None:
+    """A deploy makes and hardens the bucket; a plan then only uploads, under plan/ (it writes nothing else)."""
     config = big_alerts_config(tmp_path)
-    planned = aws.deploy("--config", str(config), "--stack", "alerts", "--plan")
-    assert planned.returncode == 3, planned.stdout + planned.stderr
+    done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
     s3 = aws.client("s3")
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
-    assert len(keys) == 1 and keys[0].startswith("plan/layered-dev-alerts/"), keys
+    assert len(keys) == 1 and keys[0].startswith("layered-dev-alerts/"), keys
     assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
-    # No TLS-only policy over plain HTTP (it would lock the tool out; moto enforces it): see the next test.
+    # No TLS-only policy over plain HTTP (it would lock the tool out): see the next test.
     with pytest.raises(ClientError):
         s3.get_bucket_policy(Bucket=BUCKET)
     [rule] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
     assert rule["Status"] == "Enabled" and rule["Expiration"]["Days"] == artifacts.ARTIFACTS_KEEP_DAYS
-    done = aws.deploy("--config", str(config), "--stack", "alerts", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]}
+    planned = aws.deploy("--config", str(config), "--stack", "alerts", "--plan")
+    assert planned.returncode == 0, planned.stdout + planned.stderr  # no changes: nothing to review
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET)["Contents"]]
     assert {k.split("/")[0] for k in keys} == {"plan", "layered-dev-alerts"}, keys
 
 
 def test_the_tls_only_policy_denies_plain_http(aws: Aws) -> None:
-    """moto enforces aws:SecureTransport: the policy really denies a plain-HTTP upload."""
+    """The policy denies a plain-HTTP upload (moto ignores its condition and would deny over https too:
+    test_deploy_artifacts_tls.py; on AWS the condition is what limits it to requests without TLS)."""
     s3 = aws.client("s3")
     s3.create_bucket(Bucket=BUCKET)
     s3.put_bucket_policy(Bucket=BUCKET, Policy=json.dumps(artifacts.tls_only_policy("aws", BUCKET)))
@@ -133,44 +134,24 @@ def test_the_tls_only_policy_denies_plain_http(aws: Aws) -> None:
 
 
 # --- An endpoint without the account-regional namespace: the global name, its owner checked -------------
-class _NoNamespaceS3(BaseHTTPRequestHandler):
+class _NoNamespaceS3(Relay):
     """Forwards to the emulator, but refuses CreateBucket in the account-regional namespace, as an
     S3-compatible endpoint without that namespace does (HTTP 400)."""
 
-    upstream = ""
     deny_create = False  # answer every CreateBucket as IAM does a role without s3:CreateBucket (the plan role)
 
-    def _relay(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+    def relay(self) -> None:
+        body = self.read_body()
         creates = self.command == "PUT" and "?" not in self.path and self.path.count("/") == 1
         if creates and self.deny_create:
-            self._answer(403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code><Message>"
-                         b"not authorized to perform: s3:CreateBucket</Message></Error>")
+            self.answer(403, {"Content-Type": "application/xml"}, b"<Error><Code>AccessDenied</Code><Message>"
+                        b"not authorized to perform: s3:CreateBucket</Message></Error>")
             return
         if creates and self.headers.get("x-amz-bucket-namespace"):
-            self._answer(400, {"Content-Type": "application/xml"}, b"<Error><Code>InvalidArgument</Code><Message>"
-                         b"x-amz-bucket-namespace is not supported</Message></Error>")
+            self.answer(400, {"Content-Type": "application/xml"}, b"<Error><Code>InvalidArgument</Code><Message>"
+                        b"x-amz-bucket-namespace is not supported</Message></Error>")
             return
-        host = urlsplit(self.upstream)
-        conn = http.client.HTTPConnection(host.hostname, host.port, timeout=30)
-        conn.request(self.command, self.path, body=body, headers=dict(self.headers))
-        answer = conn.getresponse()
-        self._answer(answer.status, dict(answer.getheaders()), answer.read())
-        conn.close()
-
-    def _answer(self, status: int, headers: dict[str, str], body: bytes) -> None:
-        self.send_response(status)
-        for key, value in headers.items():
-            if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
-                self.send_header(key, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = _relay
-
-    def log_message(self, *args: object) -> None:
-        pass
+        self.forward(body, timeout=30)
 
 
 def _serve(aws: Aws, deny_create: bool) -> Iterator[str]:
@@ -228,14 +209,14 @@ def test_regional_names_keep_their_suffix_whole() -> None:
 
 
 def test_a_plan_that_may_not_create_the_bucket_says_so(aws: Aws, tmp_path: Path, no_create_s3: str) -> None:
-    """The plan role cannot create the artifacts bucket: one line, exit 2, no change set, nothing created."""
+    """A plan creates no bucket (the plan role may not): one line, exit 2, no change set, nothing created."""
     config = big_alerts_config(tmp_path)
     done = aws.deploy("--config", str(config), "--stack", "alerts", "--plan",
                       env={**aws.env, "AWS_ENDPOINT_URL_S3": no_create_s3})
     assert done.returncode == 2, done.stdout + done.stderr
-    assert done.stderr.strip() == (f"error: artifacts bucket {BUCKET} does not exist yet and these credentials may not "
-                                   "create it (the ci plan role never does) — a deploy creates it on first need: "
-                                   "deploy once with the deploy role or as an administrator, then plan again")
+    assert done.stderr.strip() == (f"error: artifacts bucket {BUCKET} does not exist yet, and a plan creates nothing "
+                                   "(the ci plan role may not) — a deploy creates it on first need: deploy once with "
+                                   "the deploy role or as an administrator, then plan again")
     assert aws.stacks() == {} and aws.client("s3").list_buckets()["Buckets"] == []
 
 

@@ -367,6 +367,21 @@ def test_the_plan_review_execute_calls() -> None:
     assert 'python deploy.py --publish frontend --env "$DEPLOY_ENV"' in frontend
 
 
+@pytest.mark.parametrize("stack", sorted(WORKFLOWS))
+def test_a_stack_the_plan_could_not_make_gets_its_first_deploy(stack: str) -> None:
+    """A plan writes nothing, so a stack whose inputs only a deploy creates is "not planned": the plan job
+    exposes `first_deploy`, and every execute step passes it on (the action then deploys in one run)."""
+    jobs = workflow(stack)["jobs"]
+    assert jobs["plan"]["outputs"]["first_deploy"] == "${{ steps.plan.outputs.first_deploy }}"
+    for step in jobs["deploy"]["steps"]:
+        if step.get("with", {}).get("mode") == "execute":
+            assert step["with"]["first-deploy"] == "${{ needs.plan.outputs.first_deploy }}"
+    action = load(GITHUB / "actions" / "change-set" / "action.yml")
+    when = "inputs.mode == 'execute' && inputs.first-deploy == 'true'"
+    first = [s for s in action["runs"]["steps"] if s.get("if") == when]
+    assert [s["run"] for s in first] == ['python deploy.py --stack "$STACK" --env "$DEPLOY_ENV" --yes']
+
+
 # --- path filters -------------------------------------------------------------------------------
 
 
@@ -468,8 +483,8 @@ def run_summary(tmp_path: Path, stdout: str, code: int) -> tuple[int, str, str]:
 
 def test_plan_with_changes_passes_and_lists_them(tmp_path: Path) -> None:
     status, md, out = run_summary(tmp_path, json.dumps(PLAN), 3)
-    assert status == 0 and out == "changes=true\n"
-    assert "exit 3 (change sets created, waiting for review)" in md
+    assert status == 0 and out == "changes=true\nfirst_deploy=false\n"
+    assert "exit 3 (change sets created, or stacks only a deploy can make, waiting for review)" in md
     assert "[review in the CloudFormation console](https://console.example/cs)" in md
     assert "| Modify :warning: | `TaskDefinition` | AWS::ECS::TaskDefinition | True |" in md
     assert "| Add | `Alarm` | AWS::CloudWatch::Alarm | - |" in md
@@ -478,7 +493,7 @@ def test_plan_with_changes_passes_and_lists_them(tmp_path: Path) -> None:
 def test_plan_without_changes_outputs_false(tmp_path: Path) -> None:
     doc = {**PLAN, "exit_code": 0, "stacks": [{"stack": "app-api", "status": "no changes", "changes": []}]}
     status, md, out = run_summary(tmp_path, json.dumps(doc), 0)
-    assert status == 0 and out == "changes=false\n" and "app-api (dev): no changes" in md
+    assert status == 0 and out == "changes=false\nfirst_deploy=false\n" and "app-api (dev): no changes" in md
 
 
 @pytest.mark.parametrize("code", [1, 2, 7])

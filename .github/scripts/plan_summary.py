@@ -5,8 +5,9 @@
     python .github/scripts/plan_summary.py plan.json --exit-code "$code" \
         --summary "$GITHUB_STEP_SUMMARY" --output "$GITHUB_OUTPUT"
 
-deploy.py exits 3 when change sets were created and wait for review: for a pipeline that is a
-success with `changes=true`, not a failure. 0 means nothing to change (`changes=false`). Any
+deploy.py exits 3 when change sets were created and wait for review (or a stack was "not planned":
+its first deploy must make an input the plan role may not, `first_deploy=true`): for a pipeline that
+is a success with `changes=true`, not a failure. 0 means nothing to change (`changes=false`). Any
 other status is passed through so the step fails, after the summary has said why.
 """
 
@@ -19,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 EXIT_OK, EXIT_REVIEW = 0, 3
+NOT_PLANNED = "not planned"  # deploy.py's status for a stack whose inputs only a deploy creates
 MEANING = {0: "nothing to change", 1: "deployment failed", 2: "bad usage, configuration or pre-flight check",
-           3: "change sets created, waiting for review", 4: "declined at the confirmation question"}
+           3: "change sets created, or stacks only a deploy can make, waiting for review",
+           4: "declined at the confirmation question"}
 
 
 def _cell(value: Any) -> str:
@@ -116,7 +119,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         with args.output.open("a", encoding="utf-8") as f:
             f.write(f"changes={'true' if args.exit_code == EXIT_REVIEW else 'false'}\n")
+            f.write(f"first_deploy={'true' if first_deploy(raw) else 'false'}\n")
     return 0
+
+
+def first_deploy(raw: str) -> bool:
+    """A stack the plan could not make (an input only a deploy creates: the origin secret, the first
+    image): the deploy job deploys it in one run instead of executing a change set there is none of."""
+    try:
+        return any(s.get("status") == NOT_PLANNED for s in json.loads(raw)["stacks"])
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return False
 
 
 if __name__ == "__main__":

@@ -122,9 +122,9 @@ def harden_bucket(s3: Any, bucket: str, account: str) -> tuple[str, ...]:
     if s3.meta.endpoint_url.startswith("https://"):
         s3.put_bucket_policy(Bucket=bucket, **owner, Policy=json.dumps(tls_only_policy(s3.meta.partition, bucket)))
     else:
-        # Not always: the policy denies every request that did not come over TLS, and an endpoint that
-        # enforces bucket policies over plain HTTP (moto's server does) would then refuse this tool too.
-        # Every AWS endpoint is https, so only a local emulator goes without it.
+        # Not always: the policy denies every request that did not come over TLS, so over a plain-HTTP
+        # endpoint that enforces bucket policies (moto's server does, ignoring their conditions) it would
+        # refuse this tool too. Every AWS endpoint is https, so only a local emulator goes without it.
         notes = (f"artifacts bucket {bucket}: no TLS-only policy, the endpoint {s3.meta.endpoint_url} is plain "
                  "HTTP (the policy would refuse every call made over it)",)
     s3.put_bucket_versioning(Bucket=bucket, **owner, VersioningConfiguration={"Status": "Enabled"})

@@ -342,7 +342,22 @@ def pricing_client(clients: Clients) -> Any:
 
 # --- --execute (ci): what a planned change set really holds ----------------------------------------
 
-def change_set_template(cf: Any, change_set_id: str) -> dict[str, Any]:
+def change_set_template(cf: Any, stack_name: str, change_set_id: str) -> dict[str, Any]:
     """The template a change set was made from, as submitted: its Description is the creator's word."""
-    body = cf.get_template(ChangeSetName=change_set_id, TemplateStage="Original")["TemplateBody"]
+    body = cf.get_template(StackName=stack_name, ChangeSetName=change_set_id, TemplateStage="Original")["TemplateBody"]
     return json.loads(body) if isinstance(body, str) else dict(body)
+
+
+# A change-set name deploy.py never gives (--change-set-name could, but only on purpose), asked for as a probe.
+PROBE_CHANGE_SET = "no-such-change-set-deploy-py-probe"
+
+
+def templates_by_change_set(cf: Any, stack_name: str) -> bool:
+    """Whether the endpoint answers GetTemplate for the change set named: asked for one that does not
+    exist, AWS fails (ChangeSetNotFound); an endpoint that ignores ChangeSetName (stock moto) answers the
+    stack's own template, and then no change set's template can be verified there."""
+    try:
+        cf.get_template(StackName=stack_name, ChangeSetName=PROBE_CHANGE_SET, TemplateStage="Original")
+    except ClientError:
+        return True
+    return False

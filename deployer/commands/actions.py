@@ -113,6 +113,15 @@ def prepare_stack(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None) 
 def _deploy(ctx: Context, sp: StackPlan, existing: dict[str, Any] | None, result: StackResult) -> None:
     cf = ctx.at(sp.stack).cf
     kind = classify("stack", existing["StackStatus"] if existing else None)
+    if kind is Kind.RECREATE and ctx.keep_change_sets:  # a plan deletes nothing (plan_only.py)
+        assert existing is not None
+        if existing["StackStatus"] != "REVIEW_IN_PROGRESS":  # a shell takes a CREATE change set as it is
+            result.status = "not planned"
+            result.reason = (f"not planned: {sp.stack_name} is {existing['StackStatus']} from a failed first "
+                             "create, which a deploy deletes and creates again (a plan deletes nothing)")
+            ctx.report.stack(sp.stack, result.reason)
+            return
+        kind = Kind.ABSENT
     if kind is Kind.RECREATE:
         assert existing is not None
         ctx.report.stack(sp.stack, f"is {existing['StackStatus']} from a failed first create: "
@@ -226,7 +235,7 @@ def discard(ctx: Context, result: StackResult) -> None:
         return
     cf = ctx.at(result.stack).cf
     runner.delete_change_set(cf, result.change_set_id)
-    if result.action in ("create", "recreate"):
+    if result.action in ("create", "recreate") and not ctx.keep_change_sets:  # a plan leaves the shell
         shell = runner.describe_stack(cf, result.stack_name)
         if shell and shell["StackStatus"] == "REVIEW_IN_PROGRESS":
             runner.delete_stack(cf, shell["StackId"])
@@ -282,7 +291,11 @@ def _template_url(ctx: Context, sp: StackPlan) -> str | None:
     bucket = ctx.buckets[region]
     with ctx.lock:
         try:
-            artifacts.ensure_bucket(s3, None, bucket, region, ctx.artifacts_owner)
+            if ctx.keep_change_sets:  # a plan creates and hardens nothing: the bucket must be ours already
+                if artifacts.bucket_state(s3, bucket, ctx.artifacts_owner) != "mine":
+                    raise artifacts.ForeignBucket(bucket)
+            else:
+                artifacts.ensure_bucket(s3, None, bucket, region, ctx.artifacts_owner)
         except artifacts.ForeignBucket:  # taken between the pre-flight check and now
             raise UsageError(foreign_message(bucket, ctx.artifacts_owner)) from None
     # --plan uploads under plan/, which the deploy role cannot read: a pull request's plan job never

@@ -20,12 +20,14 @@ from generators.naming import artifacts_bucket, regional_artifacts_bucket
 
 
 def prepare_buckets(clients: runner.Clients, stacks: Iterable[StackPlan], prefix: str, account: str,
-                    report: Reporter) -> dict[str, str]:
-    """Region -> the artifacts bucket to upload to, for the regions whose templates need one."""
+                    report: Reporter, create: bool = True) -> dict[str, str]:
+    """Region -> the artifacts bucket to upload to, for the regions whose templates need one.
+    create=False (--plan): only an existing bucket of the caller's own is used, made and hardened by a deploy."""
     regions = sorted({sp.region or clients.region for sp in stacks if sp.size > TEMPLATE_BODY_LIMIT})
     buckets: dict[str, str] = {}
     for region in regions:
-        got = _ensure(clients.for_region(region).s3, prefix, account, region)
+        s3 = clients.for_region(region).s3
+        got = _ensure(s3, prefix, account, region) if create else _existing(s3, prefix, account, region)
         if got.created:
             report.line(f"created artifacts bucket {got.bucket} (encrypted, versioned, public access blocked, "
                         f"templates expire after {artifacts.ARTIFACTS_KEEP_DAYS} days)")
@@ -45,8 +47,22 @@ def _ensure(s3: Any, prefix: str, account: str, region: str) -> artifacts.Ensure
         if runner.error_code(exc) not in ("AccessDenied", "403"):
             raise
         raise UsageError(f"artifacts bucket {regional or fallback} does not exist yet and these credentials may not "
-                         "create it (the ci plan role never does) — a deploy creates it on first need: deploy once "
-                         "with the deploy role or as an administrator, then plan again") from None
+                         "create it — deploy once with the ci deploy role or as an administrator") from None
+
+
+def _existing(s3: Any, prefix: str, account: str, region: str) -> artifacts.Ensured:
+    """The bucket a deploy made (either name), read only: a plan creates and hardens nothing."""
+    regional, fallback = regional_artifacts_bucket(prefix, account, region), artifacts_bucket(prefix, account, region)
+    for name in (n for n in (regional, fallback) if n):
+        state = artifacts.bucket_state(s3, name, account)
+        # The name a deploy would create first: held by another account, it stops the plan as it would the deploy.
+        if state == "foreign" and name == (regional or fallback):
+            raise UsageError(foreign_message(name, account))
+        if state == "mine":
+            return artifacts.Ensured(name)
+    raise UsageError(f"artifacts bucket {regional or fallback} does not exist yet, and a plan creates nothing (the ci "
+                     "plan role may not) — a deploy creates it on first need: deploy once with the deploy role or "
+                     "as an administrator, then plan again")
 
 
 def foreign_message(bucket: str, account: str) -> str:

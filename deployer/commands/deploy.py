@@ -15,7 +15,7 @@ from typing import Any
 from botocore.exceptions import ProfileNotFound
 
 from deployer.aws import runner, storage
-from deployer.commands import ci_role, converge, orphans, preflight, regions
+from deployer.commands import ci_role, converge, orphans, plan_only, preflight, regions
 from deployer.commands.actions import Context, StackResult, timestamp
 from deployer.commands.artifacts import prepare_buckets
 from deployer.commands.batch import run_batch
@@ -143,12 +143,15 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
     written = {p for p, w in s.contract.writer.items() if w in s.plan.stacks and w in kept and w not in s.regions}
     reads = {p for sp in s.plan.stacks.values() for p in sp.reads.values()}
     known = storage.get_parameters(clients.ssm, written | reads)
-    secret_paths = origin_secret_paths(s) if mode != "execute" else frozenset()  # --execute: --plan made them
-    problems += preflight.parameter_problems(clients, s.cfg, s.plan, emulated_images=opts.local, rerun=opts.rerun,
-                                             existing=known, created_here=secret_paths)
-    problems += preflight.secret_problems(clients, s.cfg, s.plan)
+    # A plan writes nothing (plan_only.py): a stack reading a parameter that does not exist is not planned.
+    not_planned = plan_only.gaps(s.plan, set(known), opts.rerun) if mode == "plan" else {}
+    plan = plan_only.without(s.plan, set(not_planned))
+    secret_paths = origin_secret_paths(s) if mode == "deploy" else frozenset()  # made by a deploy only
+    problems += preflight.parameter_problems(clients, s.cfg, plan, emulated_images=opts.local and mode != "plan",
+                                             rerun=opts.rerun, existing=known, created_here=secret_paths)
+    problems += preflight.secret_problems(clients, s.cfg, plan)
     preflight.fail_on(problems)
-    buckets = prepare_buckets(clients, s.plan.stacks.values(), s.cfg.prefix, account, s.report)
+    buckets = prepare_buckets(clients, plan.stacks.values(), s.cfg.prefix, account, s.report, create=mode != "plan")
     if secret_paths:  # created only once nothing else stands in the way
         from deployer.commands import origin_secret  # it imports this module: loaded here, not at the top
         origin_secret.ensure(clients, s.cfg, s.report)
@@ -162,12 +165,13 @@ def deploy(opts: Options, mode: str, confirm: Any, after_success: Any = None) ->
         protect=frozenset(FOUNDATION_STACKS), regions=s.regions,
     )
     missing = sorted(written - set(known))
-    ctx.after_success = lambda stack: _after(s, stack, kept.get(stack), missing, after_success)
+    if mode != "plan":  # converging writes (parameters, protection, placeholder images): never in a plan
+        ctx.after_success = lambda stack: _after(s, stack, kept.get(stack), missing, after_success)
     if mode == "execute":
         from deployer.commands.planned import execute_planned
         results = execute_planned(ctx, s.plan, states, lambda: interrupt(ctx, s))
     else:
-        results = _run(ctx, s, states)
+        results = {**plan_only.results(s.plan, not_planned, s.report), **_run(ctx, s, states, plan)}
     code = finish(s, opts, results, mode)
     return _alarm_verdict(s, results, code) if mode != "plan" else code
 
@@ -217,13 +221,13 @@ def _tags(s: Session, sp: StackPlan) -> dict[str, str]:
     return stack_tags(s.cfg.project, s.cfg.env.name, sp.stack)
 
 
-def _run(ctx: Context, s: Session, states: dict[str, Any]) -> dict[str, StackResult]:
+def _run(ctx: Context, s: Session, states: dict[str, Any], plan: Plan) -> dict[str, StackResult]:
     def skipped(stack: str) -> StackResult:
-        return StackResult(stack, s.plan.stacks[stack].stack_name, status="skipped",
+        return StackResult(stack, plan.stacks[stack].stack_name, status="skipped",
                            reason="not started: an earlier stack failed or was declined")
 
-    return run_grouped(s.plan.batches,
-                       lambda batch: run_batch(ctx, s.plan.stacks, batch, states, lambda: interrupt(ctx, s)), skipped)
+    return run_grouped(plan.batches,
+                       lambda batch: run_batch(ctx, plan.stacks, batch, states, lambda: interrupt(ctx, s)), skipped)
 
 
 def interrupt(ctx: Context, s: Session) -> None:
@@ -271,7 +275,7 @@ def exit_code(results: list[StackResult]) -> int:
         return EXIT_FAILED
     if any(r.status == "declined" for r in results):
         return EXIT_DECLINED
-    if any(r.status == "planned" for r in results):
+    if any(r.status in ("planned", "not planned") for r in results):  # waiting for a review, or for a deploy
         return EXIT_REVIEW
     return EXIT_OK
 

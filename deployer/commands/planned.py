@@ -48,6 +48,11 @@ def find_planned(ctx: Context, plan: Plan) -> dict[str, dict[str, Any]]:
         if digest_of(cs.get("Description")) != sp.digest:
             raise UsageError(f"change set {name} of {sp.stack_name} was made from a template other than "
                              f"{sp.path.name} as it is now — run --plan again and review the new change set")
+        if not runner.templates_by_change_set(ctx.at(sp.stack).cf, sp.stack_name):
+            raise UsageError(f"change set {name} of {sp.stack_name} cannot be verified: this endpoint answers "
+                             "GetTemplate with the stack's template, not the change set's (it does not support "
+                             "GetTemplate by change set), so nothing was executed — plan and execute in one run: "
+                             f"python deploy.py --stack {stack} with the same --env, without --plan or --execute")
         if not holds_what_it_claims(ctx, sp, cs):
             raise UsageError(f"change set {name} of {sp.stack_name} holds a template or parameter values other "
                              f"than {sp.path.name} (its description says otherwise): it was not made by --plan "
@@ -64,7 +69,7 @@ def holds_what_it_claims(ctx: Context, sp: StackPlan, cs: dict[str, Any]) -> boo
     job can make one under any name: what runs is checked instead, the template itself and every
     parameter left at the template's default (deploy.py passes none)."""
     template = json.loads(sp.body)
-    if runner.change_set_template(ctx.at(sp.stack).cf, cs["ChangeSetId"]) != template:
+    if runner.change_set_template(ctx.at(sp.stack).cf, sp.stack_name, cs["ChangeSetId"]) != template:
         return False
     defaults = {k: p.get("Default") for k, p in template.get("Parameters", {}).items()}
     return all(p.get("ParameterKey") in defaults and p.get("ParameterValue") == defaults[p["ParameterKey"]]

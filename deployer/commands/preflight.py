@@ -144,9 +144,9 @@ def parameter_problems(clients: runner.Clients, cfg: Config, plan: Plan, emulate
 
 
 def _missing_line(m: Missing, rerun: str) -> str:
-    if m.writer is None and is_origin_secret_param(m.path):  # --execute of a plan made before it existed
-        return (f"{m.reader} reads {m.path}, which does not exist — the origin secret is made by a deploy or "
-                f"--plan: python deploy.py --stack {m.reader} {rerun}")
+    if m.writer is None and is_origin_secret_param(m.path):  # --execute: a plan never creates it
+        return (f"{m.reader} reads {m.path}, which does not exist — the origin secret is made by a deploy "
+                f"(never by --plan): python deploy.py --stack {m.reader} {rerun}")
     if m.writer is None:
         service = image_service(m.path)
         return (f"{m.reader} reads {m.path}, which does not exist — publish an image first: "

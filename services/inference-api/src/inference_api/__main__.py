@@ -1,12 +1,13 @@
 """`python -m inference_api` and the `inference-api` console script: the container's CMD.
 
-The port opens before FastAPI and the routes are imported (service_kit.early): /inference/health
-answers within a few hundred milliseconds of the process starting, even on busy cores.
+The port opens before uvicorn, FastAPI and the routes are imported (service_kit.prelisten, then
+service_kit.early): /inference/health answers within about half a second of the process starting,
+under a second with the cores busy. Nothing heavy may be imported at the top of this module.
 """
 
 from typing import Any
 
-from service_kit.early import plain_health_body
+from service_kit.prelisten import plain_health_body  # not .early: that imports asyncio
 from service_kit.server import run_service
 
 from . import __version__

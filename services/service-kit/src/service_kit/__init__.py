@@ -7,4 +7,6 @@
 - accesslog, jsonlog: request ids, one JSON access line per request, JSON logging on stdout
 - server: run_service, the console scripts' entry (settings, logging, uvicorn until SIGTERM)
 - early: EarlyApp, listening (and answering the health check) before the app is imported and built
+- prelisten: PreListener, answering the health check on the bound port before uvicorn is imported
+- signin_gate: SignInGate, sign-in checked before anything reads a request's body
 """

@@ -128,34 +128,39 @@ def invalid_token(message: str) -> ApiError:
 
 def sign_in(methods: Collection[str] | None = None) -> Any:
     """A FastAPI dependency (for a router's or a route's `dependencies=[...]`): a valid bearer token
-    is required for `methods` (all when None). It leaves the caller on `request.state.caller`."""
+    is required for `methods` (all when None). It leaves the caller on `request.state.caller`.
+
+    It also marks the route for signin_gate.SignInGate, which checks the token before anything
+    reads the body; the dependency then finds the caller the gate admitted.
+    """
 
     async def require_caller(request: Request, credentials: HTTPAuthorizationCredentials | None = _BEARER) -> None:
         if methods is not None and request.method not in methods:
             return
-        verifier: TokenVerifier | None = request.app.state.auth
-        if verifier is None:
-            caller = _without_sign_in(request)
-        elif credentials is None:
-            raise ApiError(
-                401,
-                "unauthorized",
-                "sign-in required: send Authorization: Bearer <token>",
-                {"WWW-Authenticate": "Bearer"},
-            )
-        else:
-            caller = await verifier.verify(credentials.credentials)
-        request.state.caller = caller
+        caller = getattr(request.state, "caller", None)
+        if caller is None:  # an app built without the gate (the kit's factory always adds it)
+            token = credentials.credentials if credentials is not None else None
+            caller = await admit(request.app.state.auth, request.app.state.settings.auth, token)
+            request.state.caller = caller
         note_caller(caller.sub)
 
+    require_caller.sign_in_methods = None if methods is None else frozenset(methods)  # type: ignore[attr-defined]
     return Depends(require_caller)
 
 
-def _without_sign_in(request: Request) -> Caller:
-    if request.app.state.settings.auth.disabled:  # AUTH_DISABLED=1, warned about at start-up
-        return ANONYMOUS
-    # Only a service that never declared requires_sign_in gets here: fail closed.
-    raise ApiError(503, "auth_not_configured", "sign-in is not configured on this service (AUTH_ISSUER)")
+async def admit(verifier: TokenVerifier | None, auth: AuthSettings, token: str | None) -> Caller:
+    """The caller a bearer token names, or ApiError: 401 without a (valid) token, 503 when sign-in
+    cannot be checked or was never configured. The one decision both the gate and sign_in() use."""
+    if verifier is None:
+        if auth.disabled:  # AUTH_DISABLED=1, warned about at start-up
+            return ANONYMOUS
+        # Only a service that never declared requires_sign_in gets here: fail closed.
+        raise ApiError(503, "auth_not_configured", "sign-in is not configured on this service (AUTH_ISSUER)")
+    if not token:
+        raise ApiError(
+            401, "unauthorized", "sign-in required: send Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
+        )
+    return await verifier.verify(token)
 
 
 def caller_of(request: Request) -> Caller:

@@ -95,12 +95,19 @@ class BodyGuardMiddleware:
         return f"the request body is larger than {self.max_bytes} bytes"
 
     async def _refuse(self, send: Any, status: int, code: str, message: str, close: bool = False) -> None:
-        body = error_bytes(code, message)
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        if close:
-            headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send_error(send, status, code, message, close=close)
+
+
+async def send_error(send: Any, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                     close: bool = False) -> None:
+    """The one error shape (errors.error_bytes), answered from pure ASGI code before the app runs."""
+    body = error_bytes(code, message)
+    raw = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    raw += [(name.lower().encode(), value.encode()) for name, value in (headers or {}).items()]
+    if close:
+        raw.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _has_body(scope: Scope) -> bool:

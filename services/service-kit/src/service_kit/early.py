@@ -3,8 +3,8 @@
 FastAPI, pydantic and a service's routes take about a second of CPU to import; with the machine's
 cores busy (a deploy rolling several tasks, a noisy neighbour) that became 2-5 s before the port
 even opened, and a load balancer or container health check that gives up early kills the task.
-`EarlyApp` is what uvicorn serves instead: uvicorn, the settings and this module are all that is
-imported before listening (~0.25 s of CPU). From then on `GET <health path>` is answered with the
+`EarlyApp` is what uvicorn serves instead (and before uvicorn itself is imported, prelisten.py
+answers on the bound port). From then on `GET <health path>` is answered with the
 body the application itself will answer (the same fields, encoded the same way; a test compares
 them) while the application is imported and built in a worker thread; every other request waits
 for it (at most the load time) and then goes to it. The application's own lifespan runs inside
@@ -15,22 +15,19 @@ fails the process logs why and exits with status 1, as a failed start-up would.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
+
+from .prelisten import plain_health_body
+
+__all__ = ["EarlyApp", "plain_health_body"]
 
 log = logging.getLogger("startup")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
-
-
-def plain_health_body(service: str, version: str, image_tag: str, fields: Mapping[str, Any] | None = None) -> bytes:
-    """health.health_body's bytes for health.Health plus `fields` (str, bool, int), without pydantic."""
-    body = {"status": "ok", "service": service, "version": version, "image_tag": image_tag, **(fields or {})}
-    return json.dumps(body, separators=(",", ":")).encode()
 
 
 class EarlyApp:

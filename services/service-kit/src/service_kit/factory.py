@@ -1,6 +1,6 @@
 """The FastAPI application every service starts from: docs under its routed prefix, the health
-routes, readiness tied to the lifespan, the access-log middleware with request ids, the body
-guard (size limit, finite numbers), one error shape, and the token verifier sign_in() uses.
+routes, readiness tied to the lifespan, the access-log middleware with request ids, the sign-in
+gate, the body guard (size limit, finite numbers), one error shape, and the token verifier.
 
 A service adds its own routers, state and exception handlers to what this returns.
 """
@@ -23,6 +23,7 @@ from .envconfig import ConfigError
 from .errors import install_error_handlers
 from .health import Health, HealthFastPath, health_body, health_router
 from .settings import ServiceSettings
+from .signin_gate import SignInGate
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -73,9 +74,11 @@ def create_service_app(
     install_error_handlers(app)
     # Starlette builds the middleware stack on the first request, so routers a service adds
     # after this still run inside both. The last added is the outermost: the access log sees
-    # (and gives a request id to) the body guard's 413 and 422 answers too.
+    # (and gives a request id to) the body guard's 413 and 422 answers too. The sign-in gate is
+    # outside the body guard: an anonymous caller gets its 401 before anything reads its body.
     app.add_middleware(HealthFastPath, path=f"{health_prefix}/health")
     app.add_middleware(BodyGuardMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SignInGate, service=app)
     app.add_middleware(AccessLogMiddleware)
     return app
 

@@ -41,12 +41,23 @@ def run_service(settings_type: type[S], create_app: Callable[[S], Any],
     if early_health is None:
         serve(create_app(settings), settings)
         return
+    from .prelisten import PreListener, bind
+
+    # Bound and answering before uvicorn is imported (prelisten.py); EarlyApp answers after.
+    path, body = early_health(settings)
+    try:
+        sock = bind(settings.host, settings.port)
+    except OSError as exc:  # the port is taken, or the address is not this host's: as uvicorn would
+        logging.getLogger("startup").critical(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}")
+        raise SystemExit(1) from None
+    listener = PreListener(sock, path, body).start()
     from .early import EarlyApp
 
-    serve(EarlyApp(lambda: create_app(settings), *early_health(settings)), settings)
+    serve(EarlyApp(lambda: create_app(settings), path, body), settings, listener)
 
 
-def serve(app: Any, settings: ServiceSettings) -> None:
+def serve(app: Any, settings: ServiceSettings, listener: Any = None) -> None:
+    """uvicorn until SIGTERM; with a prelisten.PreListener, on its socket once uvicorn is loaded."""
     import uvicorn  # imported here so tests of the app itself do not pay for it
 
     config = uvicorn.Config(
@@ -66,7 +77,12 @@ def serve(app: Any, settings: ServiceSettings) -> None:
     # stop as "killed by SIGTERM" (exit 143). With this handler in place the re-raised signal
     # ends the process with status 0; a SIGTERM before uvicorn listens simply exits at once.
     signal.signal(signal.SIGTERM, _exit_cleanly)
-    uvicorn.Server(config).run()
+    if listener is None:
+        uvicorn.Server(config).run()
+        return
+    config.load()  # the protocol modules, imported while the listener still answers
+    listener.stop()
+    uvicorn.Server(config).run(sockets=[listener.sock])
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:

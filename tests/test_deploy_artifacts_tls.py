@@ -1,0 +1,92 @@
+"""The artifacts bucket over an https endpoint: the TLS-only policy is applied, and it is the only
+difference from a plain-HTTP endpoint (test_deploy_artifacts.py). A stock moto server with a
+certificate made here.
+
+An emulator gap shows too: moto ignores a bucket policy's conditions, so the policy's Deny (meant
+only for requests without TLS) refuses every object call, over https as well; the upload then
+fails in one line. On AWS aws:SecureTransport is true over https and the upload passes."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from deploy_support import REPO, clean_env
+from test_deploy_artifacts import BUCKET, big_alerts_config
+
+from deployer.aws import artifacts
+
+
+def _certificate(folder: Path) -> tuple[Path, Path]:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+@pytest.fixture
+def https_moto(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    cert, key = _certificate(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port), "-s",
+                             "-c", str(cert), "-k", str(key)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert time.monotonic() < deadline and proc.poll() is None, "moto.server did not start"
+        time.sleep(0.1)
+    yield f"https://127.0.0.1:{port}", cert
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def test_over_https_the_bucket_gets_the_tls_only_policy_and_nothing_else_differs(
+        https_moto: tuple[str, Path], tmp_path: Path) -> None:
+    url, cert = https_moto
+    env = {**clean_env(url), "AWS_CA_BUNDLE": str(cert)}
+    done = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--config", str(big_alerts_config(tmp_path)),
+                           "--stack", "alerts", "--yes"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"created artifacts bucket {BUCKET}" in done.stdout
+    assert "no TLS-only policy" not in done.stdout + done.stderr
+    [error] = [ln for ln in done.stderr.splitlines() if ln.startswith("error: ")]
+    assert "PutObject operation: Forbidden" in error and "Traceback" not in done.stderr  # moto: conditions ignored
+    s3 = boto3.client("s3", endpoint_url=url, region_name="us-east-1", verify=str(cert),
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    assert json.loads(s3.get_bucket_policy(Bucket=BUCKET)["Policy"]) == artifacts.tls_only_policy("aws", BUCKET)
+    # The rest is what a plain-HTTP endpoint gets too (test_deploy_artifacts.py checks the same there).
+    assert s3.get_bucket_versioning(Bucket=BUCKET)["Status"] == "Enabled"
+    [rule] = s3.get_bucket_lifecycle_configuration(Bucket=BUCKET)["Rules"]
+    assert rule["Expiration"]["Days"] == artifacts.ARTIFACTS_KEEP_DAYS
+    encryption = s3.get_bucket_encryption(Bucket=BUCKET)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert encryption["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert all(s3.get_public_access_block(Bucket=BUCKET)["PublicAccessBlockConfiguration"].values())
+    assert s3.list_objects_v2(Bucket=BUCKET).get("KeyCount", 0) == 0
+    assert "alerts" not in {s["StackName"].split("-")[-1] for s in boto3.client(
+        "cloudformation", endpoint_url=url, region_name="us-east-1", verify=str(cert), aws_access_key_id="testing",
+        aws_secret_access_key="testing").describe_stacks()["Stacks"]}
