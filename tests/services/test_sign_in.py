@@ -12,6 +12,8 @@ import base64
 import hashlib
 import hmac
 import json
+import select
+import socket
 import subprocess
 import threading
 import time
@@ -31,7 +33,6 @@ from http_fakes import (
     running_issuer,
     running_service,
     service_env,
-    silent_listener,
 )
 from services_testkit import APP_API, INFERENCE_API, NO_AUTH, Service, bin_dir, free_port
 
@@ -171,20 +172,27 @@ def test_rotated_keys_are_fetched_and_a_flood_of_unknown_kids_is_not(issuer: Iss
 
 
 def test_a_dead_issuer_is_a_quick_503_and_never_stalls_other_requests() -> None:
+    """While a key fetch hangs, health still answers; then the fetch's 3 s deadline gives a 503.
+    Waits are on conditions (a connection waiting at the issuer, the writer still pending), not on
+    sleeps and stopwatches, so a loaded machine cannot fail it."""
     key = SigningKey("k")
-    with silent_listener() as dead, running_service(APP_API, AUTH_ISSUER=dead, AUTH_AUDIENCE=AUDIENCE) as running:
-        token = Issuer(keys=[key], url=dead).token()
-        answers: list[Any] = []
-        began = time.monotonic()
-        writer = threading.Thread(target=lambda: answers.append(_create(running, token)))
-        writer.start()
-        time.sleep(0.5)  # the key fetch is now hanging
-        health_began = time.monotonic()
-        assert call(running.url, "GET", "/health", timeout=5).status == 200
-        assert time.monotonic() - health_began < 0.5, "the event loop is not blocked by the key fetch"
-        writer.join(10)
-        assert_error_shape(answers[0], 503, "auth_unavailable")
-        assert time.monotonic() - began < 5
+    with socket.socket() as dead_socket:
+        dead_socket.bind(("127.0.0.1", 0))
+        dead_socket.listen(16)  # accepts into the backlog, never answers: a hung issuer
+        dead = f"http://127.0.0.1:{dead_socket.getsockname()[1]}"
+        with running_service(APP_API, AUTH_ISSUER=dead, AUTH_AUDIENCE=AUDIENCE) as running:
+            token = Issuer(keys=[key], url=dead).token()
+            answers: list[Any] = []
+            began = time.monotonic()
+            writer = threading.Thread(target=lambda: answers.append(_create(running, token)))
+            writer.start()
+            waiting, _, _ = select.select([dead_socket], [], [], 10)
+            assert waiting, "the service never asked the issuer for its keys"
+            assert call(running.url, "GET", "/health", timeout=5).status == 200
+            assert writer.is_alive(), "health answered only after the key fetch gave up: the event loop was blocked"
+            writer.join(15)
+            assert_error_shape(answers[0], 503, "auth_unavailable")
+            assert time.monotonic() - began < 10, "the fetch has a 3 s deadline"
 
 
 @pytest.mark.parametrize("service", [APP_API, INFERENCE_API], ids=["app-api", "inference-api"])
