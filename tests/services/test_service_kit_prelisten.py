@@ -13,6 +13,8 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import uvicorn
 from http_fakes import service_env
@@ -31,11 +33,20 @@ def request(port: int, method: str, path: str, timeout: float = 10) -> http.clie
     return response
 
 
-def test_health_answers_with_the_early_body_and_anything_else_is_a_503_in_the_one_shape() -> None:
+@contextmanager
+def prelistening(path: str) -> Iterator[int]:
+    """A PreListener on a free loopback port, for the length of the block; yields the port."""
     sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    listener = PreListener(sock, "/inference/health", BODY).start()
+    listener = PreListener(sock, path, BODY).start()
     try:
+        yield sock.getsockname()[1]
+    finally:
+        listener.stop()
+        sock.close()
+
+
+def test_health_answers_with_the_early_body_and_anything_else_is_a_503_in_the_one_shape() -> None:
+    with prelistening("/inference/health") as port:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
         conn.request("GET", "/inference/health?probe=1")
         health = conn.getresponse()
@@ -49,23 +60,13 @@ def test_health_answers_with_the_early_body_and_anything_else_is_a_503_in_the_on
         assert b'"code":"unavailable"' in error and busy.getheader("x-request-id").encode() in error
         conn.close()
         assert request(port, "POST", "/inference/health").status == 503  # only GET is the health check
-    finally:
-        listener.stop()
-        sock.close()
 
 
 def test_a_client_that_sends_nothing_does_not_hold_the_listener() -> None:
-    sock = bind("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    listener = PreListener(sock, "/health", BODY).start()
-    try:
-        with socket.create_connection(("127.0.0.1", port)):  # connected, silent
-            started = time.monotonic()
-            assert request(port, "GET", "/health").status == 200
-            assert time.monotonic() - started < 5
-    finally:
-        listener.stop()
-        sock.close()
+    with prelistening("/health") as port, socket.create_connection(("127.0.0.1", port)):  # connected, silent
+        started = time.monotonic()
+        assert request(port, "GET", "/health").status == 200
+        assert time.monotonic() - started < 5
 
 
 def test_after_stop_uvicorn_serves_the_same_socket_and_the_waiting_connection() -> None:
