@@ -9,6 +9,7 @@ import time
 
 import pytest
 from deploy_support import Aws
+from moto_state_support import all_deployed, prepared
 
 PREFIX = "layered-dev"
 GROUP = f"/ecs/{PREFIX}/app-api"
@@ -98,14 +99,18 @@ def push(aws: Aws, tag: str) -> None:
 
 @pytest.fixture
 def released(aws: Aws) -> Aws:
-    """Every stack deployed; app-api's image-tag history then v1, v2, v3 with images in ECR, v3 deployed."""
-    assert aws.deploy("--stack", "all", "--yes").returncode == 0
-    for tag in ("v1", "v2", "v3"):
-        push(aws, tag)
-        assert aws.deploy("--set-image-tag", f"app-api={tag}").returncode == 0
-    done = aws.deploy("--stack", "app-api", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return aws
+    """Every stack deployed; app-api's image-tag history then v1, v2, v3 with images in ECR, v3 deployed
+    (made by these deploy.py runs once per worker, then restored: moto_state_support)."""
+
+    def release(aws: Aws) -> None:
+        all_deployed(aws)
+        for tag in ("v1", "v2", "v3"):
+            push(aws, tag)
+            assert aws.deploy("--set-image-tag", f"app-api={tag}").returncode == 0
+        done = aws.deploy("--stack", "app-api", "--yes")
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    return prepared(aws, "released", release)
 
 
 def deployed_tag(aws: Aws) -> str:

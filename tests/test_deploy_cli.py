@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from deploy_support import REPO, Aws, clean_env, set_status
+from moto_state_support import all_deployed, prepared
 from zygote_support import run_deploy
 
 from generators.naming import NETWORK_KEYS
@@ -60,7 +61,7 @@ def test_all_from_empty_creates_every_stack_in_order(aws: Aws) -> None:
 
 
 def test_second_run_reports_no_changes_and_leaves_no_change_sets(aws: Aws) -> None:
-    assert aws.deploy("--stack", "all", "--yes").returncode == 0
+    prepared(aws, "all", all_deployed)
     again = aws.deploy("--stack", "all", "--yes", "--output", "json")
     assert again.returncode == 0, again.stderr
     doc = json.loads(again.stdout)
@@ -196,7 +197,7 @@ def test_stuck_or_busy_stacks_are_refused(aws: Aws, status: str, expected: str) 
 
 
 def test_destroy_reverse_order_refusing_foundation_while_services_remain(aws: Aws) -> None:
-    assert aws.deploy("--stack", "all", "--yes").returncode == 0
+    prepared(aws, "all", all_deployed)
     refused = aws.deploy("--destroy", "--stack", "infrastructure", "--yes")
     assert refused.returncode == 2
     assert "app-api" in refused.stderr and "still read" in refused.stderr
@@ -222,7 +223,7 @@ def test_destroy_reverse_order_refusing_foundation_while_services_remain(aws: Aw
 
 
 def test_status_and_graph(aws: Aws) -> None:
-    assert aws.deploy("--stack", "all", "--yes").returncode == 0
+    prepared(aws, "all", all_deployed)
     status = aws.deploy("--status", "--output", "json")
     assert status.returncode == 0, status.stderr
     docs = {d["stack"]: d for d in json.loads(status.stdout)["stacks"]}

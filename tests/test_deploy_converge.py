@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from deploy_support import REPO, Aws, set_status
+from moto_state_support import all_deployed, prepared
 from state_support import snapshot
 
 PREFIX = "layered-dev"
@@ -59,7 +60,7 @@ def test_a_recreate_that_cannot_delete_stops_with_the_reason(aws: Aws) -> None:
 
 
 def test_destroy_says_what_it_keeps_refuses_full_repositories_and_redeploy_converges(aws: Aws) -> None:
-    ok(aws.deploy("--stack", "all", "--yes"))
+    prepared(aws, "all", all_deployed)
     cf = aws.client("cloudformation")
     for stack in ("infrastructure", "registry"):
         cf.update_termination_protection(StackName=f"{PREFIX}-{stack}", EnableTerminationProtection=False)
@@ -83,7 +84,7 @@ def test_destroy_says_what_it_keeps_refuses_full_repositories_and_redeploy_conve
 
 
 def test_a_renamed_service_cannot_delete_a_parameter_its_old_stack_reads(aws: Aws, tmp_path: Path) -> None:
-    ok(aws.deploy("--stack", "all", "--yes"))
+    prepared(aws, "all", all_deployed)
     config = tmp_path / "platform.toml"
     config.write_text((REPO / "platform.toml").read_text().replace("app-api", "web-api"))
     before = snapshot(aws)

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 from deploy_support import REPO, Aws
+from moto_state_support import all_deployed, prepared
 
 PREFIX = "layered-dev"
 HOME, ERASE_BELOW, ERASE_LINE = "\x1b[H", "\x1b[J", "\x1b[K"
@@ -93,9 +94,7 @@ class Terminal:
 
 @pytest.fixture
 def deployed(aws: Aws) -> Aws:
-    done = aws.deploy("--stack", "all", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return aws
+    return prepared(aws, "all", all_deployed)
 
 
 @pytest.fixture

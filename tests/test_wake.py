@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from deploy_support import Aws
+from moto_state_support import all_deployed, prepared
 
 PREFIX = "layered-dev"
 
@@ -16,8 +17,7 @@ def one_error_line(stderr: str) -> str:
 
 def sleeping_service(aws: Aws) -> tuple[str, str, str]:
     """Deploy everything, then do what the schedule's sleep action does: floor, ceiling and count to 0."""
-    done = aws.deploy("--stack", "all", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
+    prepared(aws, "all", all_deployed)
     arn = aws.client("cloudformation").describe_stack_resource(
         StackName=f"{PREFIX}-app-api", LogicalResourceId="Service")["StackResourceDetail"]["PhysicalResourceId"]
     cluster = f"{PREFIX}-cluster"
