@@ -108,3 +108,9 @@ def all_deployed(aws: Aws) -> None:
     """Every stack (`--stack all`) of the committed configuration, deployed."""
     done = aws.deploy("--stack", "all", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def registry_deployed(aws: Aws) -> None:
+    """The registry stack of the committed configuration deployed (repositories, parameters, images)."""
+    done = aws.deploy("--stack", "registry", "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr

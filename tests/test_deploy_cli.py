@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from deploy_support import REPO, Aws, clean_env, set_status
-from moto_state_support import all_deployed, prepared
+from moto_state_support import all_deployed, prepared, registry_deployed
 from zygote_support import run_deploy
 
 from generators.naming import NETWORK_KEYS
@@ -111,7 +111,7 @@ def test_json_carries_the_printed_console_url_and_the_job_summary_links_it(aws: 
 
 
 def test_execute_refuses_a_plan_made_from_another_template(aws: Aws) -> None:
-    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    prepared(aws, "registry", registry_deployed)
     cf = aws.client("cloudformation")
     body = cf.get_template(StackName=f"{PREFIX}-registry")["TemplateBody"]
     body = json.loads(body) if isinstance(body, str) else body
@@ -169,7 +169,7 @@ def test_missing_credentials_are_refused(aws: Aws) -> None:
 
 
 def test_rollback_complete_is_deleted_and_recreated(aws: Aws) -> None:
-    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    prepared(aws, "registry", registry_deployed)
     old_id = aws.stacks()[f"{PREFIX}-registry"]["StackId"]
     aws.client("cloudformation").update_termination_protection(StackName=f"{PREFIX}-registry",
                                                                EnableTerminationProtection=False)
@@ -189,7 +189,7 @@ def test_rollback_complete_is_deleted_and_recreated(aws: Aws) -> None:
     ("UPDATE_IN_PROGRESS", "another deployment is running"),
 ])
 def test_stuck_or_busy_stacks_are_refused(aws: Aws, status: str, expected: str) -> None:
-    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    prepared(aws, "registry", registry_deployed)
     set_status(f"{PREFIX}-registry", status)
     done = aws.deploy("--stack", "registry", "--yes")
     assert done.returncode == 2 and expected in done.stderr

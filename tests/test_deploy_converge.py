@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from deploy_support import REPO, Aws, set_status
-from moto_state_support import all_deployed, prepared
+from moto_state_support import all_deployed, prepared, registry_deployed
 from state_support import snapshot
 
 PREFIX = "layered-dev"
@@ -21,7 +21,7 @@ def ok(done: object, code: int = 0) -> str:
 
 
 def test_every_run_repairs_termination_protection(aws: Aws) -> None:
-    ok(aws.deploy("--stack", "registry", "--yes"))
+    prepared(aws, "registry", registry_deployed)
     cf = aws.client("cloudformation")
     cf.update_termination_protection(StackName=f"{PREFIX}-registry", EnableTerminationProtection=False)
     again = ok(aws.deploy("--stack", "registry", "--yes"))
@@ -48,7 +48,7 @@ def test_a_deleted_parameter_is_restored_by_its_writer_and_the_advice_keeps_ever
 
 
 def test_a_recreate_that_cannot_delete_stops_with_the_reason(aws: Aws) -> None:
-    ok(aws.deploy("--stack", "registry", "--yes"))
+    prepared(aws, "registry", registry_deployed)
     cf = aws.client("cloudformation")
     cf.update_termination_protection(StackName=f"{PREFIX}-registry", EnableTerminationProtection=False)
     set_status(f"{PREFIX}-registry", "ROLLBACK_COMPLETE")  # the placeholder images keep the repositories

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from deploy_support import REPO, Aws, clean_env
+from moto_state_support import prepared, registry_deployed
 from state_support import snapshot
 
 PREFIX = "layered-dev"
@@ -26,9 +27,7 @@ def one_error_line(stderr: str) -> str:
 @pytest.fixture
 def deployed(aws: Aws) -> Aws:
     """Something to lose: the registry deployed (stack, parameters, images)."""
-    done = aws.deploy("--stack", "registry", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return aws
+    return prepared(aws, "registry", registry_deployed)
 
 
 @pytest.mark.parametrize("args, expected", [
