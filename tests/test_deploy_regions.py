@@ -16,7 +16,9 @@ import pytest
 from deploy_support import REPO, Aws
 from test_config_waf import with_dev_waf
 
-PREFIX = "layered-dev"
+# A prefix of its own: build/templates/dev/<prefix>/ is shared by every worker, and another worker's
+# deploy of the committed configuration (no edge stack) prunes layered-dev's edge.json.
+PREFIX = "layered-eu"
 ACL_PATH = f"/{PREFIX}/edge/web-acl-arn"
 HOME = "eu-west-1"
 
@@ -38,7 +40,7 @@ def git_status() -> str:
 def eu_config(tmp_path: Path) -> Path:
     config = tmp_path / "platform.toml"
     config.write_text(with_dev_waf("enabled = true\nrate_limit = 500\n").replace(
-        'region = "us-east-1"', f'region = "{HOME}"', 1))
+        'region = "us-east-1"', f'region = "{HOME}"', 1).replace('prefix = "layered-dev"', f'prefix = "{PREFIX}"', 1))
     return config
 
 
