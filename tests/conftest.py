@@ -1,6 +1,6 @@
 """One moto server for the whole session, in this process, reset between tests.
 
-Under pytest-xdist (`make test` runs `-n auto --dist worksteal`) each worker process has its own
+Under pytest-xdist (`make test` runs one worker per core plus one, `--dist worksteal`) each worker process has its own
 moto server on a free port, so tests never share emulator state.
 
 Deploy tests drive `deploy.py` as a subprocess (exactly as a user would) with AWS_ENDPOINT_URL
