@@ -34,6 +34,9 @@ from http_fakes import (
     running_service,
     service_env,
 )
+from service_kit import jwks
+from service_kit.authconfig import AuthSettings, read_auth
+from service_kit.envconfig import ConfigError, EnvReader
 from services_testkit import APP_API, INFERENCE_API, NO_AUTH, Service, bin_dir, free_port
 
 ITEM = {"name": "signed"}
@@ -48,6 +51,12 @@ def issuer() -> Iterator[Issuer]:
 @pytest.fixture(scope="module")
 def app_api(issuer: Issuer) -> Iterator[Running]:
     with running_service(APP_API, AUTH_ISSUER=issuer.url, AUTH_AUDIENCE=AUDIENCE) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def inference_api(issuer: Issuer) -> Iterator[Running]:
+    with running_service(INFERENCE_API, AUTH_ISSUER=issuer.url, AUTH_AUDIENCE=AUDIENCE) as running:
         yield running
 
 
@@ -126,16 +135,16 @@ def test_clock_skew_is_tolerated_a_little(app_api: Running, issuer: Issuer) -> N
     ("method", "path"),
     [("POST", "/inference/chat"), ("POST", "/inference/chat/stream")],
 )
-def test_inference_routes_need_a_token_but_health_does_not(issuer: Issuer, method: str, path: str) -> None:
-    with running_service(INFERENCE_API, AUTH_ISSUER=issuer.url, AUTH_AUDIENCE=AUDIENCE) as running:
-        body = {"messages": [{"role": "user", "content": "Hi"}]}
-        assert_error_shape(call(running.url, method, path, body), 401, "unauthorized")
-        assert_error_shape(call(running.url, method, path, body, token="x.y.z"), 401, "invalid_token")
-        # A valid token passes sign-in and meets the next check (here: the body's NaN).
-        nan = b'{"messages": [{"role": "user", "content": "Hi"}], "temperature": NaN}'
-        assert call(running.url, method, path, raw=nan, token=issuer.token()).status == 422
-        for open_path in ("/inference/health", "/inference/health/ready"):
-            assert call(running.url, "GET", open_path).status == 200
+def test_inference_routes_need_a_token_but_health_does_not(inference_api: Running, issuer: Issuer, method: str,
+                                                          path: str) -> None:
+    body = {"messages": [{"role": "user", "content": "Hi"}]}
+    assert_error_shape(call(inference_api.url, method, path, body), 401, "unauthorized")
+    assert_error_shape(call(inference_api.url, method, path, body, token="x.y.z"), 401, "invalid_token")
+    # A valid token passes sign-in and meets the next check (here: the body's NaN).
+    nan = b'{"messages": [{"role": "user", "content": "Hi"}], "temperature": NaN}'
+    assert call(inference_api.url, method, path, raw=nan, token=issuer.token()).status == 422
+    for open_path in ("/inference/health", "/inference/health/ready"):
+        assert call(inference_api.url, "GET", open_path).status == 200
 
 
 def test_the_callers_subject_is_in_the_access_line(issuer: Issuer) -> None:
@@ -150,25 +159,44 @@ def test_the_callers_subject_is_in_the_access_line(issuer: Issuer) -> None:
 
 
 def test_rotated_keys_are_fetched_and_a_flood_of_unknown_kids_is_not(issuer: Issuer) -> None:
+    """At AUTH_JWKS_REFETCH_SECONDS=1 (the 5 s default: the test below), so the rotated-in key is
+    found after a second of asking, not five."""
+    interval = 1
     with (
         running_issuer(SigningKey("old")) as rotating,
-        running_service(APP_API, AUTH_ISSUER=rotating.url, AUTH_AUDIENCE=AUDIENCE) as running,
+        running_service(
+            APP_API, AUTH_ISSUER=rotating.url, AUTH_AUDIENCE=AUDIENCE, AUTH_JWKS_REFETCH_SECONDS=str(interval)
+        ) as running,
     ):
         assert _create(running, rotating.token()).status == 201
         assert rotating.jwks_fetches == 1
         began = time.monotonic()
         for n in range(30):
             assert _create(running, rotating.token(SigningKey(f"junk-{n}"))).status == 401
-        # One refetch per started interval (jwks.REFETCH_INTERVAL_SECONDS, 5 s), counted over the time the
-        # 30 requests really took: on a loaded machine they can span more than one interval.
+        # One refetch per started interval, counted over the time the 30 requests really took: on a
+        # loaded machine they can span more than one interval.
         flood = rotating.jwks_fetches
-        assert flood <= 2 + int((time.monotonic() - began) // 5), "unknown kids refetch at most once per interval"
+        assert flood <= 2 + int((time.monotonic() - began) // interval), "unknown kids refetch once per interval"
         new = SigningKey("new")
         rotating.keys.append(new)
-        time.sleep(5.2)  # jwks.REFETCH_INTERVAL_SECONDS
-        assert _create(running, rotating.token(new)).status == 201, "a rotated-in key is found"
+        # Refused (no refetch yet: the interval is not over) until the interval passes, then found.
+        deadline = time.monotonic() + 15
+        while (status := _create(running, rotating.token(new)).status) == 401 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert status == 201, "a rotated-in key is found"
         assert _create(running, rotating.token()).status == 201, "the old key still works meanwhile"
-        assert rotating.jwks_fetches <= flood + 1
+        assert rotating.jwks_fetches == flood + 1, "asking meanwhile fetched nothing more"
+
+
+def test_unknown_kids_refetch_every_5_s_unless_set() -> None:
+    assert jwks.REFETCH_INTERVAL_SECONDS == AuthSettings().jwks_refetch_seconds == 5
+    assert read_auth(EnvReader({"AUTH_JWKS_REFETCH_SECONDS": "1"}), False).jwks_refetch_seconds == 1
+    for bad in ("0", "never"):
+        reader = EnvReader({"AUTH_JWKS_REFETCH_SECONDS": bad})
+        read_auth(reader, False)
+        expected = f"AUTH_JWKS_REFETCH_SECONDS must be a number from 0.5 to 3600 .got '{bad}'"
+        with pytest.raises(ConfigError, match=expected):
+            reader.check()
 
 
 def test_a_dead_issuer_is_a_quick_503_and_never_stalls_other_requests() -> None:
