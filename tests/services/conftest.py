@@ -41,7 +41,11 @@ def build_wheelhouse(root: Path) -> None:
         copy_tree(directory, root / "source" / directory.name)
         sources.append(str(root / "source" / directory.name))
     built, local, deps = root / "built", root / "local", root / "deps"
-    run([str(bin_dir() / "pip"), "wheel", "--quiet", "-w", str(built), *sources, "setuptools>=69"])
+    # --no-build-isolation: the running environment's setuptools builds our three wheels; an
+    # isolated build would first install setuptools three times (a third of this step). The image's
+    # own build, isolated as pip does by default, is replayed by test_service_images_dockerfiles.py.
+    pip = [str(bin_dir() / "pip"), "wheel", "--quiet", "--no-build-isolation"]
+    run([*pip, "-w", str(built), *sources, "setuptools>=69"])
     local.mkdir()
     deps.mkdir()
     ours = {KIT_PACKAGE, *(s.package for s in ALL_SERVICES)}

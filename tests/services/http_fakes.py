@@ -133,6 +133,15 @@ class FakeBedrock:
     closed_at: list[float] = field(default_factory=list)
     bodies: list[bytes] = field(default_factory=list)  # each request's body, in order
 
+    def answer_with(self, script: Callable[[FakeBedrock, BaseHTTPRequestHandler], None]) -> FakeBedrock:
+        """From now on `script` answers, with nothing recorded yet: one fake (and the service
+        pointed at it) can then serve a whole module of tests, each with its own answers."""
+        self.requests.clear()
+        self.bodies.clear()
+        self.closed_at.clear()
+        self.script = lambda handler: script(self, handler)
+        return self
+
 
 def start_event_stream(handler: BaseHTTPRequestHandler) -> None:
     handler.send_response(200)
@@ -192,8 +201,7 @@ def _bedrock_handler(fake: FakeBedrock) -> type[BaseHTTPRequestHandler]:
 
 @contextmanager
 def running_bedrock(script: Callable[[FakeBedrock, BaseHTTPRequestHandler], None]) -> Iterator[FakeBedrock]:
-    fake = FakeBedrock(script=lambda handler: None)
-    fake.script = lambda handler: script(fake, handler)
+    fake = FakeBedrock(script=lambda handler: None).answer_with(script)
     with serving(ThreadingHTTPServer(("127.0.0.1", 0), _bedrock_handler(fake))) as url:
         fake.url = url
         yield fake

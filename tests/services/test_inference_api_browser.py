@@ -89,14 +89,26 @@ def test_metadata_private_and_unlisted_pages_are_refused_before_anything_launche
     assert logged(log) == []  # nova_act was not even imported
 
 
-def test_an_allowed_page_runs_through_an_iam_workflow_with_the_guardrail(tmp_path: Path) -> None:
-    log = tmp_path / "nova.log"
+@pytest.fixture(scope="module")
+def browsing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, FakeBedrock, Path]]:
+    """One service for the two tests below that only call the library (the refusal test needs a
+    process that never imported it, so it starts its own); each reads the log from where it began."""
+    log = tmp_path_factory.mktemp("browsing") / "nova.log"
     with browser_service(log) as (svc, fake):
-        result = use_browser(svc, f"https://{PUBLIC}/start", "answer")
-        wandered = use_browser(svc, f"https://{PUBLIC}/start", "wander http://169.254.170.2/v2/credentials")
+        yield svc, fake, log
+
+
+def test_an_allowed_page_runs_through_an_iam_workflow_with_the_guardrail(
+    browsing: tuple[Running, FakeBedrock, Path],
+) -> None:
+    svc, fake, log = browsing
+    fake.answer_with(model_calls_the_browser)
+    seen = len(logged(log))
+    result = use_browser(svc, f"https://{PUBLIC}/start", "answer")
+    wandered = use_browser(svc, f"https://{PUBLIC}/start", "wander http://169.254.170.2/v2/credentials")
     assert result["status"] == "success" and result["summary"] == "the page says hello"
     assert sent_messages(fake, 1)[-1]["content"][0]["toolResult"]["content"] == [{"text": "the page says hello"}]
-    events = logged(log)
+    events = logged(log)[seen:]
     workflow = next(e for e in events if e["event"] == "workflow")
     assert workflow["workflow_definition_name"] == "layered-dev-inference-api"
     assert workflow["boto_session_kwargs"] == {"region_name": "us-east-1"}  # IAM, not an API key
@@ -109,13 +121,16 @@ def test_an_allowed_page_runs_through_an_iam_workflow_with_the_guardrail(tmp_pat
     assert wandered["status"] == "error" and "off the allowed hosts" in wandered["summary"]
 
 
-def test_time_limit_output_cap_and_library_errors_are_tool_results(tmp_path: Path) -> None:
-    with browser_service(tmp_path / "nova.log") as (svc, fake):
-        slow = use_browser(svc, f"https://{PUBLIC}/", "slow")
-        long = use_browser(svc, f"https://{PUBLIC}/", "long")
-        long_result = sent_messages(fake, len(fake.bodies) - 1)[-1]["content"][0]["toolResult"]
-        failed = use_browser(svc, f"https://{PUBLIC}/", "explode")
-        health = call(svc.url, "GET", "/inference/health")
+def test_time_limit_output_cap_and_library_errors_are_tool_results(
+    browsing: tuple[Running, FakeBedrock, Path],
+) -> None:
+    svc, fake, _ = browsing
+    fake.answer_with(model_calls_the_browser)
+    slow = use_browser(svc, f"https://{PUBLIC}/", "slow")
+    long = use_browser(svc, f"https://{PUBLIC}/", "long")
+    long_result = sent_messages(fake, len(fake.bodies) - 1)[-1]["content"][0]["toolResult"]
+    failed = use_browser(svc, f"https://{PUBLIC}/", "explode")
+    health = call(svc.url, "GET", "/inference/health")
     assert slow["status"] == "error" and "did not finish within 2 s" in slow["summary"]
     assert 1500 <= slow["duration_ms"] < 5000
     assert long["status"] == "success" and long_result["content"] == [{"text": "x" * OUTPUT_CHARS}]

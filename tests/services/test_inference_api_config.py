@@ -84,6 +84,8 @@ def test_values_are_read() -> None:
         ("MAX_STREAMS_PER_USER", "0", "MAX_STREAMS_PER_USER must be an integer from 1"),
         ("MAX_BODY_BYTES", "-1", "MAX_BODY_BYTES must be an integer from 1"),
         ("BEDROCK_DEADLINE_SECONDS", "0", "BEDROCK_DEADLINE_SECONDS must be a number from 0.1 to 54"),
+        ("SSE_KEEPALIVE_SECONDS", "0", "SSE_KEEPALIVE_SECONDS must be a number from 0.1 to 29 (got '0')"),
+        ("SSE_KEEPALIVE_SECONDS", "soon", "SSE_KEEPALIVE_SECONDS must be a number from 0.1 to 29"),
         ("PORT", "-1", "PORT must be an integer from 1 to 65535"),
         ("LOG_LEVEL", "trace", "LOG_LEVEL must be one of"),
         ("AGENT_SEARCH_PROXY", "127.0.0.1:3128", "AGENT_SEARCH_PROXY must be a string matching"),

@@ -155,6 +155,10 @@ def replay_builder(service: Service, root: Path, wheelhouse: Path, args: dict[st
         *sources, dest = copy.split()
         docker_copy(context, sources, f"{workdir}/{dest}")  # a string keeps dest's trailing slash
     env = offline_env(wheelhouse)
+    # pip's --no-compile (PIP_NO_COMPILE reads inverted; this spelling means what it says), for the
+    # build environments' setuptools too: the image's build writes .pyc files, which changes nothing
+    # that is imported, and importing below compiles whatever the probe needs anyway.
+    env["PIP_COMPILE"] = "0"
     for name, value in {**builder.env(), **builder.args_with_defaults(), **args}.items():
         env[name] = str(root / value.lstrip("/")) if value.startswith("/") else value
     env["PATH"] = f"{bin_dir()}{os.pathsep}{env['PATH']}"  # `python` and `pip` as the image has them

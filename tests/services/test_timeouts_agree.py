@@ -59,6 +59,14 @@ def test_a_504_comes_before_the_edge_gives_up(env: str) -> None:
 def test_keep_alive_comments_come_more_often_than_any_idle_timeout(env: str) -> None:
     assert sse.KEEPALIVE_SECONDS <= 15
     assert min(edge_timeouts(env)) > sse.KEEPALIVE_SECONDS * 2, "even one lost keep-alive is survived"
+    assert min(edge_timeouts(env)) > config.MAX_KEEPALIVE_SECONDS * 2, "whatever SSE_KEEPALIVE_SECONDS says"
+
+
+def test_the_keep_alive_interval_is_15_s_unless_set_and_cannot_reach_the_edge_timeouts() -> None:
+    assert config.Settings.from_env(NO_AUTH).sse_keepalive_seconds == sse.KEEPALIVE_SECONDS == 15
+    assert config.Settings.from_env({**NO_AUTH, "SSE_KEEPALIVE_SECONDS": "0.2"}).sse_keepalive_seconds == 0.2
+    with pytest.raises(ConfigError, match="SSE_KEEPALIVE_SECONDS must be a number from 0.1 to 29"):
+        config.Settings.from_env({**NO_AUTH, "SSE_KEEPALIVE_SECONDS": "30"})
 
 
 def test_the_deadline_setting_cannot_reach_the_edge_timeouts() -> None:

@@ -85,7 +85,7 @@ async def agent(request: Request, body: AgentRequest, stream: bool = True) -> An
             release()
     rid = request_id_var.get()
     return EventStreamResponse(_sse(run, first, body.session_id, rid), close=run.close, on_end=release,
-                               headers={"X-Accel-Buffering": "no"})
+                               headers={"X-Accel-Buffering": "no"}, keepalive_seconds=settings.sse_keepalive_seconds)
 
 
 async def start_run(request: Request, body: AgentRequest, settings: Settings) -> tuple[AgentRun, Any]:

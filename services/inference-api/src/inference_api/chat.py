@@ -76,6 +76,7 @@ async def chat_stream(request: Request, body: ChatRequest) -> EventStreamRespons
         close=partial(shutdown_stream, stream),
         on_end=partial(slots.release, sub),
         headers={"X-Accel-Buffering": "no"},
+        keepalive_seconds=settings.sse_keepalive_seconds,
     )
 
 

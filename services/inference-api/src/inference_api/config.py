@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from service_kit.envconfig import EnvReader
 from service_kit.settings import REGION, ServiceSettings
+from service_kit.sse import KEEPALIVE_SECONDS
 
 from .agent_settings import AgentSettings, read_agent
 
@@ -22,6 +23,9 @@ MAX_TOKENS_LIMIT = 8192
 
 # The ALB's and CloudFront's idle/read timeouts are 60 s: a request must be answered before them.
 MAX_DEADLINE_SECONDS = 54
+# A silent stream's keep-alive interval may be set up to this: the edge's 60 s idle timeouts then
+# still survive one lost comment (two intervals).
+MAX_KEEPALIVE_SECONDS = 29
 # How long a chat request may wait for Bedrock (connect, read and retries together) before a 504.
 DEFAULT_DEADLINE_SECONDS = 50
 # Hard ceilings on one request (spend guard); each is configurable, none may be 0 or negative.
@@ -49,6 +53,7 @@ class Settings(ServiceSettings):
     bedrock_read_timeout: int = DEFAULT_DEADLINE_SECONDS
     bedrock_deadline_seconds: float = DEFAULT_DEADLINE_SECONDS
     bedrock_max_attempts: int = 3
+    sse_keepalive_seconds: float = KEEPALIVE_SECONDS
     agent: AgentSettings = field(default_factory=AgentSettings)  # POST /inference/agent (AGENT_*)
 
     @classmethod
@@ -73,5 +78,8 @@ class Settings(ServiceSettings):
                 "BEDROCK_DEADLINE_SECONDS", cls.bedrock_deadline_seconds, 0.1, MAX_DEADLINE_SECONDS
             ),
             "bedrock_max_attempts": env.integer("BEDROCK_MAX_ATTEMPTS", cls.bedrock_max_attempts, 1, 10),
+            "sse_keepalive_seconds": env.number(
+                "SSE_KEEPALIVE_SECONDS", cls.sse_keepalive_seconds, 0.1, MAX_KEEPALIVE_SECONDS
+            ),
             "agent": read_agent(env),
         }

@@ -50,7 +50,7 @@ class TokenVerifier:
         assert auth.issuer is not None and auth.audience is not None
         self.issuer = auth.issuer
         self.audience = auth.audience
-        self.keys = JwksCache(auth.issuer, auth.jwks_url)
+        self.keys = JwksCache(auth.issuer, auth.jwks_url, refetch_seconds=auth.jwks_refetch_seconds)
         self._verified: OrderedDict[str, tuple[Caller, float]] = OrderedDict()
 
     async def verify(self, token: str) -> Caller:

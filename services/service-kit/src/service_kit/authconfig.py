@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 from .envconfig import EnvReader
 
+# Unknown key ids (rotation, or junk) refetch the issuer's keys at most this often (jwks.py).
+DEFAULT_JWKS_REFETCH_SECONDS = 5.0
 MISSING_ISSUER = (
     "AUTH_ISSUER must be set: this service's routes need sign-in "
     "(set AUTH_DISABLED=1 to run without sign-in, for local use only)"
@@ -22,6 +24,7 @@ class AuthSettings:
     audience: str | None = None  # the token's `aud`, or a Cognito access token's `client_id`
     jwks_url: str | None = None  # None: `jwks_uri` from the issuer's discovery document
     disabled: bool = False
+    jwks_refetch_seconds: float = DEFAULT_JWKS_REFETCH_SECONDS
 
     def problem(self, required: bool) -> str | None:
         """Why these settings cannot serve a service (`required`: its routes need sign-in)."""
@@ -40,6 +43,9 @@ def read_auth(env: EnvReader, required: bool) -> AuthSettings:
         audience=env.optional_text("AUTH_AUDIENCE", r"\S+", 512),
         jwks_url=env.url("AUTH_JWKS_URL"),
         disabled=env.flag("AUTH_DISABLED"),
+        # `or`: number() with a default never answers None.
+        jwks_refetch_seconds=env.number("AUTH_JWKS_REFETCH_SECONDS", DEFAULT_JWKS_REFETCH_SECONDS, 0.5, 3600)
+        or DEFAULT_JWKS_REFETCH_SECONDS,
     )
     # A malformed AUTH_ISSUER is already reported; do not add "must be set" to it.
     if env.raw("AUTH_ISSUER") is None or auth.issuer is not None:

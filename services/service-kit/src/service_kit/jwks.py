@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import anyio.to_thread
 
+from .authconfig import DEFAULT_JWKS_REFETCH_SECONDS
 from .envconfig import secure_url
 
 if TYPE_CHECKING:  # PyJWT is imported when keys are first needed (auth.py says why)
@@ -27,7 +28,7 @@ if TYPE_CHECKING:  # PyJWT is imported when keys are first needed (auth.py says 
 log = logging.getLogger("service_kit.auth")
 
 FETCH_DEADLINE_SECONDS = 3.0  # a dead issuer is a quick 503, well inside any client's patience
-REFETCH_INTERVAL_SECONDS = 5.0  # unknown key ids (rotation, or junk) refetch at most this often
+REFETCH_INTERVAL_SECONDS = DEFAULT_JWKS_REFETCH_SECONDS  # AUTH_JWKS_REFETCH_SECONDS unless set
 MAX_AGE_SECONDS = 3600.0  # keys are re-read hourly even when every kid is known
 MAX_DOCUMENT_BYTES = 1_048_576
 SIGNING_KEY_TYPES = ("RSA", "EC")
@@ -38,10 +39,12 @@ class KeysUnavailable(Exception):
 
 
 class JwksCache:
-    def __init__(self, issuer: str, jwks_url: str | None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, issuer: str, jwks_url: str | None, clock: Callable[[], float] = time.monotonic,
+                 refetch_seconds: float = REFETCH_INTERVAL_SECONDS) -> None:
         self._issuer = issuer
         self._jwks_url = jwks_url
         self._clock = clock
+        self._refetch_seconds = refetch_seconds
         self._keys: dict[str | None, PyJWK] | None = None
         self._fetched_at = self._tried_at = -MAX_AGE_SECONDS
         self._lock = asyncio.Lock()
@@ -61,7 +64,7 @@ class JwksCache:
         return self._clock() - self._fetched_at >= MAX_AGE_SECONDS
 
     async def _refresh(self) -> None:
-        if self._clock() - self._tried_at < REFETCH_INTERVAL_SECONDS:
+        if self._clock() - self._tried_at < self._refetch_seconds:
             return
         self._tried_at = self._clock()
         from jwt.exceptions import PyJWKError
