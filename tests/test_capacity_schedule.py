@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from config_support import config_error
 from edge_support import BASE, REPO
 
 from generators.config import load_config
@@ -83,10 +84,16 @@ def run_synth(config: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_mistake_is_one_line_exit_2_and_writes_nothing(case: str, refused_synth: Callable[..., str]) -> None:
+def test_mistake_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
-    line = refused_synth(text)
+    line = config_error(tmp_path, text)  # tests/config_support.py: the line deploy.py prints
     assert re.search(r"^error: platform\.toml: .*" + expected, line), line
+
+
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(refused_synth: Callable[..., str],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = CASES["unknown time zone"]
+    assert refused_synth(text) == config_error(tmp_path_factory.mktemp("in-process"), text)
 
 
 def test_arm64_with_a_dependency_known_not_to_support_it_names_it(tmp_path: Path) -> None:

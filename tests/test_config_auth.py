@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from config_support import config_error
 from test_config_errors import BASE, edit
 
 from generators.config import load_config
@@ -95,11 +96,17 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_setting_is_one_line_exit_2_and_writes_nothing(case: str, refused_synth: Callable[..., str]) -> None:
+def test_bad_setting_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
     assert text != BASE
-    line = refused_synth(text)
+    line = config_error(tmp_path, text)  # tests/config_support.py: the line deploy.py prints
     assert re.search(expected, line), line
+
+
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(refused_synth: Callable[..., str],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = CASES["off in production"]
+    assert refused_synth(text) == config_error(tmp_path_factory.mktemp("in-process"), text)
 
 
 def test_off_is_accepted_with_the_override_and_synth_warns(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from config_support import config_error
 from deploy_support import Aws
 
 from generators.config import load_config
@@ -138,11 +139,13 @@ def test_access_log_bucket_policy_names_the_regions_log_deliverer(region: str, p
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_access_logs_in_a_region_without_a_documented_deliverer_is_refused(refused_synth: Callable[..., str]) -> None:
+def test_access_logs_in_a_region_without_a_documented_deliverer_is_refused(refused_synth: Callable[..., str],
+                                                                           tmp_path: Path) -> None:
     line = refused_synth(access_logs_in("cn-north-1"))
     assert "environments.dev.access_logs" in line and "'cn-north-1'" in line and "access_logs = false" in line
     # Off, the access logs ask nothing of the region (what refuses it then is the edge's own table).
-    off = refused_synth(access_logs_in("cn-north-1").replace("access_logs = true", "access_logs = false", 1))
+    off = config_error(tmp_path / "off", access_logs_in("cn-north-1").replace("access_logs = true",
+                                                                              "access_logs = false", 1))
     assert "access_logs" not in off and "'cn-north-1'" in off
 
 
@@ -189,10 +192,16 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_ops_config_is_one_line_exit_2(case: str, refused_synth: Callable[..., str]) -> None:
+def test_bad_ops_config_is_one_line_exit_2(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
-    line = refused_synth(text)
+    line = config_error(tmp_path, text)  # tests/config_support.py: the line deploy.py prints
     assert re.search(expected, line), line
+
+
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(refused_synth: Callable[..., str],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = CASES["plain password"]
+    assert refused_synth(text) == config_error(tmp_path_factory.mktemp("in-process"), text)
 
 
 def test_bedrock_max_tokens_is_not_taken_for_a_secret(tmp_path: Path) -> None:
