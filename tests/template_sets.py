@@ -4,9 +4,10 @@ checkov needs about 9 s of CPU only to start: run per test, a suite run started 
 it linted the same texts more than once (a variant's registry stack is the committed one). Here
 every set -- the committed dev and prod templates, and each variant rendered from an edited copy of
 platform.toml -- is built once per run (session_support.once_per_run) in its own sub-directory of
-ONE directory. checkov runs once over it (each distinct text once); cfn-lint runs once per distinct
-template text, in every region any set asks of that text. A test reads the reports and keeps what
-concerns its own set, so every set is still checked in full.
+ONE directory. checkov runs once over it (each distinct text once), started in the background as
+soon as the sets exist; cfn-lint runs once per distinct template text, in every region any set asks
+of that text. A test reads the reports and keeps what concerns its own set, so every set is still
+checked in full.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -72,6 +74,7 @@ def _build_sets(directory: Path) -> None:
         regions[name] = {stack: [pinned.get(stack, cfg.env.region)] for stack in templates}
     (directory / "regions.json").write_text(json.dumps(regions, indent=1))
     _dedupe_for_checkov(directory, regions)
+    _start_checkov(directory)
 
 
 def _dedupe_for_checkov(directory: Path, regions: dict[str, dict[str, list[str]]]) -> None:
@@ -132,35 +135,52 @@ def cfn_lint_findings(factory: pytest.TempPathFactory, name: str, stack: str) ->
     return json.loads((done / "matches.json").read_text())
 
 
-def checkov_bin() -> str:
+CHECKOV_ARGS = ("--directory", "checkov", "--framework", "cloudformation", "--output", "json", "--compact",
+                "--skip-download")  # not --quiet: the passed checks show each set was really checked
+# In the background, so that no worker sits waiting for checkov while it has other tests to run;
+# checkov.done (its exit status) appears last, after checkov.json and checkov.err are complete.
+CHECKOV_JOB = ('( "$@" > checkov.json 2> checkov.err; echo $? > checkov.status; mv checkov.status checkov.done )'
+               " < /dev/null > /dev/null 2>&1 &")
+
+
+def _checkov_bin() -> str | None:
     candidates = [os.environ.get("CHECKOV_BIN", ""), str(REPO / ".venv-checkov" / "bin" / "checkov"),
                   shutil.which("checkov") or ""]
     found = next((c for c in candidates if c and Path(c).exists()), None)
-    if not found:
-        pytest.fail("checkov not found: run `make test` (it builds .venv-checkov) or set CHECKOV_BIN")
-    return found
+    return str(Path(found).absolute()) if found else None  # CHECKOV_BIN may be relative (the Makefile's is)
 
 
-def _run_checkov(factory: pytest.TempPathFactory) -> Any:
-    sets = sets_dir(factory) / "checkov"
+def _start_checkov(directory: Path) -> None:
+    found = _checkov_bin()
+    if found is None:
+        (directory / "checkov.err").write_text("checkov not found: run `make test` (it builds .venv-checkov) "
+                                               "or set CHECKOV_BIN")
+        (directory / "checkov.done").write_text("127")
+        return
+    subprocess.run(["sh", "-c", CHECKOV_JOB, "sh", found, *CHECKOV_ARGS], cwd=directory, check=True)
 
-    def run(directory: Path) -> None:
-        # Not --quiet: the passed checks are kept so each set can show it was really checked.
-        proc = subprocess.run([checkov_bin(), "--directory", str(sets), "--framework", "cloudformation",
-                               "--output", "json", "--compact", "--skip-download"],
-                              capture_output=True, text=True, timeout=600)
-        reports = json.loads(proc.stdout or "[]")
-        reports = reports if isinstance(reports, list) else [reports]
-        (directory / "report.json").write_text(json.dumps({"reports": reports, "stderr": proc.stderr[-2000:]}))
 
-    return json.loads((once_per_run(factory, "checkov", run) / "report.json").read_text())
+@cache
+def _checkov_report(root: Path) -> dict[str, Any]:
+    deadline = time.monotonic() + 600
+    while not (root / "checkov.done").exists():  # the job's last step; polled, it is not our child
+        if time.monotonic() > deadline:
+            pytest.fail(f"checkov has not finished after 600 s: {root}")
+        time.sleep(0.05)
+    err = (root / "checkov.err").read_text()
+    out = (root / "checkov.json").read_text() if (root / "checkov.json").exists() else ""
+    if not out.strip():
+        pytest.fail(f"checkov exited {(root / 'checkov.done').read_text().strip()} with no report: {err[-2000:]}")
+    reports = json.loads(out)
+    return {"reports": reports if isinstance(reports, list) else [reports], "stderr": err[-2000:]}
 
 
 def checkov_findings(factory: pytest.TempPathFactory, name: str) -> tuple[list[str], int, str]:
     """(failed checks, number of passed checks, checkov's stderr tail) for every template of one set,
     each read where the run's one checkov report has its text."""
-    report = _run_checkov(factory)
-    files = set(json.loads((sets_dir(factory) / "checked_as.json").read_text())[name].values())
+    root = sets_dir(factory)
+    report = _checkov_report(root)
+    files = set(json.loads((root / "checked_as.json").read_text())[name].values())
 
     def of_set(kind: str) -> list[dict[str, Any]]:
         return [c for r in report["reports"] for c in r.get("results", {}).get(kind, []) if c["file_path"] in files]
