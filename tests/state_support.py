@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -49,9 +50,14 @@ def source_copy(dest: Path) -> Path:
 def refused_still(source: Path, *args: str, timeout: int = 60,
                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """deploy.py of the copy `source` with `args`; asserts every file of the copy is unchanged after it."""
+    from zygote_support import run_deploy, zygote  # a real deploy.py process, forked pre-imported
+
+    env = dict(os.environ) if env is None else env
+    forked = zygote(env, source)
+    if forked is not None:
+        forked.wait_ready()  # its imports are done before the snapshot, not during the checked command
     before = tree_digest(source, (".",))
-    proc = subprocess.run([sys.executable, str(source / "deploy.py"), *args], capture_output=True, text=True,
-                          cwd=source, timeout=timeout, env=env)
+    proc = run_deploy(list(args), env, timeout, root=source)
     assert tree_digest(source, (".",)) == before, f"{args} changed files of the project: {proc.stderr}"
     return proc
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import ThreadingHTTPServer
@@ -16,8 +15,9 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from deploy_support import REPO, Aws, clean_env
+from deploy_support import Aws, clean_env
 from relay_support import Relay
+from zygote_support import run_deploy
 
 from deployer.aws import artifacts, runner
 from deployer.commands.actions import Context
@@ -224,9 +224,8 @@ def test_local_uses_the_account_regional_name(tmp_path: Path) -> None:
     """`deploy.py --local` (the in-process emulator) offers the namespace: the -an bucket, and the line
     saying why it has no TLS-only policy there."""
     env = clean_env(None)
-    done = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--local", "--config",
-                           str(big_alerts_config(tmp_path)), "--stack", "alerts", "--yes"], cwd=REPO, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    done = run_deploy(["--local", "--config", str(big_alerts_config(tmp_path)), "--stack", "alerts", "--yes"], env,
+                      timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"created artifacts bucket {BUCKET}" in done.stdout
     assert f"artifacts bucket {BUCKET}: no TLS-only policy" in done.stdout

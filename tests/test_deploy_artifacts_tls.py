@@ -24,8 +24,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from deploy_support import REPO, clean_env
+from deploy_support import clean_env
 from test_deploy_artifacts import BUCKET, big_alerts_config
+from zygote_support import run_deploy
 
 from deployer.aws import artifacts
 
@@ -68,9 +69,7 @@ def test_over_https_the_bucket_gets_the_tls_only_policy_and_nothing_else_differs
         https_moto: tuple[str, Path], tmp_path: Path) -> None:
     url, cert = https_moto
     env = {**clean_env(url), "AWS_CA_BUNDLE": str(cert)}
-    done = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--config", str(big_alerts_config(tmp_path)),
-                           "--stack", "alerts", "--yes"], cwd=REPO, env=env, stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=300)
+    done = run_deploy(["--config", str(big_alerts_config(tmp_path)), "--stack", "alerts", "--yes"], env, timeout=300)
     assert done.returncode == 1, done.stdout + done.stderr
     assert f"created artifacts bucket {BUCKET}" in done.stdout
     assert "no TLS-only policy" not in done.stdout + done.stderr

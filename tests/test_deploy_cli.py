@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from deploy_support import REPO, Aws, clean_env, set_status
+from zygote_support import run_deploy
 
 from generators.naming import NETWORK_KEYS
 
@@ -235,8 +236,7 @@ def test_status_and_graph(aws: Aws) -> None:
 def test_local_demo_needs_no_credentials_at_all() -> None:
     env = clean_env(None)
     del env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
-    done = subprocess.run([sys.executable, str(REPO / "deploy.py"), "--local", "--stack", "all", "--yes"], cwd=REPO,
-                          env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    done = run_deploy(["--local", "--stack", "all", "--yes"], env, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "LOCAL EMULATOR" in done.stdout and "not emulated:" in done.stdout
     assert "placeholder image" in done.stdout and "no URLs to try" in done.stdout

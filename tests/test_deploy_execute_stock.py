@@ -6,17 +6,16 @@ a change set that does not exist, so nothing the plan role can write (descriptio
 from __future__ import annotations
 
 import subprocess
-import sys
 
-from deploy_support import REPO, Aws, clean_env
+from deploy_support import Aws, clean_env
 from test_deploy_stock_moto import PREFIX, client, run, stock  # noqa: F401 (a fixture)
+from zygote_support import run_deploy
 
 from deployer.aws import runner
 
 
 def deploy(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    return run_deploy(list(args), env, timeout=300)
 
 
 def test_execute_on_a_stock_endpoint_refuses_and_says_why(stock: str) -> None:  # noqa: F811

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
-from deploy_support import REPO, clean_env
+from deploy_support import clean_env
+from zygote_support import run_deploy
 
 PREFIX = "layered-dev"
 # The services read the auth stack's issuer, and auth waits for the frontend stock moto cannot create.
@@ -40,8 +41,7 @@ def stock() -> Iterator[str]:
 
 
 def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=clean_env(url),
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300)
+    return run_deploy(list(args), clean_env(url), timeout=300)
 
 
 def client(url: str, service: str) -> object:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 
 import boto3
 import pytest
-from deploy_support import REPO, clean_env
+from deploy_support import clean_env
+from zygote_support import run_deploy
 
 PREFIX = "layered-dev"
 
@@ -29,8 +29,7 @@ class Local:
         self.url = f"http://127.0.0.1:{port}"
 
     def deploy(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=self.env,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
+        return run_deploy(list(args), self.env, timeout=180)
 
     def client(self, service: str) -> object:
         return boto3.client(service, endpoint_url=self.url, region_name="us-east-1",
