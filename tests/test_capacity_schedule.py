@@ -4,9 +4,9 @@ mistakes (one line, exit 2, nothing written) and what the templates get."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from config_support import config_error
 from edge_support import BASE, REPO
+from zygote_support import run_deploy
 
 from generators.config import load_config
 from generators.schedule_config import describe_next, next_change, next_sleep
@@ -78,8 +79,7 @@ CASES = {
 
 
 def run_synth(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "deploy.py"), "--config", str(config), "--synth"],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    return run_deploy(["--config", str(config), "--synth"], dict(os.environ), timeout=60)
 
 
 

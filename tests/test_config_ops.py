@@ -4,9 +4,8 @@ accepts, what it refuses (one line, exit 2, nothing written), and what the templ
 from __future__ import annotations
 
 import json
+import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 import pytest
 from config_support import config_error
 from deploy_support import Aws
+from zygote_support import run_deploy
 
 from generators.config import load_config
 from generators.service import build_service
@@ -224,8 +224,7 @@ def test_preflight_names_missing_secrets_and_changes_nothing(aws: Aws, tmp_path:
 
 
 def test_cost_counts_the_log_bucket_and_names_the_log_volumes() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "deploy.py"), "--cost", "--env", "prod"], capture_output=True,
-                          text=True, cwd=ROOT, timeout=60)
+    proc = run_deploy(["--cost", "--env", "prod"], dict(os.environ), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"S3 Standard storage .*AccessLogBucket", proc.stdout)
     assert "AccessLogBucket: log objects kept 90 days" in proc.stdout

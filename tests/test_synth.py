@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tomllib
 from dataclasses import replace
 from pathlib import Path
+
+from zygote_support import run_deploy
 
 from generators.config import ServiceSpec, load_config
 from generators.contract import build_contract, launch_order
@@ -18,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def deploy(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "deploy.py", *args], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return run_deploy(list(args), dict(os.environ), timeout=60)  # deploy.py, forked pre-imported
 
 
 def test_check_reports_stale_files_and_synth_fixes_them() -> None:
