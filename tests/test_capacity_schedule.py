@@ -4,16 +4,18 @@ mistakes (one line, exit 2, nothing written) and what the templates get."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from config_support import config_error
 from edge_support import BASE, REPO
+from zygote_support import run_deploy
 
 from generators.config import load_config
 from generators.schedule_config import describe_next, next_change, next_sleep
@@ -77,16 +79,21 @@ CASES = {
 
 
 def run_synth(config: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(REPO / "deploy.py"), "--config", str(config), "--synth"],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    return run_deploy(["--config", str(config), "--synth"], dict(os.environ), timeout=60)
 
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_mistake_is_one_line_exit_2_and_writes_nothing(case: str, refused_synth: Callable[..., str]) -> None:
+def test_mistake_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
-    line = refused_synth(text)
+    line = config_error(tmp_path, text)  # tests/config_support.py: the line deploy.py prints
     assert re.search(r"^error: platform\.toml: .*" + expected, line), line
+
+
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(refused_synth: Callable[..., str],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = CASES["unknown time zone"]
+    assert refused_synth(text) == config_error(tmp_path_factory.mktemp("in-process"), text)
 
 
 def test_arm64_with_a_dependency_known_not_to_support_it_names_it(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from config_support import config_error
 from test_config_errors import edit
 
 from generators.config import load_config
@@ -49,10 +50,16 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_agent_config_error_is_one_line_exit_2_and_writes_nothing(case: str, refused_synth: Callable[..., str]) -> None:
+def test_agent_config_error_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
-    line = refused_synth(text, "--env", "prod") if "override" in case else refused_synth(text)
+    line = config_error(tmp_path, text, "prod" if "override" in case else "dev")  # tests/config_support.py
     assert re.search(expected, line), line
+
+
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(refused_synth: Callable[..., str],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = CASES["override unknown tool"]
+    assert refused_synth(text, "--env", "prod") == config_error(tmp_path_factory.mktemp("in-process"), text, "prod")
 
 
 def test_environment_overrides_agent_keys_one_by_one(tmp_path: Path) -> None:

@@ -3,14 +3,15 @@ nothing written; and the accepted settings reach the configuration the generator
 
 from __future__ import annotations
 
+import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from config_support import config_error
 from test_config_errors import BASE, edit
+from zygote_support import run_deploy
 
 from generators.config import load_config
 
@@ -95,18 +96,24 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_setting_is_one_line_exit_2_and_writes_nothing(case: str, refused_synth: Callable[..., str]) -> None:
+def test_bad_setting_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
     assert text != BASE
-    line = refused_synth(text)
+    line = config_error(tmp_path, text)  # tests/config_support.py: the line deploy.py prints
     assert re.search(expected, line), line
+
+
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(refused_synth: Callable[..., str],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = CASES["off in production"]
+    assert refused_synth(text) == config_error(tmp_path_factory.mktemp("in-process"), text)
 
 
 def test_off_is_accepted_with_the_override_and_synth_warns(tmp_path: Path) -> None:
     config = tmp_path / "platform.toml"
     config.write_text(prod_auth('provider = "off"\nallow_off_in_production = true'))
-    proc = subprocess.run([sys.executable, "deploy.py", "--config", str(config), "--synth", "--env", "prod",
-                           "--prefix", "auth-off-test"], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = run_deploy(["--config", str(config), "--synth", "--env", "prod", "--prefix", "auth-off-test"],
+                      dict(os.environ), timeout=60)
     out = ROOT / "build" / "templates" / "prod" / "auth-off-test"
     try:
         assert proc.returncode == 0, proc.stderr
@@ -117,8 +124,7 @@ def test_off_is_accepted_with_the_override_and_synth_warns(tmp_path: Path) -> No
         import shutil
 
         shutil.rmtree(out, ignore_errors=True)
-    quiet = subprocess.run([sys.executable, "deploy.py", "--synth", "--check"], capture_output=True, text=True,
-                           cwd=ROOT, timeout=60)
+    quiet = run_deploy(["--synth", "--check"], dict(os.environ), timeout=60)
     assert quiet.returncode == 0 and quiet.stderr == ""  # the example signs in: no warning
 
 

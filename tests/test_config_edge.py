@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from config_support import config_error
 from edge_support import ALB_CERT, BASE, CF_CERT, DOMAIN, REPO, dev_config
 
 from generators.config import load_config
@@ -58,10 +59,16 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_edge_mistake_is_one_line_exit_2_and_writes_nothing(case: str, refused_synth: Callable[..., str]) -> None:
+def test_edge_mistake_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
-    line = refused_synth(text)
+    line = config_error(tmp_path, text)  # tests/config_support.py: the line deploy.py prints
     assert re.search(r"^error: platform\.toml: " + expected, line), line
+
+
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(refused_synth: Callable[..., str],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = CASES["public-alb without domain"]
+    assert refused_synth(text) == config_error(tmp_path_factory.mktemp("in-process"), text)
 
 
 def test_defaults_are_a_vpc_origin_over_http_in_supported_zones() -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from config_support import config_error
 from state_support import refused_still
+from zygote_support import run_deploy
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = (ROOT / "platform.toml").read_text()
@@ -96,32 +98,40 @@ CASES = {
 
 
 def run(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(ROOT / "deploy.py"), "--config", str(config), "--synth", *args],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    return run_deploy(["--config", str(config), "--synth", *args], dict(os.environ), timeout=60)
+
+
+# Through deploy.py itself as well (a TOML parse error and a schema error): the exit path every case
+# shares (ConfigError -> main() -> one line, exit 2, nothing written) stays covered by real runs.
+THROUGH_DEPLOY = ("not toml", "unknown key")
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_config_error_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path, project_copy: Path) -> None:
+def test_config_error_is_one_line_exit_2_and_writes_nothing(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
-    config = tmp_path / "platform.toml"
+    line = config_error(tmp_path, text)
+    assert re.search(expected, line), line
+
+
+@pytest.mark.parametrize("case", THROUGH_DEPLOY)
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(case: str, tmp_path: Path, project_copy: Path) -> None:
+    text, _ = CASES[case]
+    config = tmp_path / "cli" / "platform.toml"
+    config.parent.mkdir()
     config.write_text(text)
     proc = refused_still(project_copy, "--config", str(config), "--synth")  # asserts no file of it changed
     assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
     assert "Traceback" not in proc.stderr and proc.stdout == ""
-    assert re.search(expected, lines[0]), lines[0]
-    assert list(tmp_path.iterdir()) == [config]
+    assert proc.stderr.strip().splitlines() == [config_error(tmp_path / "in-process", text)]
+    assert list(config.parent.iterdir()) == [config]
 
 
 def test_unknown_environment_and_bad_prefix_override(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "deploy.py", "--synth", "--env", "staging"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = run_deploy(["--synth", "--env", "staging"], dict(os.environ), timeout=60)
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: platform.toml: environments.staging: no such environment "
                                    "(expected one of: dev, prod)")
-    proc = subprocess.run([sys.executable, "deploy.py", "--synth", "--prefix", "9bad"],
-                          capture_output=True, text=True, cwd=ROOT, timeout=60)
+    proc = run_deploy(["--synth", "--prefix", "9bad"], dict(os.environ), timeout=60)
     assert proc.returncode == 2
     assert "--prefix: '9bad' is not a valid prefix" in proc.stderr
 

@@ -4,16 +4,17 @@ accepts, what it refuses (one line, exit 2, nothing written), and what the templ
 from __future__ import annotations
 
 import json
+import os
 import re
-import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
+from config_support import config_error
 from deploy_support import Aws
+from zygote_support import run_deploy
 
 from generators.config import load_config
 from generators.service import build_service
@@ -138,11 +139,13 @@ def test_access_log_bucket_policy_names_the_regions_log_deliverer(region: str, p
     assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_access_logs_in_a_region_without_a_documented_deliverer_is_refused(refused_synth: Callable[..., str]) -> None:
+def test_access_logs_in_a_region_without_a_documented_deliverer_is_refused(refused_synth: Callable[..., str],
+                                                                           tmp_path: Path) -> None:
     line = refused_synth(access_logs_in("cn-north-1"))
     assert "environments.dev.access_logs" in line and "'cn-north-1'" in line and "access_logs = false" in line
     # Off, the access logs ask nothing of the region (what refuses it then is the edge's own table).
-    off = refused_synth(access_logs_in("cn-north-1").replace("access_logs = true", "access_logs = false", 1))
+    off = config_error(tmp_path / "off", access_logs_in("cn-north-1").replace("access_logs = true",
+                                                                              "access_logs = false", 1))
     assert "access_logs" not in off and "'cn-north-1'" in off
 
 
@@ -189,10 +192,16 @@ CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_bad_ops_config_is_one_line_exit_2(case: str, refused_synth: Callable[..., str]) -> None:
+def test_bad_ops_config_is_one_line_exit_2(case: str, tmp_path: Path) -> None:
     text, expected = CASES[case]
-    line = refused_synth(text)
+    line = config_error(tmp_path, text)  # tests/config_support.py: the line deploy.py prints
     assert re.search(expected, line), line
+
+
+def test_deploy_py_prints_that_line_exits_2_and_writes_nothing(refused_synth: Callable[..., str],
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    text, _ = CASES["plain password"]
+    assert refused_synth(text) == config_error(tmp_path_factory.mktemp("in-process"), text)
 
 
 def test_bedrock_max_tokens_is_not_taken_for_a_secret(tmp_path: Path) -> None:
@@ -215,8 +224,7 @@ def test_preflight_names_missing_secrets_and_changes_nothing(aws: Aws, tmp_path:
 
 
 def test_cost_counts_the_log_bucket_and_names_the_log_volumes() -> None:
-    proc = subprocess.run([sys.executable, str(ROOT / "deploy.py"), "--cost", "--env", "prod"], capture_output=True,
-                          text=True, cwd=ROOT, timeout=60)
+    proc = run_deploy(["--cost", "--env", "prod"], dict(os.environ), timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert re.search(r"S3 Standard storage .*AccessLogBucket", proc.stdout)
     assert "AccessLogBucket: log objects kept 90 days" in proc.stdout

@@ -5,14 +5,15 @@ figure, and the price refresh tool's parsing of the Price List API's response sh
 from __future__ import annotations
 
 import json
+import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 from edge_support import BASE, DOMAIN, REPO, dev_config
 from test_cost import PRICES, monthly, service
+from zygote_support import run_deploy
 
 from deployer.commands.price_refresh import QUERIES, fetch_region, merge, usd_per_unit
 from deployer.planning.cost import estimate, estimate_stack, split_tasks
@@ -142,8 +143,7 @@ def cost_cli(*args: str, region: str | None = None, tmp_path: Path | None = None
         config = tmp_path / "platform.toml"
         config.write_text(BASE.replace('region = "us-east-1"', f'region = "{region}"', 1))
         args = ("--config", str(config), *args)
-    return subprocess.run([sys.executable, str(REPO / "deploy.py"), "--cost", *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=60)
+    return run_deploy(["--cost", *args], dict(os.environ), timeout=60)  # deploy.py, forked pre-imported
 
 
 def test_unknown_region_is_a_warning_and_the_base_prices(tmp_path: Path) -> None:

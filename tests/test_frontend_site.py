@@ -252,12 +252,14 @@ def test_page_shows_model_errors_in_the_inference_api_shape(tmp_path: Path) -> N
 @needs_node
 def test_long_conversations_stay_within_the_api_message_limit(tmp_path: Path) -> None:
     reply = '{"message": {"role": "assistant", "content": "ok"}}'
-    chats = [f"q{i}" for i in range(60)]
+    # 51 turns: the fewest whose whole history (50 exchanges and the new turn, 101 messages) is
+    # over the limit (each turn costs the tab a round trip and about 50 ms of settling).
+    chats = [f"q{i}" for i in range(51)]
     seen = run_page(tmp_path, {"/api/info": INFO_OK, "/inference/chat": {"status": 200, "body": reply}, "chat": chats})
     last = seen["requests"][-1]["body"]["messages"]
     assert len(last) <= 100 and len(last) % 2 == 1
     assert [m["role"] for m in last[:2]] == ["user", "assistant"]
-    assert last[-1] == {"role": "user", "content": "q59"}
+    assert last[-1] == {"role": "user", "content": "q50"}
 
 
 def site_with_secrets(tmp_path: Path) -> Path:

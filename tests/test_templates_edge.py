@@ -8,25 +8,22 @@ every mode at once.
 from __future__ import annotations
 
 import json
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_support import ALB_CERT, CF_CERT, DOMAIN, REPO, dev_config
-from lint_support import cfn_lint
+from edge_support import ALB_CERT, CF_CERT, REPO
+from template_sets import cfn_lint_findings, checkov_findings, template_set
 
-from generators.config import load_config
 from generators.contract import build_contract
-from generators.synth import stack_builders
 
 Templates = dict[str, dict[str, Any]]
 SERVICES = ("app-api", "inference-api")
 PREFIX_LIST = "pl-3b927c52"  # com.amazonaws.global.cloudfront.origin-facing in us-east-1
+# Test id -> the set of tests/template_sets.py rendered (once per run) with those edge keys.
 VARIANTS = {
-    "public-alb": {"edge": "public-alb", **DOMAIN},
-    "public-alb with zone": {"edge": "public-alb", "hosted_zone_id": "Z0123ABC", **DOMAIN},
-    "vpc-origin with domain": {"edge": "vpc-origin", **DOMAIN},
+    "public-alb": "edge-public-alb",
+    "public-alb with zone": "edge-public-alb-zone",  # hosted_zone_id = "Z0123ABC"
+    "vpc-origin with domain": "edge-vpc-origin-domain",
 }
 
 
@@ -34,17 +31,13 @@ def committed(env: str) -> Templates:
     return {p.stem: json.loads(p.read_text()) for p in (REPO / "templates" / env).glob("*.json")}
 
 
-def rendered(tmp_path: Path, keys: dict[str, str]) -> Templates:
-    tmp_path.mkdir(exist_ok=True)
-    config = tmp_path / "platform.toml"
-    config.write_text(dev_config(**keys))
-    cfg = load_config(config, "dev")
-    return {stack: json.loads(json.dumps(build(cfg).to_dict())) for stack, build in stack_builders(cfg).items()}
+def rendered(factory: pytest.TempPathFactory, variant: str) -> Templates:
+    return template_set(factory, VARIANTS[variant])
 
 
 @pytest.fixture(params=["dev", "prod", *VARIANTS])
-def every_mode(request: pytest.FixtureRequest, tmp_path: Path) -> Templates:
-    return committed(request.param) if request.param in ("dev", "prod") else rendered(tmp_path, VARIANTS[request.param])
+def every_mode(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Templates:
+    return committed(request.param) if request.param in ("dev", "prod") else rendered(tmp_path_factory, request.param)
 
 
 def of_type(t: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
@@ -106,8 +99,9 @@ def test_vpc_origin_alb_is_internal_in_private_subnets_with_no_public_listener(e
     assert vpc_origin["Properties"]["VpcOriginEndpointConfig"]["Arn"] == {"Ref": "AlbArn"}
 
 
-def test_public_alb_is_internet_facing_behind_the_prefix_list_and_https_only(tmp_path: Path) -> None:
-    stacks = rendered(tmp_path, VARIANTS["public-alb"])
+def test_public_alb_is_internet_facing_behind_the_prefix_list_and_https_only(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    stacks = rendered(tmp_path_factory, "public-alb")
     infra = stacks["infrastructure"]
     alb = one(infra, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert alb["Scheme"] == "internet-facing"
@@ -119,8 +113,8 @@ def test_public_alb_is_internet_facing_behind_the_prefix_list_and_https_only(tmp
     assert not of_type(infra, "AWS::Route53::RecordSet"), "no zone configured: the user points origin.<domain>"
 
 
-def test_domain_gives_viewers_the_certificate_aliases_and_records(tmp_path: Path) -> None:
-    stacks = rendered(tmp_path, VARIANTS["public-alb with zone"])
+def test_domain_gives_viewers_the_certificate_aliases_and_records(tmp_path_factory: pytest.TempPathFactory) -> None:
+    stacks = rendered(tmp_path_factory, "public-alb with zone")
     dist = one(stacks["frontend"], "AWS::CloudFront::Distribution")["DistributionConfig"]
     assert dist["Aliases"] == ["shop.example.org"]
     assert dist["ViewerCertificate"] == {"AcmCertificateArn": CF_CERT, "MinimumProtocolVersion": "TLSv1.2_2021",
@@ -175,30 +169,23 @@ def test_subnets_are_placed_by_zone_id_outside_zones_without_vpc_origins(every_m
 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_rendered_variants_are_cfn_lint_clean(variant: str, tmp_path: Path) -> None:
-    stacks = rendered(tmp_path, VARIANTS[variant])
-    for stack in ("infrastructure", "frontend"):
-        matches = cfn_lint(json.dumps(stacks[stack]), ["us-east-1"])
-        assert not matches, f"{stack}: " + "\n".join(str(m) for m in matches)
+def test_rendered_variants_are_cfn_lint_clean(variant: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Every stack of each mode, informational rules included (tests/template_sets.py lints each
+    distinct template text once per run)."""
+    stacks = rendered(tmp_path_factory, variant)
+    assert {"infrastructure", "frontend", *SERVICES} <= set(stacks)
+    for stack in stacks:
+        matches = cfn_lint_findings(tmp_path_factory, VARIANTS[variant], stack)
+        assert not matches, f"{stack}: " + "\n".join(matches)
 
 
-def test_rendered_public_alb_passes_checkov(tmp_path: Path) -> None:
-    """The committed templates are checked by test_templates_lint; public-alb exists only when rendered."""
-    from test_templates_lint import _checkov
-
-    stacks = rendered(tmp_path / "config", VARIANTS["public-alb with zone"])
-    out_dir = tmp_path / "templates"
-    out_dir.mkdir()
-    for stack in ("infrastructure", "frontend", *SERVICES):
-        (out_dir / f"{stack}.json").write_text(json.dumps(stacks[stack]))
-    out = subprocess.run([_checkov(), "--directory", str(out_dir), "--framework", "cloudformation", "--output", "json",
-                          "--quiet", "--compact", "--skip-download"], capture_output=True, text=True, timeout=600)
-    reports = json.loads(out.stdout or "[]")
-    reports = reports if isinstance(reports, list) else [reports]
-    failed = [f"{c['check_id']} {c['resource']}"
-              for r in reports for c in r.get("results", {}).get("failed_checks", [])]
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_rendered_variants_pass_checkov(variant: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The committed templates are checked by test_templates_lint; these modes exist only rendered.
+    checkov runs once per test run over every set (tests/template_sets.py)."""
+    failed, passed, stderr = checkov_findings(tmp_path_factory, VARIANTS[variant])
     assert not failed, failed
-    assert sum(r.get("summary", {}).get("passed", 0) for r in reports) > 20, out.stderr[-2000:]
+    assert passed > 50, f"checkov checked suspiciously little ({passed} passed): {stderr}"
 
 
 def test_infrastructure_refuses_a_region_it_was_not_generated_for(every_mode: Templates) -> None:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
-from edge_support import DOMAIN, dev_config
-from lint_support import cfn_lint
-from test_config_waf import DEV_WAF, with_dev_waf
-from test_templates_lint import _checkov
+from template_sets import cfn_lint_findings, checkov_findings, template_set
+from test_config_waf import with_dev_waf
 
 from deployer.planning.cost import estimate
 from deployer.planning.prices import load_prices
@@ -34,10 +31,11 @@ def rendered(tmp_path: Path, text: str) -> dict[str, Template]:
     return {s: json.loads(t) for s, t in render(load_config(config, "dev")).items()}
 
 
-def public_alb(tmp_path: Path) -> dict[str, Template]:
-    """dev with edge = "public-alb" (which needs a domain and its certificates) and WAF on."""
-    text = dev_config(edge="public-alb", **DOMAIN).replace(DEV_WAF, "[environments.dev.waf]\nenabled = true\n")
-    return rendered(tmp_path, text)
+@pytest.fixture
+def public_alb(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Template]:
+    """dev with edge = "public-alb" (which needs a domain and its certificates) and WAF on, as
+    rendered once per run for the lint tests."""
+    return template_set(tmp_path_factory, "waf-public-alb")
 
 
 def rules_by_name(t: Template) -> dict[str, Template]:
@@ -123,8 +121,8 @@ DYNAMIC_REF = re.compile(r"\{\{resolve:secretsmanager:layered-dev/edge/origin-se
                          r"(current|previous)::\$\{OriginSecretVersion\}\}\}")
 
 
-def test_public_alb_rules_need_the_header_and_the_secret_never_appears(tmp_path: Path) -> None:
-    stacks = public_alb(tmp_path)
+def test_public_alb_rules_need_the_header_and_the_secret_never_appears(public_alb: dict[str, Template]) -> None:
+    stacks = public_alb
     text = json.dumps(stacks)
     assert "ssm-secure" not in text
     for service in ("app-api", "inference-api"):
@@ -158,23 +156,16 @@ def test_vpc_origin_mode_has_no_origin_secret() -> None:
 
 
 @pytest.mark.parametrize("variant", ["public-alb", "eu-west-1"])
-def test_variant_templates_pass_cfn_lint_and_checkov(variant: str, tmp_path: Path) -> None:
-    if variant == "public-alb":
-        stacks = public_alb(tmp_path)
-    else:
-        stacks = rendered(tmp_path, with_dev_waf("enabled = true\n").replace(
-            'region = "us-east-1"', 'region = "eu-west-1"', 1))
-    out = tmp_path / "templates"
-    out.mkdir()
-    for stack, t in stacks.items():
-        region = "us-east-1" if stack == "edge" else ("eu-west-1" if variant == "eu-west-1" else "us-east-1")
-        matches = cfn_lint(json.dumps(t), [region])
-        assert not matches, f"{stack}: " + "\n".join(str(m) for m in matches)
-        (out / f"{stack}.json").write_text(json.dumps(t))
-    proc = subprocess.run([_checkov(), "--directory", str(out), "--framework", "cloudformation", "--output", "json",
-                           "--quiet", "--compact", "--skip-download"], capture_output=True, text=True, timeout=600)
-    reports = json.loads(proc.stdout or "[]")
-    reports = reports if isinstance(reports, list) else [reports]
-    failed = [f"{c['check_id']} {c['file_path']} {c['resource']}" for r in reports
-              for c in r.get("results", {}).get("failed_checks", [])]
+def test_variant_templates_pass_cfn_lint_and_checkov(variant: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """WAF on in front of a public ALB, and WAF on in eu-west-1 (its edge stack still in us-east-1):
+    every stack cfn-lint clean in its own region and checkov 0 failed (tests/template_sets.py runs
+    both once per test run)."""
+    name = f"waf-{variant}"
+    stacks = template_set(tmp_path_factory, name)
+    assert "edge" in stacks and len(stacks) >= 8
+    for stack in stacks:
+        matches = cfn_lint_findings(tmp_path_factory, name, stack)
+        assert not matches, f"{stack}: " + "\n".join(matches)
+    failed, passed, stderr = checkov_findings(tmp_path_factory, name)
     assert not failed, failed
+    assert passed > 50, f"checkov checked suspiciously little ({passed} passed): {stderr}"
