@@ -43,6 +43,11 @@ def run_suite(pytest_args: list[str], out: Path) -> tuple[float, int, str]:
                           env=env, capture_output=True, text=True)
     lines = proc.stdout.strip().splitlines() or [""]
     failures = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    if failures:  # the tracebacks, kept: a failure under load may not come back when run again
+        kept = ROOT / "build" / f"bench-tests-{time.strftime('%Y%m%dT%H%M%S')}.txt"
+        kept.parent.mkdir(exist_ok=True)
+        kept.write_text(proc.stdout + proc.stderr)
+        failures.append(f"full output: {kept.relative_to(ROOT)}")
     return time.monotonic() - start, proc.returncode, "\n  ".join([lines[-1], *failures])
 
 
