@@ -15,6 +15,7 @@ import fcntl
 import gc
 import hashlib
 import logging
+import signal
 import sys
 import tempfile
 import urllib.request
@@ -37,6 +38,11 @@ GC_THRESHOLDS = (20_000, 20, 20)
 
 def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+    # A non-interactive shell starts a background command (`cmd &`) with SIGINT ignored, and an
+    # ignored signal stays ignored through fork and exec: every deploy.py the tests start would then
+    # ignore Ctrl-C, and the Ctrl-C tests fail for the shell's reason (seen under bench_tests.py).
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     config.addinivalue_line("markers", "moto_required(*types): fail if moto cannot model these resource types")
     config.addinivalue_line("markers", "repo_tree: runs alone (no other worker's test at the same time): "
                             "it edits a committed file or asserts the build folder is unchanged")
