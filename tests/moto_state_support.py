@@ -104,13 +104,12 @@ def prepared(aws: Aws, name: str, make: Callable[[Aws], None]) -> Aws:
     return aws
 
 
-def all_deployed(aws: Aws) -> None:
-    """Every stack (`--stack all`) of the committed configuration, deployed."""
-    done = aws.deploy("--stack", "all", "--yes")
+def deploy_or_fail(aws: Aws, stack: str) -> None:
+    """`deploy.py --stack <stack> --yes` of the committed configuration, which must succeed."""
+    done = aws.deploy("--stack", stack, "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def registry_deployed(aws: Aws) -> None:
-    """The registry stack of the committed configuration deployed (repositories, parameters, images)."""
-    done = aws.deploy("--stack", "registry", "--yes")
-    assert done.returncode == 0, done.stdout + done.stderr
+def stack_deployed(aws: Aws, stack: str) -> Aws:
+    """The emulator with `stack` of the committed configuration deployed (`all`: every stack)."""
+    return prepared(aws, stack, lambda fresh: deploy_or_fail(fresh, stack))

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from deploy_support import Aws
-from moto_state_support import all_deployed, prepared
+from moto_state_support import deploy_or_fail, prepared
 
 PREFIX = "layered-dev"
 GROUP = f"/ecs/{PREFIX}/app-api"
@@ -103,7 +103,7 @@ def released(aws: Aws) -> Aws:
     (made by these deploy.py runs once per worker, then restored: moto_state_support)."""
 
     def release(aws: Aws) -> None:
-        all_deployed(aws)
+        deploy_or_fail(aws, "all")
         for tag in ("v1", "v2", "v3"):
             push(aws, tag)
             assert aws.deploy("--set-image-tag", f"app-api={tag}").returncode == 0

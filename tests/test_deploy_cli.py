@@ -11,7 +11,7 @@ from urllib.parse import quote
 
 import pytest
 from deploy_support import REPO, Aws, clean_env, set_status
-from moto_state_support import all_deployed, prepared, registry_deployed
+from moto_state_support import stack_deployed
 from zygote_support import run_deploy
 
 from generators.naming import NETWORK_KEYS
@@ -61,7 +61,7 @@ def test_all_from_empty_creates_every_stack_in_order(aws: Aws) -> None:
 
 
 def test_second_run_reports_no_changes_and_leaves_no_change_sets(aws: Aws) -> None:
-    prepared(aws, "all", all_deployed)
+    stack_deployed(aws, "all")
     again = aws.deploy("--stack", "all", "--yes", "--output", "json")
     assert again.returncode == 0, again.stderr
     doc = json.loads(again.stdout)
@@ -111,7 +111,7 @@ def test_json_carries_the_printed_console_url_and_the_job_summary_links_it(aws: 
 
 
 def test_execute_refuses_a_plan_made_from_another_template(aws: Aws) -> None:
-    prepared(aws, "registry", registry_deployed)
+    stack_deployed(aws, "registry")
     cf = aws.client("cloudformation")
     body = cf.get_template(StackName=f"{PREFIX}-registry")["TemplateBody"]
     body = json.loads(body) if isinstance(body, str) else body
@@ -169,7 +169,7 @@ def test_missing_credentials_are_refused(aws: Aws) -> None:
 
 
 def test_rollback_complete_is_deleted_and_recreated(aws: Aws) -> None:
-    prepared(aws, "registry", registry_deployed)
+    stack_deployed(aws, "registry")
     old_id = aws.stacks()[f"{PREFIX}-registry"]["StackId"]
     aws.client("cloudformation").update_termination_protection(StackName=f"{PREFIX}-registry",
                                                                EnableTerminationProtection=False)
@@ -189,7 +189,7 @@ def test_rollback_complete_is_deleted_and_recreated(aws: Aws) -> None:
     ("UPDATE_IN_PROGRESS", "another deployment is running"),
 ])
 def test_stuck_or_busy_stacks_are_refused(aws: Aws, status: str, expected: str) -> None:
-    prepared(aws, "registry", registry_deployed)
+    stack_deployed(aws, "registry")
     set_status(f"{PREFIX}-registry", status)
     done = aws.deploy("--stack", "registry", "--yes")
     assert done.returncode == 2 and expected in done.stderr
@@ -197,7 +197,7 @@ def test_stuck_or_busy_stacks_are_refused(aws: Aws, status: str, expected: str) 
 
 
 def test_destroy_reverse_order_refusing_foundation_while_services_remain(aws: Aws) -> None:
-    prepared(aws, "all", all_deployed)
+    stack_deployed(aws, "all")
     refused = aws.deploy("--destroy", "--stack", "infrastructure", "--yes")
     assert refused.returncode == 2
     assert "app-api" in refused.stderr and "still read" in refused.stderr
@@ -223,7 +223,7 @@ def test_destroy_reverse_order_refusing_foundation_while_services_remain(aws: Aw
 
 
 def test_status_and_graph(aws: Aws) -> None:
-    prepared(aws, "all", all_deployed)
+    stack_deployed(aws, "all")
     status = aws.deploy("--status", "--output", "json")
     assert status.returncode == 0, status.stderr
     docs = {d["stack"]: d for d in json.loads(status.stdout)["stacks"]}

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from deploy_support import REPO, Aws, set_status
-from moto_state_support import all_deployed, prepared, registry_deployed
+from moto_state_support import stack_deployed
 from state_support import snapshot
 
 PREFIX = "layered-dev"
@@ -21,7 +21,7 @@ def ok(done: object, code: int = 0) -> str:
 
 
 def test_every_run_repairs_termination_protection(aws: Aws) -> None:
-    prepared(aws, "registry", registry_deployed)
+    stack_deployed(aws, "registry")
     cf = aws.client("cloudformation")
     cf.update_termination_protection(StackName=f"{PREFIX}-registry", EnableTerminationProtection=False)
     again = ok(aws.deploy("--stack", "registry", "--yes"))
@@ -48,7 +48,7 @@ def test_a_deleted_parameter_is_restored_by_its_writer_and_the_advice_keeps_ever
 
 
 def test_a_recreate_that_cannot_delete_stops_with_the_reason(aws: Aws) -> None:
-    prepared(aws, "registry", registry_deployed)
+    stack_deployed(aws, "registry")
     cf = aws.client("cloudformation")
     cf.update_termination_protection(StackName=f"{PREFIX}-registry", EnableTerminationProtection=False)
     set_status(f"{PREFIX}-registry", "ROLLBACK_COMPLETE")  # the placeholder images keep the repositories
@@ -60,7 +60,7 @@ def test_a_recreate_that_cannot_delete_stops_with_the_reason(aws: Aws) -> None:
 
 
 def test_destroy_says_what_it_keeps_refuses_full_repositories_and_redeploy_converges(aws: Aws) -> None:
-    prepared(aws, "all", all_deployed)
+    stack_deployed(aws, "all")
     cf = aws.client("cloudformation")
     for stack in ("infrastructure", "registry"):
         cf.update_termination_protection(StackName=f"{PREFIX}-{stack}", EnableTerminationProtection=False)
@@ -84,7 +84,7 @@ def test_destroy_says_what_it_keeps_refuses_full_repositories_and_redeploy_conve
 
 
 def test_a_renamed_service_cannot_delete_a_parameter_its_old_stack_reads(aws: Aws, tmp_path: Path) -> None:
-    prepared(aws, "all", all_deployed)
+    stack_deployed(aws, "all")
     config = tmp_path / "platform.toml"
     config.write_text((REPO / "platform.toml").read_text().replace("app-api", "web-api"))
     before = snapshot(aws)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from deploy_support import REPO, Aws, clean_env
-from moto_state_support import prepared, registry_deployed
+from moto_state_support import stack_deployed
 from state_support import snapshot
 
 PREFIX = "layered-dev"
@@ -27,7 +27,7 @@ def one_error_line(stderr: str) -> str:
 @pytest.fixture
 def deployed(aws: Aws) -> Aws:
     """Something to lose: the registry deployed (stack, parameters, images)."""
-    return prepared(aws, "registry", registry_deployed)
+    return stack_deployed(aws, "registry")
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from deploy_support import Aws
-from moto_state_support import prepared, registry_deployed
+from moto_state_support import stack_deployed
 
 PREFIX = "layered-dev"
 STACK = f"{PREFIX}-registry"
@@ -15,7 +15,7 @@ STACK = f"{PREFIX}-registry"
 
 def drift_registry(aws: Aws) -> None:
     """Deploy the registry, then take one parameter out of it, so every plan after has one change."""
-    prepared(aws, "registry", registry_deployed)
+    stack_deployed(aws, "registry")
     cf = aws.client("cloudformation")
     body = cf.get_template(StackName=STACK)["TemplateBody"]
     body = json.loads(body) if isinstance(body, str) else body

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from deploy_support import REPO, Aws, set_status
-from moto_state_support import all_deployed, prepared
+from moto_state_support import stack_deployed
 from relay_support import Relay
 from test_deploy_origin_secret import ALB, CLOUDFRONT, PREFIX, public_alb  # noqa: F401 (a fixture)
 
@@ -110,7 +110,7 @@ def test_a_first_public_alb_plan_writes_nothing_and_says_what_the_deploy_makes(
 
 def test_a_service_without_an_image_is_not_planned_and_says_publish(aws: Aws, read_only: type[_ReadOnly]) -> None:
     """The first image: every other input exists, the image-tag parameter does not."""
-    prepared(aws, "all", all_deployed)
+    stack_deployed(aws, "all")
     tag = f"/{PREFIX}/app-api/image-tag"
     aws.client("ssm").delete_parameter(Name=tag)
     done = plan(aws, read_only, "--stack", "app-api", "--stack", "alerts", "--output", "json")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from deploy_support import Aws
-from moto_state_support import all_deployed, prepared
+from moto_state_support import stack_deployed
 
 PREFIX = "layered-dev"
 FAKE_DOCKER = '''\
@@ -131,7 +131,7 @@ def test_new_ssm_tag_and_the_emulator(aws: Aws, docker: tuple[str, Path]) -> Non
     """AWS re-resolves SSM-typed parameters for every change set, so a new tag is a change. Stock
     moto compares template and parameter *names* only; the emulator layer re-reads them like AWS.
     --status shows the pending rollout before it, and the rolled-out tag after."""
-    prepared(aws, "all", all_deployed)
+    stack_deployed(aws, "all")
     assert aws.deploy("--publish", "app-api", "--tag", "v2", "--docker", docker[0]).returncode == 0
     status = json.loads(aws.deploy("--status", "--output", "json").stdout)
     app = next(s for s in status["stacks"] if s["stack"] == "app-api")

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 
 import pytest
 from deploy_support import REPO, Aws
-from moto_state_support import all_deployed, prepared
+from moto_state_support import stack_deployed
 
 PREFIX = "layered-dev"
 HOME, ERASE_BELOW, ERASE_LINE = "\x1b[H", "\x1b[J", "\x1b[K"
@@ -94,7 +94,7 @@ class Terminal:
 
 @pytest.fixture
 def deployed(aws: Aws) -> Aws:
-    return prepared(aws, "all", all_deployed)
+    return stack_deployed(aws, "all")
 
 
 @pytest.fixture

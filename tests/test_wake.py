@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from deploy_support import Aws
-from moto_state_support import all_deployed, prepared
+from moto_state_support import stack_deployed
 
 PREFIX = "layered-dev"
 
@@ -17,7 +17,7 @@ def one_error_line(stderr: str) -> str:
 
 def sleeping_service(aws: Aws) -> tuple[str, str, str]:
     """Deploy everything, then do what the schedule's sleep action does: floor, ceiling and count to 0."""
-    prepared(aws, "all", all_deployed)
+    stack_deployed(aws, "all")
     arn = aws.client("cloudformation").describe_stack_resource(
         StackName=f"{PREFIX}-app-api", LogicalResourceId="Service")["StackResourceDetail"]["PhysicalResourceId"]
     cluster = f"{PREFIX}-cluster"
