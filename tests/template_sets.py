@@ -89,7 +89,7 @@ def _dedupe_for_checkov(directory: Path, regions: dict[str, dict[str, list[str]]
             source = directory / "sets" / name / f"{stack}.json"
             key = f"/{name}/{stack}.json"
             checked_as.setdefault(name, {})[stack] = first.setdefault(_digest(source), key)
-            if first[_digest(source)] == key:
+            if checked_as[name][stack] == key:  # the first set with this text: checkov reads it here
                 (directory / "checkov" / name).mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, directory / "checkov" / name / f"{stack}.json")
     (directory / "checked_as.json").write_text(json.dumps(checked_as, indent=1))
