@@ -10,13 +10,9 @@ from pathlib import Path
 
 import pytest
 from deploy_support import Aws
-from edge_support import dev_config
+from edge_support import certificate, dev_config
 
 ALL = ("infrastructure", "registry", "app-api", "inference-api", "frontend", "auth", "alerts")
-
-
-def certificate(aws: Aws, name: str) -> str:
-    return aws.client("acm").request_certificate(DomainName=name, ValidationMethod="DNS")["CertificateArn"]
 
 
 @pytest.mark.moto_required("AWS::ElasticLoadBalancingV2::LoadBalancer", "AWS::ElasticLoadBalancingV2::Listener",

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 from deploy_support import REPO, Aws
-from edge_support import dev_config
+from edge_support import certificate, dev_config
+from moto_state_support import prepared
 from test_config_errors import BASE
 
 PREFIX = "layered-dev"
@@ -22,16 +23,38 @@ SECRET = f"{PREFIX}/edge/origin-secret"
 ALB, CLOUDFRONT = (f"/{PREFIX}/edge/origin-secret-alb-version", f"/{PREFIX}/edge/origin-secret-cloudfront-version")
 
 
+def public_alb_text(aws: Aws) -> str:
+    """public-alb needs a domain and certificates; moto checks a listener's certificate exists."""
+    return dev_config(edge="public-alb", domain="shop.example.org",
+                      alb_certificate_arn=certificate(aws, "origin.shop.example.org"),
+                      cloudfront_certificate_arn=certificate(aws, "shop.example.org"))
+
+
 @pytest.fixture
 def public_alb(aws: Aws, tmp_path: Path) -> Path:
-    """public-alb needs a domain and certificates; moto checks a listener's certificate exists."""
-    def certificate(name: str) -> str:
-        return aws.client("acm").request_certificate(DomainName=name, ValidationMethod="DNS")["CertificateArn"]
-
     config = tmp_path / "platform.toml"
-    config.write_text(dev_config(edge="public-alb", domain="shop.example.org",
-                                 alb_certificate_arn=certificate("origin.shop.example.org"),
-                                 cloudfront_certificate_arn=certificate("shop.example.org")))
+    config.write_text(public_alb_text(aws))
+    return config
+
+
+# The configuration each worker's "public-alb, every stack" state was made with: it names that
+# state's certificates (their ARNs are random), so a test restoring the state gets the same text.
+_deployed_text: dict[str, str] = {}
+
+
+@pytest.fixture
+def public_alb_deployed(aws: Aws, tmp_path: Path) -> Path:
+    """The public_alb configuration with every stack of it deployed (moto_state_support.prepared)."""
+    config = tmp_path / "platform.toml"
+
+    def make(fresh: Aws) -> None:
+        _deployed_text["all"] = public_alb_text(fresh)
+        config.write_text(_deployed_text["all"])
+        done = fresh.deploy("--config", str(config), "--stack", "all", "--yes")
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    prepared(aws, "public-alb all", make)
+    config.write_text(_deployed_text["all"])
     return config
 
 
@@ -79,11 +102,10 @@ def test_first_deploy_creates_the_secret_and_rules_pin_its_version(aws: Aws, pub
     assert default["FixedResponseConfig"]["StatusCode"] == "403"
 
 
-def test_rotation_moves_alb_then_cloudfront_then_drops_the_old(aws: Aws, public_alb: Path) -> None:
-    assert aws.deploy("--config", str(public_alb), "--stack", "all", "--yes").returncode == 0
+def test_rotation_moves_alb_then_cloudfront_then_drops_the_old(aws: Aws, public_alb_deployed: Path) -> None:
     first = versions(aws)
     old = value(aws, first[CLOUDFRONT])["current"]
-    done = aws.deploy("--config", str(public_alb), "--rotate-origin-secret", "--yes")
+    done = aws.deploy("--config", str(public_alb_deployed), "--rotate-origin-secret", "--yes")
     assert done.returncode == 0, done.stdout + done.stderr
     steps = [ln for ln in done.stdout.splitlines() if "origin secret rotation, step" in ln]
     assert [s.split("step ")[1][:6] for s in steps] == ["1 of 3", "2 of 3", "3 of 3"]
@@ -98,30 +120,28 @@ def test_rotation_moves_alb_then_cloudfront_then_drops_the_old(aws: Aws, public_
 
 
 def test_a_run_stopped_before_cloudfront_moved_resumes_from_what_cloudfront_really_sends(
-        aws: Aws, public_alb: Path) -> None:
+        aws: Aws, public_alb_deployed: Path) -> None:
     """SSM already names the new version for CloudFront, but the frontend was never deployed with it:
     a rotation started from SSM's value would make the load balancer drop what CloudFront still sends."""
-    assert aws.deploy("--config", str(public_alb), "--stack", "all", "--yes").returncode == 0
     old = value(aws, versions(aws)[CLOUDFRONT])["current"]
     half = aws.client("secretsmanager").put_secret_value(
         SecretId=SECRET, SecretString=json.dumps({"current": "m" * 43, "previous": old}))["VersionId"]
     for path in (ALB, CLOUDFRONT):  # step 1 done, step 2 wrote its parameter, then the run stopped
         aws.client("ssm").put_parameter(Name=path, Value=half, Type="String", Overwrite=True)
-    done = aws.deploy("--config", str(public_alb), "--rotate-origin-secret", "--yes")
+    done = aws.deploy("--config", str(public_alb_deployed), "--rotate-origin-secret", "--yes")
     assert done.returncode == 0 and "resuming the one in progress" in done.stdout, done.stdout + done.stderr
     now = versions(aws)
     assert now[CLOUDFRONT] == half and value(aws, now[ALB])["current"] == "m" * 43
 
 
-def test_an_interrupted_rotation_resumes(aws: Aws, public_alb: Path) -> None:
-    assert aws.deploy("--config", str(public_alb), "--stack", "all", "--yes").returncode == 0
+def test_an_interrupted_rotation_resumes(aws: Aws, public_alb_deployed: Path) -> None:
     before = versions(aws)
     old = value(aws, before[CLOUDFRONT])["current"]
     # Step 1 wrote the new version to the ALB's parameter, then the run stopped.
     half = aws.client("secretsmanager").put_secret_value(
         SecretId=SECRET, SecretString=json.dumps({"current": "n" * 43, "previous": old}))["VersionId"]
     aws.client("ssm").put_parameter(Name=ALB, Value=half, Type="String", Overwrite=True)
-    done = aws.deploy("--config", str(public_alb), "--rotate-origin-secret", "--yes")
+    done = aws.deploy("--config", str(public_alb_deployed), "--rotate-origin-secret", "--yes")
     assert done.returncode == 0 and "resuming the one in progress" in done.stdout, done.stdout + done.stderr
     now = versions(aws)
     assert now[CLOUDFRONT] == half and value(aws, now[ALB])["current"] == "n" * 43

@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import types
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +47,10 @@ SERVICES = ("cloudformation", "ssm", "ecr", "s3", "sts", "logs", "ecs", "elbv2",
             "cloudfront", "application-autoscaling")
 
 
+# deploy.py's path and code, compiled once in the zygote (serve).
+SCRIPT: dict[str, Any] = {}
+
+
 def _child(request: dict[str, Any], fds: list[int]) -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
@@ -53,12 +58,13 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    script = str(Path(sys.path[0]) / "deploy.py")
-    sys.argv = [script, *request["args"]]
+    sys.argv = [SCRIPT["path"], *request["args"]]
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    import runpy
-
-    runpy.run_path(script, run_name="__main__")
+    # As `python deploy.py` runs it: a fresh __main__ module; the script was compiled once, in the zygote.
+    main = types.ModuleType("__main__")
+    main.__file__ = SCRIPT["path"]
+    sys.modules["__main__"] = main
+    exec(SCRIPT["code"], main.__dict__)
     # A normal end, or SystemExit from the script, leaves through the interpreter's own shutdown.
     raise SystemExit(0)
 
@@ -90,10 +96,19 @@ def _parse_botocore_files_once() -> None:
     session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="zygote", aws_secret_access_key="zygote")
     for service in SERVICES:
         session.client(service)
+    # The tool's own shared loader (runner._session) keeps the models it has loaded: loaded here, no run
+    # lists botocore's data folder or builds a model again.
+    from deployer.aws.runner import Clients
+
+    clients = Clients("us-east-1")
+    for service in SERVICES:
+        clients._client(service)
 
 
 def serve(sock: socket.socket, root: Path) -> None:
     sys.path[0] = str(root)  # as `python <root>/deploy.py` would have it
+    SCRIPT["path"] = str(root / "deploy.py")
+    SCRIPT["code"] = compile(Path(SCRIPT["path"]).read_text(encoding="utf-8"), SCRIPT["path"], "exec")
     _preload(root)
     _parse_botocore_files_once()
     assert threading.active_count() == 1, "a thread in the zygote would make fork unsafe"
@@ -114,8 +129,9 @@ def serve(sock: socket.socket, root: Path) -> None:
         for fd in fds:
             os.close(fd)
         sock.send(json.dumps({"pid": pid}).encode())
-        _, status = os.waitpid(pid, 0)
-        sock.send(json.dumps({"code": os.waitstatus_to_exitcode(status)}).encode())
+        _, status, usage = os.wait4(pid, 0)
+        sock.send(json.dumps({"code": os.waitstatus_to_exitcode(status),
+                              "cpu": usage.ru_utime + usage.ru_stime}).encode())
 
 
 class Zygote:
@@ -150,7 +166,10 @@ class Zygote:
             self.sock.settimeout(timeout)
             pid = json.loads(self.sock.recv(4096))["pid"]
             try:
-                code = json.loads(self.sock.recv(4096))["code"]
+                done = json.loads(self.sock.recv(4096))
+                code = done["code"]
+                global forked_cpu
+                forked_cpu += done["cpu"]
             except TimeoutError:
                 os.kill(pid, signal.SIGKILL)
                 self.sock.settimeout(None)
@@ -167,6 +186,10 @@ class Zygote:
         self.sock.close()
         self.proc.wait(timeout=30)
 
+
+# CPU seconds used by the runs forked so far in this process (bench/bench_tests.py --cpu reads it per test:
+# a forked run is not this process's child, so RUSAGE_CHILDREN does not see it).
+forked_cpu = 0.0
 
 # One zygote per project root and per set of interpreter variables (PYTHON*: they act at start-up,
 # so a run can only be forked from an interpreter that started with the same ones).
