@@ -62,7 +62,8 @@ def report(rows: list[dict[str, Any]], top: int) -> None:
     for r in tests:
         entry = per_file[r["nodeid"].split("::")[0]]
         entry[0], entry[1], entry[2] = entry[0] + r["cpu"], entry[1] + r["wall"], entry[2] + 1
-    print(f"  CPU in tests: {sum(r['cpu'] for r in tests):.0f} s over {len(tests)} tests; "
+    parts = ", ".join(f"{k} {sum(r[k] for r in tests):.0f} s" for k in ("own", "children", "forked"))
+    print(f"  CPU in tests: {sum(r['cpu'] for r in tests):.0f} s over {len(tests)} tests ({parts}); "
           "collection: " + ", ".join(f"{c['worker']} {c['cpu']:.1f} s CPU" for c in sorted(collect, key=str)))
     ends: dict[str, float] = defaultdict(float)
     for r in tests:

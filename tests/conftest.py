@@ -15,8 +15,6 @@ import fcntl
 import gc
 import hashlib
 import logging
-import os
-import resource
 import signal
 import sys
 import tempfile
@@ -67,37 +65,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     """A readers-writer lock across xdist workers: every test holds it shared, a `repo_tree` test
-    exclusively, so the work tree is still while such a test looks at it (a no-op when serial).
-    With TEST_CPU_LOG, also each test's CPU (_log_cpu)."""
+    exclusively, so the work tree is still while such a test looks at it (a no-op when serial)."""
     with LOCK_FILE.open("a") as handle:
         exclusive = item.get_closest_marker("repo_tree") is not None
         fcntl.flock(handle, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        before = _cpu_so_far() if os.environ.get("TEST_CPU_LOG") else None
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-            if before is not None:
-                _log_cpu(item, before)
-
-
-def _cpu_so_far() -> tuple[float, float, float]:
-    """CPU seconds so far: this process's (its threads: the moto server), its reaped children's and the
-    runs forked for it (zygote_support: not its children)."""
-    import zygote_support
-
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime, zygote_support.forked_cpu)
-
-
-def _log_cpu(item: pytest.Item, before: tuple[float, float, float]) -> None:
-    """With TEST_CPU_LOG=<folder> (bench/bench_tests.py --cpu), each test's CPU (set-up, call and teardown,
-    with the session fixtures it starts) is appended to a file per worker there: where the suite's CPU goes,
-    which wall-clock durations hide (a test that waits costs little; one that forks deploys costs a lot)."""
-    used = [after - then for after, then in zip(_cpu_so_far(), before, strict=True)]
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    with open(Path(os.environ["TEST_CPU_LOG"]) / f"cpu-{worker}.tsv", "a") as log:  # total, own, children, forked
-        log.write("\t".join([f"{sum(used):.3f}", *(f"{u:.3f}" for u in used), item.nodeid]) + "\n")
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,15 @@
-"""Two of moto's costs the test workers do not pay (what moto answers is unchanged).
+"""Costs of moto's the test workers do not pay (what the tests see moto answer is unchanged).
 
-Measured with py-spy on a worker serving the deploy tests, each was about 7 % of its CPU:
+Measured with py-spy on a worker serving the deploy tests, each was 5-8 % of its CPU:
 - the server lists moto's package folder (some 170 entries, each stat'ed) on every request, to see
   whether the request's host names a service; the list cannot change while the process runs;
 - CloudFormation parses every template body with PyYAML's pure-Python loader; the tool's templates are
-  JSON (a subset of YAML), which the json module parses to the same value some 50 times faster.
+  JSON (a subset of YAML), which the json module parses to the same value some 50 times faster;
+- every reset (each test's first step) builds EC2 again with its default AMIs, a snapshot and a volume
+  each; nothing here looks an AMI up (moto does not check the NAT instance's image: AMI validation is
+  off by default, and the image parameter comes from SSM's defaults, not from EC2);
+- every KMS key (the alerts stack makes one) gets a new 2048-bit RSA key, even a symmetric one; one
+  per key spec is enough when nothing signs with them.
 
 Only the in-process server of the test workers gets these (conftest.moto_url): `deploy.py --local`
 and the stock moto server the tests start run moto as it is.
@@ -37,11 +42,17 @@ class _JsonFirst(types.ModuleType):
 
 
 def apply() -> None:
+    """In the worker's process, before its server starts (not through MOTO_EC2_LOAD_DEFAULT_AMIS, which the
+    deploy.py runs and moto servers the tests start would inherit)."""
     import moto.backends
     import moto.cloudformation.models
     import moto.cloudformation.responses
+    import moto.kms.models
+    import moto.settings
 
     if not isinstance(moto.cloudformation.models.yaml, _JsonFirst):
+        moto.settings.ec2_load_default_amis = lambda: False  # type: ignore[assignment]
+        moto.kms.models.generate_private_key = cache(moto.kms.models.generate_private_key)  # type: ignore[assignment]
         listed = cache(lambda folders=moto.backends.list_of_moto_modules: tuple(folders()))
         moto.backends.list_of_moto_modules = listed  # type: ignore[assignment]
         shim = _JsonFirst("yaml")

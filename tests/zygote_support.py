@@ -105,12 +105,33 @@ def _parse_botocore_files_once() -> None:
         clients._client(service)
 
 
+def _render_committed_configuration(root: Path) -> None:
+    """The generators' output for each environment of root's platform.toml, rendered here once.
+
+    Most runs deploy that configuration, and rendering is most of what a run computes (some 50 ms of
+    troposphere and JSON). The generators are pure functions of the loaded configuration (a frozen,
+    hashable dataclass), so an equal configuration gets the same texts; any other renders as before."""
+    import generators.synth
+    from generators.config import environment_names, load_config
+
+    render = generators.synth.render
+    config = root / "platform.toml"
+    rendered = {cfg: render(cfg) for cfg in (load_config(config, env) for env in environment_names(config))}
+
+    def render_once(cfg: Any) -> dict[str, str]:
+        texts = rendered.get(cfg)
+        return dict(texts) if texts is not None else render(cfg)
+
+    generators.synth.render = render_once  # synth() and deploy.py call it through the module
+
+
 def serve(sock: socket.socket, root: Path) -> None:
     sys.path[0] = str(root)  # as `python <root>/deploy.py` would have it
     SCRIPT["path"] = str(root / "deploy.py")
     SCRIPT["code"] = compile(Path(SCRIPT["path"]).read_text(encoding="utf-8"), SCRIPT["path"], "exec")
     _preload(root)
     _parse_botocore_files_once()
+    _render_committed_configuration(root)
     assert threading.active_count() == 1, "a thread in the zygote would make fork unsafe"
     import gc
 
@@ -187,8 +208,8 @@ class Zygote:
         self.proc.wait(timeout=30)
 
 
-# CPU seconds used by the runs forked so far in this process (bench/bench_tests.py --cpu reads it per test:
-# a forked run is not this process's child, so RUSAGE_CHILDREN does not see it).
+# CPU seconds used by the runs forked so far for this process (bench/pytest_cpu.py reads it per test: a
+# forked run is the zygote's child, not this process's, so RUSAGE_CHILDREN does not see it).
 forked_cpu = 0.0
 
 # One zygote per project root and per set of interpreter variables (PYTHON*: they act at start-up,
