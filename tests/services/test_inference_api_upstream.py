@@ -183,6 +183,29 @@ def test_a_silent_bedrock_is_a_504_within_the_deadline(upstream: Upstream, path:
     assert 0.95 < took < 3
 
 
+def answers_200(body: bytes) -> Any:
+    def script(fake: FakeBedrock, handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    return script
+
+
+@pytest.mark.parametrize("script", [streaming(0), answers_200(b'{"output": {}}'), answers_200(b"<html>proxy</html>")],
+                         ids=["event-stream", "json-without-output", "html"])
+def test_an_odd_200_to_a_plain_chat_is_a_502_in_the_one_shape(upstream: Upstream, script: Any) -> None:
+    """Bedrock (or a proxy) answers /chat's Converse with ConverseStream's event stream, or with a body
+    that is not a Converse answer: not our fault, so not a 500, and nothing of the odd body in the answer."""
+    upstream.answer_with(script)
+    answer = call(upstream.app.url, "POST", "/inference/chat", USER_HI)
+    error = assert_error_shape(answer, 502, "upstream_error")
+    assert error["message"] == "Bedrock answered in an unexpected shape"
+    assert b"proxy" not in answer.body
+
+
 # --- per-user stream limit ----------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 
 from . import __version__
 from .config import Settings
-from .failures import UpstreamFailure, classify
+from .failures import UpstreamFailure, classify, malformed
 from .schemas import AssistantMessage, ChatRequest, ChatResponse, Usage
 
 T = TypeVar("T")
@@ -81,6 +81,7 @@ async def within_deadline(call: Callable[[], T], seconds: float) -> T:
 
     threading.Thread(target=run, name="bedrock-call", daemon=True).start()
     from botocore.exceptions import BotoCoreError, ClientError  # loaded with the client by now (failures.py)
+    from botocore.parsers import ResponseParserError  # not a BotoCoreError
 
     try:
         async with asyncio.timeout(seconds):
@@ -89,6 +90,8 @@ async def within_deadline(call: Callable[[], T], seconds: float) -> T:
         raise UpstreamFailure(504, "upstream_timeout", "Bedrock did not answer in time") from None
     except (ClientError, BotoCoreError) as exc:
         raise classify(exc) from exc
+    except (ResponseParserError, UnicodeDecodeError) as exc:  # a 200 botocore cannot read (an event stream)
+        raise malformed(exc) from exc
 
 
 def _settle(future: asyncio.Future[T], result: T | None, exc: BaseException | None) -> None:
@@ -132,14 +135,17 @@ def converse_params(request: ChatRequest, settings: Settings) -> dict[str, Any]:
 
 
 def read_converse(response: dict[str, Any], model_id: str) -> ChatResponse:
-    content = response["output"]["message"]["content"]
-    return ChatResponse(
-        model_id=model_id,
-        message=AssistantMessage(content="".join(block.get("text", "") for block in content)),
-        stop_reason=response["stopReason"],
-        usage=_usage(response.get("usage", {})),
-        latency_ms=response.get("metrics", {}).get("latencyMs"),
-    )
+    try:
+        text = "".join(block.get("text", "") for block in response["output"]["message"]["content"])
+        return ChatResponse(
+            model_id=model_id,
+            message=AssistantMessage(content=text),
+            stop_reason=response["stopReason"],
+            usage=_usage(response.get("usage", {})),
+            latency_ms=response.get("metrics", {}).get("latencyMs"),
+        )
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:  # ValueError: pydantic's ValidationError
+        raise malformed(exc) from exc
 
 
 def relay_stream(events: Iterable[dict[str, Any]]) -> Iterator[tuple[str, dict[str, Any]]]:

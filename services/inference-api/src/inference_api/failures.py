@@ -65,6 +65,13 @@ def classify(exc: BaseException) -> UpstreamFailure:
     return _logged(exc, failure, unexpected=True)
 
 
+def malformed(exc: BaseException) -> UpstreamFailure:
+    """A 200 from Bedrock that is not the answer the call expects (an event stream to a plain Converse,
+    say): Bedrock's fault or a proxy's, so a 502 in the one error shape, the traceback in the log."""
+    return _logged(exc, UpstreamFailure(502, "upstream_error", "Bedrock answered in an unexpected shape"),
+                   unexpected=True)
+
+
 def _from_client_error(exc: ClientError) -> UpstreamFailure:
     error = exc.response.get("Error", {})
     code = str(error.get("Code", ""))
