@@ -75,6 +75,26 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+# Test modules that read tests/template_sets.py's sets and its one checkov run over them.
+TEMPLATE_SET_USERS = {"test_templates_edge", "test_templates_lint", "test_templates_waf"}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def template_sets_early(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The first worker starts the template sets, and with them checkov in the background, as the session
+    starts, when it holds a test that reads them: checkov takes half a minute, which the first test
+    asking for its report otherwise spends waiting. In a thread: this worker goes on with its tests
+    (a failed build is rebuilt, and reported, by the first test that asks: session_support.once_per_run)."""
+    import os
+    import threading
+
+    from template_sets import sets_dir
+
+    if os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0" and any(
+            getattr(item.module, "__name__", "") in TEMPLATE_SET_USERS for item in request.session.items):
+        threading.Thread(target=sets_dir, args=(tmp_path_factory,), name="template-sets", daemon=True).start()
+
+
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
     from deployer.emulator.layer import server_url, start_server
