@@ -15,9 +15,11 @@ import fcntl
 import gc
 import hashlib
 import logging
+import os
 import signal
 import sys
 import tempfile
+import threading
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
@@ -85,9 +87,6 @@ def template_sets_early(request: pytest.FixtureRequest, tmp_path_factory: pytest
     starts, when it holds a test that reads them: checkov takes half a minute, which the first test
     asking for its report otherwise spends waiting. In a thread: this worker goes on with its tests
     (a failed build is rebuilt, and reported, by the first test that asks: session_support.once_per_run)."""
-    import os
-    import threading
-
     from template_sets import sets_dir
 
     if os.environ.get("PYTEST_XDIST_WORKER", "gw0") == "gw0" and any(

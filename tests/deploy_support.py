@@ -3,10 +3,13 @@ tests/services has one too)."""
 
 from __future__ import annotations
 
+import datetime
+import ipaddress
 import os
 import subprocess
 import warnings
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -58,3 +61,30 @@ def set_status(name: str, status: str) -> None:
     for stack in cloudformation_backends["123456789012"]["us-east-1"].stacks.values():
         if stack.name == name:
             stack.status = status
+
+
+@cache
+def self_signed(name: str) -> tuple[bytes, bytes]:
+    """A PEM certificate and key for `name` (a host name or an IP address), valid for a day: an ACM
+    import (edge_support.certificate) or a TLS endpoint's own (test_deploy_artifacts_tls)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    try:
+        alt: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        alt = x509.DNSName(name)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([alt]), False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)  # its own CA bundle
+            .sign(key, hashes.SHA256()))
+    return (cert.public_bytes(serialization.Encoding.PEM),
+            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                              serialization.NoEncryption()))

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
+
+from deploy_support import self_signed
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = (REPO / "platform.toml").read_text()
@@ -32,25 +32,5 @@ def certificate(aws: Any, name: str) -> str:
     """An ACM certificate for `name`, imported: moto checks that a listener's certificate exists and
     nothing reads more of it. Requested instead, moto makes a 2048-bit RSA key for each (about 7 % of a
     worker's CPU over the edge tests, measured with py-spy)."""
-    cert, key = _self_signed(name)
+    cert, key = self_signed(name)
     return str(aws.client("acm").import_certificate(Certificate=cert, PrivateKey=key)["CertificateArn"])
-
-
-@cache
-def _self_signed(name: str) -> tuple[bytes, bytes]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), False)
-            .sign(key, hashes.SHA256()))
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()))

@@ -81,7 +81,6 @@ def _preload(root: Path) -> None:
 
 
 def _parse_botocore_files_once() -> None:
-    import boto3
     import botocore.loaders
 
     parse = botocore.loaders.JSONFileLoader.load_file
@@ -93,11 +92,9 @@ def _parse_botocore_files_once() -> None:
         return parsed[file_path]
 
     botocore.loaders.JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
-    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="zygote", aws_secret_access_key="zygote")
-    for service in SERVICES:
-        session.client(service)
     # The tool's own shared loader (runner._session) keeps the models it has loaded: loaded here, no run
-    # lists botocore's data folder or builds a model again.
+    # lists botocore's data folder or builds a model again (a session made otherwise still finds the
+    # files parsed).
     from deployer.aws.runner import Clients
 
     clients = Clients("us-east-1")

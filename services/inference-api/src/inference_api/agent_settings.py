@@ -47,8 +47,7 @@ def read_agent(env: EnvReader) -> AgentSettings:
         tools=_names(env, "AGENT_TOOLS", base.tools, TOOL_NAMES),
         fetch_allowed_hosts=_hosts(env, "AGENT_FETCH_ALLOWED_HOSTS"),
         max_tool_calls=env.integer("AGENT_MAX_TOOL_CALLS", base.max_tool_calls, 1, 100),
-        tool_timeout_seconds=env.number("AGENT_TOOL_TIMEOUT_SECONDS", base.tool_timeout_seconds, 0.1, 50)
-        or base.tool_timeout_seconds,
+        tool_timeout_seconds=env.number("AGENT_TOOL_TIMEOUT_SECONDS", base.tool_timeout_seconds, 0.1, 50),
         tool_output_chars=env.integer("AGENT_TOOL_OUTPUT_CHARS", base.tool_output_chars, 100, 100_000),
         session_bucket=env.optional_text("SESSION_BUCKET", BUCKET, 63),
         session_prefix=env.text("SESSION_PREFIX", base.session_prefix, PREFIX, 63),

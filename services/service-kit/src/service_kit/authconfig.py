@@ -43,9 +43,7 @@ def read_auth(env: EnvReader, required: bool) -> AuthSettings:
         audience=env.optional_text("AUTH_AUDIENCE", r"\S+", 512),
         jwks_url=env.url("AUTH_JWKS_URL"),
         disabled=env.flag("AUTH_DISABLED"),
-        # `or`: number() with a default never answers None.
-        jwks_refetch_seconds=env.number("AUTH_JWKS_REFETCH_SECONDS", DEFAULT_JWKS_REFETCH_SECONDS, 0.5, 3600)
-        or DEFAULT_JWKS_REFETCH_SECONDS,
+        jwks_refetch_seconds=env.number("AUTH_JWKS_REFETCH_SECONDS", DEFAULT_JWKS_REFETCH_SECONDS, 0.5, 3600),
     )
     # A malformed AUTH_ISSUER is already reported; do not add "must be set" to it.
     if env.raw("AUTH_ISSUER") is None or auth.issuer is not None:

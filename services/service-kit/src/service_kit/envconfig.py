@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
+from typing import overload
 from urllib.parse import urlsplit
 
 LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
@@ -55,6 +56,11 @@ class EnvReader:
             self._fail(name, f"an integer from {minimum} to {maximum}", raw)
             return default
         return int(raw)
+
+    @overload
+    def number(self, name: str, default: float, minimum: float, maximum: float) -> float: ...
+    @overload
+    def number(self, name: str, default: None, minimum: float, maximum: float) -> float | None: ...
 
     def number(self, name: str, default: float | None, minimum: float, maximum: float) -> float | None:
         raw = self._raw(name)
