@@ -53,7 +53,7 @@ def refused_still(source: Path, *args: str, timeout: int = 60,
     from zygote_support import run_deploy, zygote  # a real deploy.py process, forked pre-imported
 
     env = dict(os.environ) if env is None else env
-    forked = zygote(env, source)
+    forked = zygote(env, source, local="--local" in args)
     if forked is not None:
         forked.wait_ready()  # its imports are done before the snapshot, not during the checked command
     before = tree_digest(source, (".",))

@@ -42,6 +42,10 @@ REPO = Path(__file__).resolve().parent.parent
 PRELOAD = ("deploy", "boto3", "botocore.session", "encodings.idna")
 PACKAGES = ("deployer", "generators")
 SKIP = ("deployer.emulator.layer", "deployer.emulator.serve")
+# `--local` runs start moto in the run itself: their zygote has imported it too (about 2.5 s of a 4.6 s
+# one-shot `--local --stack registry`, mostly moto's EC2 reading botocore's endpoint files). A zygote of
+# its own, so the other runs' processes never hold moto's modules (moto adds a botocore handler on import).
+LOCAL_PRELOAD = ("deployer.emulator.layer", "deployer.emulator.serve")
 # Clients deploy.py makes (deployer/aws/runner.py): their models are parsed in the zygote.
 SERVICES = ("cloudformation", "ssm", "ecr", "s3", "sts", "logs", "ecs", "elbv2", "cloudwatch", "secretsmanager",
             "cloudfront", "application-autoscaling")
@@ -69,7 +73,7 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     raise SystemExit(0)
 
 
-def _preload(root: Path) -> None:
+def _preload(root: Path, local: bool) -> None:
     import pkgutil
 
     for name in PRELOAD:
@@ -78,6 +82,8 @@ def _preload(root: Path) -> None:
         for module in pkgutil.walk_packages([str(root / package)], f"{package}."):
             if module.name not in SKIP:
                 __import__(module.name)
+    for name in LOCAL_PRELOAD if local else ():
+        __import__(name)
 
 
 def _parse_botocore_files_once() -> None:
@@ -122,12 +128,12 @@ def _render_committed_configuration(root: Path) -> None:
     generators.synth.render = render_once  # synth() and deploy.py call it through the module
 
 
-def serve(sock: socket.socket, root: Path) -> None:
+def serve(sock: socket.socket, root: Path, local: bool) -> None:
     sys.path[0] = str(root)  # as `python <root>/deploy.py` would have it
     SCRIPT["path"] = str(root / "deploy.py")
     SCRIPT["code"] = compile(Path(SCRIPT["path"]).read_text(encoding="utf-8"), SCRIPT["path"], "exec")
-    _preload(root)
     _parse_botocore_files_once()
+    _preload(root, local)
     _render_committed_configuration(root)
     assert threading.active_count() == 1, "a thread in the zygote would make fork unsafe"
     import gc
@@ -153,13 +159,14 @@ def serve(sock: socket.socket, root: Path) -> None:
 
 
 class Zygote:
-    """A zygote for the deploy.py of `root` (the repository, or a copy of it: state_support.source_copy)."""
+    """A zygote for the deploy.py of `root` (the repository, or a copy of it: state_support.source_copy);
+    with `local`, for its `--local` runs."""
 
-    def __init__(self, env: dict[str, str], root: Path) -> None:
+    def __init__(self, env: dict[str, str], root: Path, local: bool) -> None:
         self.env = env
         self.root = root
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.proc = subprocess.Popen([sys.executable, __file__, str(theirs.fileno()), str(root)],
+        self.proc = subprocess.Popen([sys.executable, __file__, str(theirs.fileno()), str(root), "local" * local],
                                      pass_fds=[theirs.fileno()], env=env, cwd=root, stdin=subprocess.DEVNULL)
         theirs.close()
         self.lock = threading.Lock()
@@ -211,21 +218,21 @@ forked_cpu = 0.0
 
 # One zygote per project root and per set of interpreter variables (PYTHON*: they act at start-up,
 # so a run can only be forked from an interpreter that started with the same ones).
-_zygotes: dict[tuple[Path, frozenset[tuple[str, str]]], Zygote] = {}
+_zygotes: dict[tuple[Path, bool, frozenset[tuple[str, str]]], Zygote] = {}
 
 
-def zygote(env: dict[str, str], root: Path = REPO) -> Zygote | None:
+def zygote(env: dict[str, str], root: Path = REPO, local: bool = False) -> Zygote | None:
     """The zygote for runs of `root`'s deploy.py with `env` (started on first use), or None when
-    TEST_DEPLOY_FORK=0."""
+    TEST_DEPLOY_FORK=0. `local`: for `--local` runs (moto imported too)."""
     if os.environ.get("TEST_DEPLOY_FORK", "1") == "0":
         return None
     python = frozenset((k, v) for k, v in env.items() if k.startswith("PYTHON"))
-    key = (root, python)
+    key = (root, local, python)
     if key not in _zygotes or _zygotes[key].proc.poll() is not None:
         from deploy_support import clean_env
 
         start = {k: v for k, v in clean_env(None).items() if not k.startswith("PYTHON")} | dict(python)
-        _zygotes[key] = Zygote(start, root)
+        _zygotes[key] = Zygote(start, root, local)
         atexit.register(_zygotes[key].close)  # the zygote ends when its socket closes; reaped here
     return _zygotes[key]
 
@@ -234,7 +241,7 @@ def run_deploy(args: list[str], env: dict[str, str], timeout: float, root: Path 
                cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`root`'s deploy.py with `args` in `cwd` (default `root`) with `env` and stdin from /dev/null, as
     subprocess.run would."""
-    forked = zygote(env, root)
+    forked = zygote(env, root, local="--local" in args)
     if forked is not None:
         return forked.run(args, env, cwd or root, timeout)
     return subprocess.run([sys.executable, str(root / "deploy.py"), *args], cwd=cwd or root, env=env,
@@ -242,4 +249,4 @@ def run_deploy(args: list[str], env: dict[str, str], timeout: float, root: Path 
 
 
 if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])), Path(sys.argv[2]))
+    serve(socket.socket(fileno=int(sys.argv[1])), Path(sys.argv[2]), sys.argv[3] == "local")

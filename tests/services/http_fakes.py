@@ -21,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+import service_fork
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 from services_testkit import Service, bin_dir, free_port, stop, wait_for_http
@@ -212,7 +213,7 @@ def running_bedrock(script: Callable[[FakeBedrock, BaseHTTPRequestHandler], None
 
 @dataclass
 class Running:
-    process: subprocess.Popen[str]
+    process: service_fork.ForkedService | subprocess.Popen[str]
     url: str
     output: list[str] = field(default_factory=list)  # stdout lines, filled when stopped
 
@@ -232,13 +233,8 @@ def service_env(port: int, **extra: str) -> dict[str, str]:
 @contextmanager
 def running_service(service: Service, **env: str) -> Iterator[Running]:
     port = free_port()
-    process = subprocess.Popen(
-        [str(bin_dir() / service.name)],
-        env=service_env(port, **env),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = service_fork.start(f"{service.package}.__main__:main", str(bin_dir() / service.name),
+                                 service_env(port, **env))
     running = Running(process, f"http://127.0.0.1:{port}")
     try:
         wait_for_http(f"{running.url}{service.ready_path}", process)

@@ -135,7 +135,7 @@ def http_get(url: str, timeout: float = 5) -> tuple[int, dict[str, str], bytes]:
         return err.code, dict(err.headers), err.read()
 
 
-def wait_for_http(url: str, process: subprocess.Popen[str], deadline_s: float = 30) -> bytes:
+def wait_for_http(url: str, process: Any, deadline_s: float = 30) -> bytes:
     """Poll until the URL answers 200; fail early, with the logs, if the process dies first."""
     deadline = time.monotonic() + deadline_s
     while time.monotonic() < deadline:
@@ -152,7 +152,7 @@ def wait_for_http(url: str, process: subprocess.Popen[str], deadline_s: float = 
     raise AssertionError(f"{url} did not answer within {deadline_s} s")
 
 
-def stop(process: subprocess.Popen[str], timeout: float = 25) -> tuple[int, str, str]:
+def stop(process: Any, timeout: float = 25) -> tuple[int, str, str]:
     """SIGTERM as ECS sends it; return exit status and output."""
     process.send_signal(signal.SIGTERM)
     try:
