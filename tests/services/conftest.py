@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +24,9 @@ def restore_logging() -> Iterator[None]:
 
 @pytest.fixture(scope="session")
 def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
-    """The kit, both services, every dependency and setuptools, as wheels, built once per run and
-    shared by every worker (session_support.once_per_run): the image tests of both files read it.
+    """The kit, both services, every dependency and their build backend (flit_core), as wheels, built
+    once per run and shared by every worker (session_support.once_per_run): the image tests of both
+    files read it.
 
     Installs from here are offline (PIP_NO_INDEX), so each fresh environment takes seconds;
     only this step reaches PyPI, through pip's cache. The sources are copied first so that the
@@ -35,17 +37,23 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     return Wheelhouse(local=root / "local", deps=root / "deps", cache=root / "uv-cache")
 
 
+def build_backend() -> str:
+    """The services' build-system requirement (all three name the same one)."""
+    [requirement] = tomllib.loads((KIT_DIR / "pyproject.toml").read_text())["build-system"]["requires"]
+    return str(requirement)
+
+
 def build_wheelhouse(root: Path) -> None:
     sources = []
     for directory in (KIT_DIR, *(s.directory for s in ALL_SERVICES)):
         copy_tree(directory, root / "source" / directory.name)
         sources.append(str(root / "source" / directory.name))
     built, local, deps = root / "built", root / "local", root / "deps"
-    # --no-build-isolation: the running environment's setuptools builds our three wheels; an
-    # isolated build would first install setuptools three times (a third of this step). The image's
-    # own build, isolated as pip does by default, is replayed by test_service_images_dockerfiles.py.
+    # --no-build-isolation: the running environment's flit_core builds our three wheels. The image's
+    # own build, isolated as pip does by default, is replayed by test_service_images_dockerfiles.py
+    # with the flit_core wheel from here.
     pip = [str(bin_dir() / "pip"), "wheel", "--quiet", "--no-build-isolation"]
-    run([*pip, "-w", str(built), *sources, "setuptools>=69"])
+    run([*pip, "-w", str(built), *sources, build_backend()])
     local.mkdir()
     deps.mkdir()
     ours = {KIT_PACKAGE, *(s.package for s in ALL_SERVICES)}

@@ -9,6 +9,7 @@ of the wheel, a console script that does not start.
 
 from __future__ import annotations
 
+import configparser
 import json
 import subprocess
 import zipfile
@@ -58,7 +59,9 @@ def test_kit_wheel_holds_every_module_and_brings_the_web_stack(wheelhouse: Wheel
 @pytest.mark.parametrize("service", ALL_SERVICES, ids=IDS)
 def test_wheel_holds_every_module_and_the_declared_dependencies(service: Service, wheelhouse: Wheelhouse) -> None:
     meta, scripts = read_wheel(wheelhouse.wheel(service.package), service.directory)
-    assert f"{service.name} = {service.package}.__main__:main" in scripts
+    entry_points = configparser.ConfigParser()  # the INI format of entry_points.txt (spacing is the backend's)
+    entry_points.read_string(scripts)
+    assert entry_points["console_scripts"][service.name].strip() == f"{service.package}.__main__:main"
     requires = meta.get_all("Requires-Dist") or []
     # By name only: a path or URL (`service-kit @ file:...`) would not resolve inside the image.
     [kit] = [r for r in requires if r.startswith(KIT_NAME)]
