@@ -10,6 +10,7 @@ import time
 import pytest
 from deploy_support import Aws
 from moto_state_support import deploy_or_fail, prepared
+from zygote_support import popen_deploy
 
 PREFIX = "layered-dev"
 GROUP = f"/ecs/{PREFIX}/app-api"
@@ -236,14 +237,12 @@ def test_follow_prints_new_events_as_json_lines(aws: Aws) -> None:
     """On the emulator --follow polls FilterLogEvents (moto's live tail is a one-off snapshot)."""
     import signal
     import subprocess
-    import sys
     import threading
 
-    from deploy_support import REPO
 
     write_events(aws, [(now_ms() - 60_000, access("GET /api/a 200", 200, "r-1"))])
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "--logs", "app-api", "--follow", "--output",
-                             "json"], cwd=REPO, env=aws.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen_deploy(["--logs", "app-api", "--follow", "--output", "json"], aws.env, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
     guard = threading.Timer(60, proc.kill)  # a line that never comes must not hang the suite
     guard.start()
     try:

@@ -13,6 +13,7 @@ import pytest
 from deploy_support import REPO, Aws, clean_env
 from moto_state_support import stack_deployed
 from state_support import snapshot
+from zygote_support import popen_deploy
 
 PREFIX = "layered-dev"
 
@@ -76,8 +77,7 @@ def test_an_endpoint_that_is_not_a_url_is_one_line(deployed: Aws, url: str) -> N
 
 @pytest.mark.parametrize("args", [["--status"], ["--status", "--output", "json"], ["--graph"]])
 def test_a_broken_pipe_ends_quietly(deployed: Aws, args: list[str]) -> None:
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=deployed.env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = popen_deploy(args, deployed.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # what `| head -1` does once it has its line: the reader is gone
     err = proc.stderr.read().decode()
@@ -88,8 +88,7 @@ def test_a_broken_pipe_ends_quietly(deployed: Aws, args: list[str]) -> None:
 def run_on_terminal(env: dict[str, str], *args: str, answers: str) -> tuple[int, str]:
     """deploy.py with a terminal as stdin (so it asks), answering from `answers`."""
     parent, child = pty.openpty()
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=env, stdin=child,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen_deploy(list(args), env, stdin=child, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     os.close(child)
     os.write(parent, answers.encode())
     out, err = proc.communicate(timeout=60)

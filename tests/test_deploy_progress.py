@@ -9,10 +9,10 @@ import os
 import re
 import select
 import subprocess
-import sys
 import tty
 
-from deploy_support import REPO, Aws
+from deploy_support import Aws
+from zygote_support import popen_deploy
 
 from deployer.presentation.progress import StackProgress, progress_line
 from deployer.presentation.report import CLEAR_LINE, Reporter
@@ -84,8 +84,7 @@ def run_on_a_terminal(aws: Aws, *args: str) -> tuple[int, bytes, str]:
     """deploy.py with its stdout on a pseudo-terminal (raw: the bytes it writes, no \\n -> \\r\\n)."""
     master, slave = os.openpty()
     tty.setraw(slave)
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=aws.env,
-                            stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
+    proc = popen_deploy(list(args), aws.env, stdin=subprocess.DEVNULL, stdout=slave, stderr=subprocess.PIPE)
     os.close(slave)
     chunks = []
     try:

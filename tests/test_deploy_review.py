@@ -11,7 +11,6 @@ import os
 import re
 import select
 import subprocess
-import sys
 import time
 import tty
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import pytest
 from deploy_support import REPO, Aws
+from zygote_support import popen_deploy
 
 from deployer.aws.storage import put_parameter, put_placeholder_image
 from deployer.emulator.local import PLACEHOLDER_TAG
@@ -120,8 +120,8 @@ class Terminal:
     def __init__(self, aws: Aws, *args: str) -> None:
         self.master, slave = os.openpty()
         tty.setraw(slave)
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "--prefix", PREFIX, *args], cwd=REPO,
-                                     env=aws.env, stdin=slave, stdout=slave, stderr=subprocess.PIPE)
+        self.proc = popen_deploy(["--prefix", PREFIX, *args], aws.env, stdin=slave, stdout=slave,
+                                 stderr=subprocess.PIPE)
         os.close(slave)
         self.out = b""
 

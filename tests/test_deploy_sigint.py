@@ -7,13 +7,13 @@ from __future__ import annotations
 import http.client
 import signal
 import subprocess
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import pytest
-from deploy_support import REPO, Aws, clean_env
+from deploy_support import Aws, clean_env
+from zygote_support import popen_deploy
 
 STACK = "layered-dev-registry"
 
@@ -68,9 +68,8 @@ def test_sigint_during_a_foundation_create_then_a_rerun_converges(aws: Aws, acti
     gate = ThreadingHTTPServer(("127.0.0.1", 0), Gate)
     threading.Thread(target=gate.serve_forever, daemon=True).start()
     env = {**clean_env(f"http://127.0.0.1:{gate.server_port}"), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "--stack", "registry", "--yes"], cwd=REPO,
-                            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    proc = popen_deploy(["--stack", "registry", "--yes"], env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, text=True)
     lines: list[str] = []
     noticed = threading.Event()  # the child printed that it handled Ctrl-C
 

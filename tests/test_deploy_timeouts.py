@@ -8,7 +8,6 @@ from __future__ import annotations
 import http.client
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,8 +15,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlparse
 
 import pytest
-from deploy_support import REPO, Aws, clean_env
+from deploy_support import Aws, clean_env
 from state_support import snapshot
+from zygote_support import popen_deploy
 
 THROTTLE = (b'<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message>'
             b'</Error><RequestId>throttled</RequestId></ErrorResponse>')
@@ -60,8 +60,8 @@ def test_a_silent_endpoint_is_named_within_30_seconds(aws: Aws, silent_url: str)
     """A read-only command and a deploy, side by side: both wait on the same silent socket (no CPU), so
     running them at once costs the suite one time limit instead of two and proves the same of each."""
     start = time.monotonic()
-    runs = [subprocess.Popen([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=clean_env(silent_url),
-                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    runs = [popen_deploy(args, clean_env(silent_url), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
             for args in (["--status"], ["--stack", "all", "--yes"])]
     for run in runs:
         out, err = run.communicate(timeout=120)

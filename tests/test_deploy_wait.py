@@ -5,10 +5,10 @@ the in-process emulator's stack on once deploy.py says it is waiting (no timer: 
 from __future__ import annotations
 
 import subprocess
-import sys
 
 import pytest
-from deploy_support import REPO, Aws, set_status
+from deploy_support import Aws, set_status
+from zygote_support import popen_deploy
 
 REGISTRY = "layered-dev-registry"
 
@@ -23,9 +23,8 @@ def test_wait_for_a_stack_someone_else_is_changing(
 ) -> None:
     assert aws.deploy("--stack", "registry", "--yes").returncode == 0
     set_status(REGISTRY, running)
-    proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), "--stack", "registry", "--yes", "--wait"],
-                            cwd=REPO, env=aws.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = popen_deploy(["--stack", "registry", "--yes", "--wait"], aws.env, stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stderr is not None
     lines = []
     for line in proc.stdout:  # the other deployment settles once deploy.py says it is waiting for it

@@ -12,14 +12,14 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 from collections.abc import Iterator
 
 import pytest
-from deploy_support import REPO, Aws
+from deploy_support import Aws
 from moto_state_support import stack_deployed
+from zygote_support import popen_deploy
 
 PREFIX = "layered-dev"
 HOME, ERASE_BELOW, ERASE_LINE = "\x1b[H", "\x1b[J", "\x1b[K"
@@ -54,8 +54,7 @@ class Terminal:
     def __init__(self, aws: Aws, *args: str, rows: int = ROWS) -> None:
         self.master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, COLUMNS, 0, 0))
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "deploy.py"), *args], cwd=REPO, env=aws.env,
-                                     stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
+        self.proc = popen_deploy(list(args), aws.env, stdin=slave, stdout=slave, stderr=subprocess.PIPE, text=True)
         os.close(slave)
         self.seen = ""
 

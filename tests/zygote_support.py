@@ -6,11 +6,14 @@ two cores. Each run is still its own process running deploy.py as `__main__`: it
 environment, working directory, stdin/stdout/stderr and exit status, its own interpreter shutdown
 (threads joined, atexit handlers, streams flushed); only the imports were done before the fork.
 
-The zygote is one process per pytest worker, single-threaded (fork is only safe then), spoken to
-over a SEQPACKET socket pair: a request carries argv/env/cwd and the three standard descriptors;
-the answer is the child's pid, then its exit status. `run` falls back to a plain subprocess when
-the zygote cannot serve (an interpreter variable differs, or it is gone); TEST_DEPLOY_FORK=0 turns
-it off (to compare, or to rule it out).
+The zygote is one process per pytest worker (and one more for `--local` runs), single-threaded
+(fork is only safe then), spoken to over a SEQPACKET socket pair: a request carries argv/env/cwd,
+the three standard descriptors and a socket of the run's own, on which the zygote sends the child's
+pid, then its exit status once reaped; runs may overlap. `run_deploy` is subprocess.run for it;
+`popen_deploy` is subprocess.Popen (ForkedPopen: pipes, terminals, signals, communicate and
+timeouts are Popen's own). Both fall back to a plain subprocess when the zygote cannot serve (an
+interpreter variable differs, or it is gone); TEST_DEPLOY_FORK=0 turns it off (to compare, or to
+rule it out).
 
 Two more things are done once in the zygote rather than in every run (measured on `--status`
 against the worker's emulator: 0.51 s of CPU per run before, 0.23 s after):
@@ -24,8 +27,10 @@ against the worker's emulator: 0.51 s of CPU per run before, 0.23 s after):
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
+import selectors
 import signal
 import socket
 import subprocess
@@ -59,6 +64,14 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
         os.close(fd)
+    # New stream objects over fds 0-2, made as the interpreter makes them at start-up: line-buffered on
+    # a terminal (the review prompt, the progress frames), block-buffered otherwise, stderr line-buffered.
+    sys.stdin = open(0, encoding=sys.stdin.encoding, errors=sys.stdin.errors, closefd=False)  # noqa: SIM115
+    sys.stdout = open(1, "w", encoding=sys.stdout.encoding, errors=sys.stdout.errors, closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace",  # noqa: SIM115
+                      closefd=False)
+    if request["env"].get("PYTHONUNBUFFERED"):
+        sys.stdout.reconfigure(write_through=True)
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
@@ -101,11 +114,19 @@ def _parse_botocore_files_once() -> None:
     # The tool's own shared loader (runner._session) keeps the models it has loaded: loaded here, no run
     # lists botocore's data folder or builds a model again (a session made otherwise still finds the
     # files parsed).
+    from botocore.exceptions import DataNotFoundError
+
     from deployer.aws.runner import Clients
 
     clients = Clients("us-east-1")
+    loader = clients.session._session.get_component("data_loader")
     for service in SERVICES:
-        clients._client(service)
+        version = clients._client(service).meta.service_model.api_version
+        # Waiters and paginators too: each kind's first load lists the data folder (some 450 folders),
+        # and 150 of the suite's runs used one.
+        for kind in ("waiters-2", "paginators-1"):
+            with contextlib.suppress(DataNotFoundError):
+                loader.load_service_model(service, kind, version)
 
 
 def _render_committed_configuration(root: Path) -> None:
@@ -140,22 +161,50 @@ def serve(sock: socket.socket, root: Path, local: bool) -> None:
 
     gc.freeze()
     sock.send(b"ready")
+    # Runs overlap (a test reads one run's terminal while it makes others): each request brings, besides
+    # the run's stdin, stdout and stderr, a socket of its own on which the run's pid is sent at once and
+    # its exit status once it is reaped (SIGCHLD wakes the loop through set_wakeup_fd).
+    wake_r, wake_w = os.pipe()
+    os.set_blocking(wake_w, False)
+    signal.signal(signal.SIGCHLD, lambda signum, frame: None)
+    signal.set_wakeup_fd(wake_w)
+    waiting = selectors.DefaultSelector()
+    waiting.register(sock, selectors.EVENT_READ)
+    waiting.register(wake_r, selectors.EVENT_READ)
+    runs: dict[int, socket.socket] = {}
     while True:
-        msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 3)
-        if not msg:
-            return
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            sock.close()
-            _child(json.loads(msg), fds)
-        for fd in fds:
-            os.close(fd)
-        sock.send(json.dumps({"pid": pid}).encode())
-        _, status, usage = os.wait4(pid, 0)
-        sock.send(json.dumps({"code": os.waitstatus_to_exitcode(status),
-                              "cpu": usage.ru_utime + usage.ru_stime}).encode())
+        for key, _ in waiting.select():
+            if key.fileobj is sock:
+                msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
+                if not msg:
+                    return
+                status = socket.socket(fileno=fds.pop())
+                sys.stdout.flush()
+                sys.stderr.flush()
+                pid = os.fork()
+                if pid == 0:
+                    signal.set_wakeup_fd(-1)
+                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                    waiting.close()
+                    for fd in (wake_r, wake_w, sock.detach(), *(run.detach() for run in runs.values())):
+                        os.close(fd)
+                    status.close()
+                    _child(json.loads(msg), fds)
+                for fd in fds:
+                    os.close(fd)
+                status.send(json.dumps({"pid": pid}).encode())
+                runs[pid] = status
+            else:
+                os.read(wake_r, 4096)  # the signals' bytes (any left over only wake the loop once more)
+                while runs:
+                    pid, code, usage = os.wait4(-1, os.WNOHANG)
+                    if pid == 0:
+                        break
+                    status = runs.pop(pid)
+                    with contextlib.suppress(OSError):  # the test side may be gone (timed out, killed)
+                        status.send(json.dumps({"code": os.waitstatus_to_exitcode(code),
+                                                "cpu": usage.ru_utime + usage.ru_stime}).encode())
+                    status.close()
 
 
 class Zygote:
@@ -182,26 +231,28 @@ class Zygote:
                 finally:
                     self.sock.settimeout(None)
 
-    def run(self, args: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+    def start(self, args: list[str], env: dict[str, str], cwd: Path,
+              fds: tuple[int, int, int]) -> tuple[int, socket.socket]:
+        """Fork a run with `fds` as its stdin, stdout and stderr: its pid, and the socket its status comes on."""
         self.wait_ready()
-        with self.lock, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-                open(os.devnull, "rb") as stdin:
-            request = json.dumps({"args": args, "env": env, "cwd": str(cwd)}).encode()
-            socket.send_fds(self.sock, [request], [stdin.fileno(), out.fileno(), err.fileno()])
-            self.sock.settimeout(timeout)
-            pid = json.loads(self.sock.recv(4096))["pid"]
-            try:
-                done = json.loads(self.sock.recv(4096))
-                code = done["code"]
-                global forked_cpu
-                forked_cpu += done["cpu"]
-            except TimeoutError:
-                os.kill(pid, signal.SIGKILL)
-                self.sock.settimeout(None)
-                self.sock.recv(4096)  # the zygote reaps it and says so
-                raise subprocess.TimeoutExpired([str(self.root / "deploy.py"), *args], timeout) from None
-            finally:
-                self.sock.settimeout(None)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        request = json.dumps({"args": args, "env": env, "cwd": str(cwd)}).encode()
+        with self.lock, theirs:
+            socket.send_fds(self.sock, [request], [*fds, theirs.fileno()])
+        return json.loads(ours.recv(4096))["pid"], ours
+
+    def run(self, args: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
+        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, open(os.devnull, "rb") as stdin:
+            pid, status = self.start(args, env, cwd, (stdin.fileno(), out.fileno(), err.fileno()))
+            with status:
+                status.settimeout(timeout)
+                try:
+                    code = ended(status)
+                except TimeoutError:
+                    os.kill(pid, signal.SIGKILL)
+                    status.settimeout(None)
+                    ended(status)  # the zygote reaps it and says so
+                    raise subprocess.TimeoutExpired([str(self.root / "deploy.py"), *args], timeout) from None
             out.seek(0)
             err.seek(0)
             return subprocess.CompletedProcess([sys.executable, str(self.root / "deploy.py"), *args], code,
@@ -216,6 +267,64 @@ class Zygote:
 # forked run is the zygote's child, not this process's, so RUSAGE_CHILDREN does not see it).
 forked_cpu = 0.0
 
+
+def ended(status: socket.socket) -> int:
+    """The exit status the zygote sends once it has reaped the run (waits as the socket's timeout says)."""
+    global forked_cpu
+    done = json.loads(status.recv(4096))
+    forked_cpu += done["cpu"]
+    return int(done["code"])
+
+
+class ForkedPopen(subprocess.Popen):  # type: ignore[type-arg]
+    """subprocess.Popen for a deploy.py run forked by a zygote: Popen makes the pipes and does the
+    reading, writing and timeouts (communicate, wait, send_signal, context manager) as it always does;
+    only starting the child and learning its exit status go through the zygote (the run is the zygote's
+    child, so waitpid here would not see it)."""
+
+    def __init__(self, zygote: Zygote, args: list[str], **kwargs: Any) -> None:
+        self._zygote = zygote
+        self._deploy_args = args
+        self._status: socket.socket | None = None
+        super().__init__([sys.executable, str(zygote.root / "deploy.py"), *args], **kwargs)
+
+    def _execute_child(self, args: Any, executable: Any, preexec_fn: Any, close_fds: Any, pass_fds: Any, cwd: Any,
+                       env: Any, startupinfo: Any, creationflags: Any, shell: Any, p2cread: int, p2cwrite: int,
+                       c2pread: int, c2pwrite: int, errread: int, errwrite: int, *rest: Any) -> None:
+        fds = (p2cread if p2cread != -1 else 0, c2pwrite if c2pwrite != -1 else 1, errwrite if errwrite != -1 else 2)
+        try:
+            self.pid, self._status = self._zygote.start(self._deploy_args, dict(env or os.environ),
+                                                        Path(cwd or self._zygote.root), fds)
+            self._child_created = True
+        finally:  # the child's ends of the pipes, closed here as Popen closes them after a fork
+            for child_end, parent_end in ((p2cread, p2cwrite), (c2pwrite, c2pread), (errwrite, errread)):
+                if child_end != -1 and parent_end != -1 and child_end != getattr(self, "_devnull", None):
+                    os.close(child_end)
+            if hasattr(self, "_devnull"):
+                os.close(self._devnull)
+            self._closed_child_pipe_fds = True
+
+    def _ended(self, timeout: float | None) -> None:
+        assert self._status is not None
+        self._status.settimeout(timeout)
+        self.returncode = ended(self._status)
+        self._status.close()
+
+    def _internal_poll(self, *args: Any, **kwargs: Any) -> int | None:
+        if self.returncode is None:
+            with contextlib.suppress(TimeoutError, BlockingIOError):
+                self._ended(0)
+        return self.returncode
+
+    def _wait(self, timeout: float | None) -> int:
+        if self.returncode is None:
+            try:
+                self._ended(timeout)
+            except TimeoutError:
+                raise subprocess.TimeoutExpired(self.args, timeout or 0) from None
+        assert self.returncode is not None
+        return self.returncode
+
 # One zygote per project root and per set of interpreter variables (PYTHON*: they act at start-up,
 # so a run can only be forked from an interpreter that started with the same ones).
 _zygotes: dict[tuple[Path, bool, frozenset[tuple[str, str]]], Zygote] = {}
@@ -226,7 +335,8 @@ def zygote(env: dict[str, str], root: Path = REPO, local: bool = False) -> Zygot
     TEST_DEPLOY_FORK=0. `local`: for `--local` runs (moto imported too)."""
     if os.environ.get("TEST_DEPLOY_FORK", "1") == "0":
         return None
-    python = frozenset((k, v) for k, v in env.items() if k.startswith("PYTHON"))
+    # (PYTHONUNBUFFERED aside: each run makes its standard streams itself, as that variable says.)
+    python = frozenset((k, v) for k, v in env.items() if k.startswith("PYTHON") and k != "PYTHONUNBUFFERED")
     key = (root, local, python)
     if key not in _zygotes or _zygotes[key].proc.poll() is not None:
         from deploy_support import clean_env
@@ -235,6 +345,15 @@ def zygote(env: dict[str, str], root: Path = REPO, local: bool = False) -> Zygot
         _zygotes[key] = Zygote(start, root, local)
         atexit.register(_zygotes[key].close)  # the zygote ends when its socket closes; reaped here
     return _zygotes[key]
+
+
+def popen_deploy(args: list[str], env: dict[str, str], root: Path = REPO, **kwargs: Any) -> subprocess.Popen[Any]:
+    """`root`'s deploy.py with `args` and `env` in `root`, as subprocess.Popen([python, deploy.py, *args],
+    **kwargs) would start it (stdin, stdout, stderr, text...): forked when a zygote can serve it."""
+    forked = zygote(env, root, local="--local" in args)
+    if forked is not None:
+        return ForkedPopen(forked, args, cwd=root, env=env, **kwargs)
+    return subprocess.Popen([sys.executable, str(root / "deploy.py"), *args], cwd=root, env=env, **kwargs)
 
 
 def run_deploy(args: list[str], env: dict[str, str], timeout: float, root: Path = REPO,
