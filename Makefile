@@ -12,11 +12,12 @@ LOCK_ARGS := --generate-hashes --python-version 3.11 --universal --quiet \
 	--no-emit-package layered-platform $(foreach s,$(SERVICES),--no-emit-package $(notdir $(s)))
 UV := $(VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --require-hashes --no-deps
-# Test worker processes (pytest-xdist): one more than the cores, since a quarter of the suite's time is
-# spent waiting (time limits, sockets, the services' start) and a third worker uses it (measured on
-# 2 cores: 304 s with 2 workers, 247 s with 3, 247 s with 4). Tests, not whole files, are shared out,
-# and an idle worker takes tests queued on a busy one (worksteal).
-TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 1)')
+# Test worker processes (pytest-xdist): two more than the cores, since part of the suite's time is
+# spent waiting (time limits, sockets, a served emulator's start) and the extra workers use it
+# (measured on 2 cores, alternating runs of one commit: 198 and 199 s with 3 workers, 183 and 195 s
+# with 4; a round ago 304 s with 2). Tests, not whole files, are shared out, and an idle worker takes
+# tests queued on a busy one (worksteal).
+TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 2)')
 TEST_ARGS ?= -n $(TEST_WORKERS) --dist worksteal
 # Extras the test environment installs per service: the agent's libraries, so its tests run.
 EXTRAS_services/inference-api := [agentcore]

@@ -26,7 +26,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # The same command as the Makefile's test target (TEST_ARGS there), so the figures are make test's.
-DEFAULT_ARGS = ["-n", str((os.cpu_count() or 1) + 1), "--dist", "worksteal"]
+DEFAULT_ARGS = ["-n", str((os.cpu_count() or 1) + 2), "--dist", "worksteal"]
 
 
 def spin() -> None:

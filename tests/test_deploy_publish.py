@@ -56,7 +56,7 @@ def docker(tmp_path: Path, aws: Aws) -> tuple[str, Path]:
 
 
 def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, Path]) -> None:
-    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    stack_deployed(aws, "registry")
     done = aws.deploy("--publish", "app-api", "--tag", "v7", "--docker", docker[0])
     assert done.returncode == 0, done.stdout + done.stderr
     calls = [json.loads(line) for line in docker[1].read_text().splitlines()]
@@ -79,7 +79,7 @@ def test_publish_builds_pushes_and_writes_the_tag(aws: Aws, docker: tuple[str, P
 
 
 def test_publish_refuses_a_dirty_tree_unless_allowed(aws: Aws, docker: tuple[str, Path], tmp_path: Path) -> None:
-    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    stack_deployed(aws, "registry")
     aws.env.update(checkout(tmp_path / "dirty", dirty=True))
     refused = aws.deploy("--publish", "app-api", "--tag", "v9", "--docker", docker[0])
     assert refused.returncode == 2
@@ -98,7 +98,7 @@ def test_publish_refuses_a_dirty_tree_unless_allowed(aws: Aws, docker: tuple[str
 
 def test_republishing_a_tag_already_in_ecr_skips_the_build(aws: Aws, docker: tuple[str, Path]) -> None:
     """Repositories are IMMUTABLE: a second push of the same tag would fail, so it is not attempted."""
-    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    stack_deployed(aws, "registry")
     assert aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0]).returncode == 0
     first = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]["Version"]
     again = aws.deploy("--publish", "app-api", "--tag", "v8", "--docker", docker[0])
@@ -120,7 +120,7 @@ def test_publish_without_registry_or_docker_fails_clearly(aws: Aws, docker: tupl
 
 
 def test_set_image_tag_checks_ecr_first(aws: Aws) -> None:
-    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    stack_deployed(aws, "registry")
     absent = aws.deploy("--set-image-tag", "app-api=nope")
     assert absent.returncode == 2 and "'nope' is not in ECR repository" in absent.stderr
     assert aws.client("ssm").get_parameter(Name=f"/{PREFIX}/app-api/image-tag")["Parameter"]["Value"] != "nope"
@@ -314,7 +314,7 @@ def test_publish_frontend_refuses_a_link_that_leaves_the_site(aws: Aws, tmp_path
 
 def test_publish_passes_the_configured_extras(aws: Aws, docker: tuple[str, Path]) -> None:
     """platform.toml gives inference-api extras = ["agentcore"]: the build gets EXTRAS=agentcore."""
-    assert aws.deploy("--stack", "registry", "--yes").returncode == 0
+    stack_deployed(aws, "registry")
     done = aws.deploy("--publish", "inference-api", "--tag", "v3", "--docker", docker[0])
     assert done.returncode == 0, done.stdout + done.stderr
     build = next(json.loads(line)["argv"] for line in docker[1].read_text().splitlines()
