@@ -100,8 +100,9 @@ class ForkedService:
         os.close(fd)
         self._usage = Path(usage)
         self.args = [argv0]
+        # daemon: a service a failed test left running is stopped when the worker exits, not waited for.
         self._process = _context.Process(
-            target=_serve, name=Path(argv0).name, daemon=False,
+            target=_serve, name=Path(argv0).name, daemon=True,
             args=(entry, argv0, env, _Descriptor(self._out.fileno()), _Descriptor(self._err.fileno()), usage),
         )
         self._process.start()
