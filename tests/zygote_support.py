@@ -9,9 +9,9 @@ environment, working directory, stdin/stdout/stderr and exit status, its own int
 The zygote is one process per pytest worker (and one more for `--local` runs), single-threaded
 (fork is only safe then), spoken to over a SEQPACKET socket pair: a request carries argv/env/cwd,
 the three standard descriptors and a socket of the run's own, on which the zygote sends the child's
-pid, then its exit status once reaped; runs may overlap. `run_deploy` is subprocess.run for it;
-`popen_deploy` is subprocess.Popen (ForkedPopen: pipes, terminals, signals, communicate and
-timeouts are Popen's own). Both fall back to a plain subprocess when the zygote cannot serve (an
+pid, then its exit status once reaped; runs may overlap. `popen_deploy` is subprocess.Popen for it
+(ForkedPopen: pipes, terminals, signals, communicate and timeouts are Popen's own), and
+`run_deploy` is subprocess.run on top of it. Both fall back to a plain subprocess when the zygote cannot serve (an
 interpreter variable differs, or it is gone); TEST_DEPLOY_FORK=0 turns it off (to compare, or to
 rule it out).
 
@@ -35,7 +35,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import types
 from pathlib import Path
@@ -241,23 +240,6 @@ class Zygote:
             socket.send_fds(self.sock, [request], [*fds, theirs.fileno()])
         return json.loads(ours.recv(4096))["pid"], ours
 
-    def run(self, args: list[str], env: dict[str, str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-        with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, open(os.devnull, "rb") as stdin:
-            pid, status = self.start(args, env, cwd, (stdin.fileno(), out.fileno(), err.fileno()))
-            with status:
-                status.settimeout(timeout)
-                try:
-                    code = ended(status)
-                except TimeoutError:
-                    os.kill(pid, signal.SIGKILL)
-                    status.settimeout(None)
-                    ended(status)  # the zygote reaps it and says so
-                    raise subprocess.TimeoutExpired([str(self.root / "deploy.py"), *args], timeout) from None
-            out.seek(0)
-            err.seek(0)
-            return subprocess.CompletedProcess([sys.executable, str(self.root / "deploy.py"), *args], code,
-                                               out.read().decode(), err.read().decode())
-
     def close(self) -> None:
         self.sock.close()
         self.proc.wait(timeout=30)
@@ -348,23 +330,29 @@ def zygote(env: dict[str, str], root: Path = REPO, local: bool = False) -> Zygot
 
 
 def popen_deploy(args: list[str], env: dict[str, str], root: Path = REPO, **kwargs: Any) -> subprocess.Popen[Any]:
-    """`root`'s deploy.py with `args` and `env` in `root`, as subprocess.Popen([python, deploy.py, *args],
-    **kwargs) would start it (stdin, stdout, stderr, text...): forked when a zygote can serve it."""
+    """`root`'s deploy.py with `args` and `env` (in `root` unless `cwd` says), as subprocess.Popen([python,
+    deploy.py, *args], **kwargs) would start it (stdin, stdout, stderr, text...): forked when a zygote can
+    serve it."""
+    kwargs.setdefault("cwd", root)
     forked = zygote(env, root, local="--local" in args)
     if forked is not None:
-        return ForkedPopen(forked, args, cwd=root, env=env, **kwargs)
-    return subprocess.Popen([sys.executable, str(root / "deploy.py"), *args], cwd=root, env=env, **kwargs)
+        return ForkedPopen(forked, args, env=env, **kwargs)
+    return subprocess.Popen([sys.executable, str(root / "deploy.py"), *args], env=env, **kwargs)
 
 
 def run_deploy(args: list[str], env: dict[str, str], timeout: float, root: Path = REPO,
                cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     """`root`'s deploy.py with `args` in `cwd` (default `root`) with `env` and stdin from /dev/null, as
-    subprocess.run would."""
-    forked = zygote(env, root, local="--local" in args)
-    if forked is not None:
-        return forked.run(args, env, cwd or root, timeout)
-    return subprocess.run([sys.executable, str(root / "deploy.py"), *args], cwd=cwd or root, env=env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
+    subprocess.run would (bytes read, then decoded: no newline translation hides a stray carriage return)."""
+    with popen_deploy(args, env, root, cwd=cwd or root, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE) as proc:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out.decode(), err.decode())
 
 
 if __name__ == "__main__":
