@@ -1,9 +1,9 @@
 """A pytest plugin for bench/bench_tests.py: CPU seconds and wall seconds of every test phase.
 
 CPU is this process (its moto server threads included), the children it waited for (pip, linters,
-services) and the deploy.py runs and services forked for it (tests/zygote_support.py and
-tests/services/service_fork.py: they are a fork server's children, not this process's): unlike wall
-time, it does not grow when other work shares the machine.
+services) and the deploy.py runs and services forked for it (tests/zygote_support.py: they are a
+zygote's children, not this process's): unlike wall time, it does not grow when other work shares
+the machine.
 Each process (every xdist worker, and the controller) appends JSON lines to $BENCH_TESTS_OUT/<pid>.jsonl.
 """
 
@@ -24,7 +24,7 @@ import pytest
 def _parts() -> tuple[float, float, float]:
     """CPU seconds so far: own, reaped children's, forked runs'."""
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    forked = sum(getattr(sys.modules.get(name), "forked_cpu", 0.0) for name in ("zygote_support", "service_fork"))
+    forked = getattr(sys.modules.get("zygote_support"), "forked_cpu", 0.0)
     return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime, forked
 
 

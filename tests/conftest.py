@@ -24,6 +24,7 @@ import urllib.request
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,6 +38,7 @@ from deploy_support import Aws, clean_env  # noqa: E402
 # (measured with gc.callbacks); with these, about 60 collections and 2.5 s. Nothing a test checks
 # depends on when garbage is collected.
 GC_THRESHOLDS = (20_000, 20, 20)
+SHARED_ZYGOTES = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,9 +48,20 @@ def pytest_configure(config: pytest.Config) -> None:
     # ignore Ctrl-C, and the Ctrl-C tests fail for the shell's reason (seen under bench_tests.py).
     if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+    # The xdist controller starts the zygotes (tests/zygote_support.py) every worker forks its runs from.
+    if getattr(config, "workerinput", None) is None and config.getoption("numprocesses", None):
+        from zygote_support import start_shared
+
+        config.stash[SHARED_ZYGOTES] = start_shared()
     config.addinivalue_line("markers", "moto_required(*types): fail if moto cannot model these resource types")
     config.addinivalue_line("markers", "repo_tree: runs alone (no other worker's test at the same time): "
                             "it edits a committed file or asserts the build folder is unchanged")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shared = config.stash.get(SHARED_ZYGOTES, None)
+    if shared is not None:
+        shared.close()
 
 
 # Fixtures that edit a committed file for the length of a test (every git-status check elsewhere would see it).
@@ -120,9 +133,17 @@ def aws(moto_url: str, request: pytest.FixtureRequest) -> Iterator[Aws]:
 
 @pytest.fixture(scope="session")
 def project_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This worker's copy of the project for refused commands to run from (state_support.source_copy)."""
+    """The run's copy of the project for refused commands to run from (state_support.source_copy): made once
+    by the xdist controller, which also started its zygote; otherwise this process's own."""
     from state_support import source_copy
+    from zygote_support import shared_project_copy, zygote
 
+    shared = shared_project_copy()
+    if shared is not None:
+        forked = zygote(dict(os.environ), shared)
+        if forked is not None and forked.proc is None:  # connected: its `ready` comes once the copy is made
+            forked.wait_ready()
+            return shared
     return source_copy(tmp_path_factory.mktemp("source"))
 
 

@@ -6,20 +6,25 @@ two cores. Each run is still its own process running deploy.py as `__main__`: it
 environment, working directory, stdin/stdout/stderr and exit status, its own interpreter shutdown
 (threads joined, atexit handlers, streams flushed); only the imports were done before the fork.
 
-The zygote is one process per pytest worker (and one more for `--local` runs), single-threaded
-(fork is only safe then), spoken to over a SEQPACKET socket pair: a request carries argv/env/cwd,
-the three standard descriptors and a socket of the run's own, on which the zygote sends the child's
-pid, then its exit status once reaped; runs may overlap. `popen_deploy` is subprocess.Popen for it
-(ForkedPopen: pipes, terminals, signals, communicate and timeouts are Popen's own), and
-`run_deploy` is subprocess.run on top of it. Both fall back to a plain subprocess when the zygote cannot serve (an
-interpreter variable differs, or it is gone); TEST_DEPLOY_FORK=0 turns it off (to compare, or to
-rule it out).
+Zygotes come in three kinds: `deploy` (deploy.py), `local` (deploy.py's `--local` runs: moto
+imported too) and `service` (the FastAPI services, tests/services/service_fork.py). Under xdist the
+controller starts one of each, and one for the project copy refused commands run from, before the
+workers start (`start_shared`): every worker connects to them instead of starting its own (some 8 s
+of CPU per worker). A zygote is single-threaded (fork is only safe then) and spoken to over
+SEQPACKET sockets: a request carries argv/env/cwd, the three standard descriptors and a socket of the
+run's own, on which the zygote sends the child's pid, then its exit status once reaped; runs may
+overlap. A connection that closes (its worker ended) takes the runs it started with it.
+`popen_deploy` is subprocess.Popen for it (ForkedPopen: pipes, terminals, signals, communicate and
+timeouts are Popen's own), and `run_deploy` is subprocess.run on top of it. Both fall back to a plain
+subprocess when no zygote can serve; TEST_DEPLOY_FORK=0 turns them all off (to compare, or to rule
+them out).
 
-Two more things are done once in the zygote rather than in every run (measured on `--status`
-against the worker's emulator: 0.51 s of CPU per run before, 0.23 s after):
+Three more things are done once in the zygote rather than in every run (measured on `--status`
+against the worker's emulator: 0.51 s of CPU per run before the first two, 0.23 s after):
 - botocore's JSON files (service models, endpoint rules) are parsed once: every run still builds
   its own session, loader and clients from them, but reads them from the zygote's parse, which no
   run can change (each run is a copy-on-write copy of it);
+- botocore's checks of each event handler a session or client registers (_share_botocore_handler_checks);
 - `gc.freeze()` after the imports: a run's interpreter shutdown ends with a garbage collection
   that otherwise walks, and so copies page by page, every object the imports made (0.2 s).
 """
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib
 import json
 import os
 import selectors
@@ -35,6 +41,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import types
 from pathlib import Path
@@ -53,6 +60,16 @@ LOCAL_PRELOAD = ("deployer.emulator.layer", "deployer.emulator.serve")
 # Clients deploy.py makes (deployer/aws/runner.py): their models are parsed in the zygote.
 SERVICES = ("cloudformation", "ssm", "ecr", "s3", "sts", "logs", "ecs", "elbv2", "cloudwatch", "secretsmanager",
             "cloudfront", "application-autoscaling")
+# The modules a service imports before it answers, as far as they are installed: the kit, both
+# services, uvicorn with the loop and protocol it picks (uvloop, httptools), and the agent's libraries.
+# A module that is missing is skipped (the service then imports it itself).
+SERVICE_PRELOAD = (
+    "service_kit.server", "service_kit.factory", "service_kit.early", "service_kit.prelisten",
+    "app_api.__main__", "app_api.app", "inference_api.__main__", "inference_api.app",
+    "uvicorn", "uvicorn.server", "uvicorn.loops.uvloop", "uvicorn.protocols.http.httptools_impl",
+    "uvicorn.lifespan.on", "inference_api.agent", "inference_api.agentcore", "strands", "strands.models",
+    "strands_tools",
+)
 
 
 # deploy.py's path and code, compiled once in the zygote (serve).
@@ -74,8 +91,14 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
-    sys.argv = [SCRIPT["path"], *request["args"]]
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if "entry" in request:  # a service: its console script's entry point, as the script pip wrote calls it
+        # PYTHONPATH acts at start-up: its entries go first on sys.path, as the interpreter puts them.
+        sys.path[:0] = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
+        sys.argv = [request["argv0"], *request["args"]]
+        module, _, name = request["entry"].partition(":")
+        sys.exit(getattr(importlib.import_module(module), name)())
+    sys.argv = [SCRIPT["path"], *request["args"]]
     # As `python deploy.py` runs it: a fresh __main__ module; the script was compiled once, in the zygote.
     main = types.ModuleType("__main__")
     main.__file__ = SCRIPT["path"]
@@ -85,20 +108,25 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     raise SystemExit(0)
 
 
-def _preload(root: Path, local: bool) -> None:
+def _preload(root: Path, kind: str) -> None:
     import pkgutil
 
+    if kind == "service":
+        for name in SERVICE_PRELOAD:
+            with contextlib.suppress(ImportError):
+                importlib.import_module(name)
+        return
     for name in PRELOAD:
         __import__(name)
     for package in PACKAGES:
         for module in pkgutil.walk_packages([str(root / package)], f"{package}."):
             if module.name not in SKIP:
                 __import__(module.name)
-    for name in LOCAL_PRELOAD if local else ():
+    for name in LOCAL_PRELOAD if kind == "local" else ():
         __import__(name)
 
 
-def _parse_botocore_files_once() -> None:
+def _parse_botocore_files_once(kind: str) -> None:
     import botocore.loaders
 
     parse = botocore.loaders.JSONFileLoader.load_file
@@ -110,6 +138,11 @@ def _parse_botocore_files_once() -> None:
         return parsed[file_path]
 
     botocore.loaders.JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
+    if kind == "service":  # the one client the services make (the agent's model makes it in a warm-up)
+        import boto3
+
+        boto3.Session().client("bedrock-runtime", region_name="us-east-1")
+        return
     # The tool's own shared loader (runner._session) keeps the models it has loaded: loaded here, no run
     # lists botocore's data folder or builds a model again (a session made otherwise still finds the
     # files parsed).
@@ -126,6 +159,41 @@ def _parse_botocore_files_once() -> None:
         for kind in ("waiters-2", "paginators-1"):
             with contextlib.suppress(DataNotFoundError):
                 loader.load_service_model(service, kind, version)
+
+
+def _share_botocore_handler_checks() -> None:
+    """Two answers every session and client of a run works out again, worked out once in the zygote.
+
+    A run's session registers some 130 event handlers and each client some 40 more; for each one
+    botocore checks that the handler takes **kwargs (inspect.getfullargspec, about 0.3 ms) and
+    rewrites the event's name through its aliases (a per-session cache, empty for each new session):
+    a third of the 70 ms a session and four clients cost. Both answers depend only on the handler
+    function and the event name (and the default alias table), so one cache serves every session."""
+    import botocore.hooks
+
+    names: dict[str, str] = {}
+    init = botocore.hooks.EventAliaser.__init__
+
+    def aliaser_init(self: Any, event_emitter: Any, event_aliases: Any = None) -> None:
+        init(self, event_emitter, event_aliases)
+        if event_aliases is None:  # the default table: the same name always aliases to the same name
+            self._alias_name_cache = names
+
+    accepts = botocore.hooks.accepts_kwargs
+    known: dict[Any, bool] = {}
+
+    def accepts_kwargs(func: Any) -> bool:
+        key = getattr(func, "__func__", func)  # a bound method takes what its function takes
+        try:
+            return known[key]
+        except KeyError:
+            known[key] = answer = bool(accepts(func))
+            return answer
+        except TypeError:  # unhashable: asked as before
+            return bool(accepts(func))
+
+    botocore.hooks.EventAliaser.__init__ = aliaser_init  # type: ignore[method-assign]
+    botocore.hooks.accepts_kwargs = accepts_kwargs  # type: ignore[attr-defined]
 
 
 def _render_committed_configuration(root: Path) -> None:
@@ -148,18 +216,22 @@ def _render_committed_configuration(root: Path) -> None:
     generators.synth.render = render_once  # synth() and deploy.py call it through the module
 
 
-def serve(sock: socket.socket, root: Path, local: bool) -> None:
+def serve(control: socket.socket, listener: socket.socket | None, root: Path, kind: str) -> None:
+    """Preload for `kind`, say ready on `control`, then fork a run for each request that comes on
+    `control` or on a connection `listener` accepts, until `control` closes."""
     sys.path[0] = str(root)  # as `python <root>/deploy.py` would have it
     SCRIPT["path"] = str(root / "deploy.py")
     SCRIPT["code"] = compile(Path(SCRIPT["path"]).read_text(encoding="utf-8"), SCRIPT["path"], "exec")
-    _parse_botocore_files_once()
-    _preload(root, local)
-    _render_committed_configuration(root)
+    _share_botocore_handler_checks()
+    _parse_botocore_files_once(kind)
+    _preload(root, kind)
+    if kind != "service":
+        _render_committed_configuration(root)
     assert threading.active_count() == 1, "a thread in the zygote would make fork unsafe"
     import gc
 
     gc.freeze()
-    sock.send(b"ready")
+    control.send(b"ready")
     # Runs overlap (a test reads one run's terminal while it makes others): each request brings, besides
     # the run's stdin, stdout and stderr, a socket of its own on which the run's pid is sent at once and
     # its exit status once it is reaped (SIGCHLD wakes the loop through set_wakeup_fd).
@@ -168,15 +240,51 @@ def serve(sock: socket.socket, root: Path, local: bool) -> None:
     signal.signal(signal.SIGCHLD, lambda signum, frame: None)
     signal.set_wakeup_fd(wake_w)
     waiting = selectors.DefaultSelector()
-    waiting.register(sock, selectors.EVENT_READ)
     waiting.register(wake_r, selectors.EVENT_READ)
-    runs: dict[int, socket.socket] = {}
+    connections = [control]
+    waiting.register(control, selectors.EVENT_READ)
+    if listener is not None:
+        waiting.register(listener, selectors.EVENT_READ)
+    runs: dict[int, tuple[socket.socket, socket.socket]] = {}  # pid: (its status socket, its connection)
+
+    def end_runs_of(connection: socket.socket | None) -> None:
+        for pid, (_, by) in list(runs.items()):
+            if connection is None or by is connection:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+
     while True:
         for key, _ in waiting.select():
-            if key.fileobj is sock:
-                msg, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
-                if not msg:
-                    return
+            if key.fileobj is listener:
+                connection, _ = listener.accept()
+                connection.send(b"ready")
+                connections.append(connection)
+                waiting.register(connection, selectors.EVENT_READ)
+            elif key.fileobj is wake_r:
+                os.read(wake_r, 4096)  # the signals' bytes (any left over only wake the loop once more)
+                while runs:
+                    pid, code, usage = os.wait4(-1, os.WNOHANG)
+                    if pid == 0:
+                        break
+                    status, _ = runs.pop(pid)
+                    with contextlib.suppress(OSError):  # the test side may be gone (timed out, killed)
+                        status.send(json.dumps({"code": os.waitstatus_to_exitcode(code),
+                                                "cpu": usage.ru_utime + usage.ru_stime}).encode())
+                    status.close()
+            else:
+                connection = key.fileobj  # type: ignore[assignment]
+                try:
+                    msg, fds, _, _ = socket.recv_fds(connection, 1 << 20, 4)
+                except ConnectionResetError:  # closed with our `ready` unread: closed all the same
+                    msg, fds = b"", []
+                if not msg:  # its side closed: the runs it left are ended (they would outlive their test)
+                    end_runs_of(None if connection is control else connection)
+                    if connection is control:
+                        return
+                    waiting.unregister(connection)
+                    connections.remove(connection)
+                    connection.close()
+                    continue
                 status = socket.socket(fileno=fds.pop())
                 sys.stdout.flush()
                 sys.stderr.flush()
@@ -185,40 +293,50 @@ def serve(sock: socket.socket, root: Path, local: bool) -> None:
                     signal.set_wakeup_fd(-1)
                     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                     waiting.close()
-                    for fd in (wake_r, wake_w, sock.detach(), *(run.detach() for run in runs.values())):
+                    others = [*connections, *(listener,) * (listener is not None), *(run for run, _ in runs.values())]
+                    for fd in (wake_r, wake_w, *(sock.detach() for sock in others)):
                         os.close(fd)
                     status.close()
                     _child(json.loads(msg), fds)
                 for fd in fds:
                     os.close(fd)
                 status.send(json.dumps({"pid": pid}).encode())
-                runs[pid] = status
-            else:
-                os.read(wake_r, 4096)  # the signals' bytes (any left over only wake the loop once more)
-                while runs:
-                    pid, code, usage = os.wait4(-1, os.WNOHANG)
-                    if pid == 0:
-                        break
-                    status = runs.pop(pid)
-                    with contextlib.suppress(OSError):  # the test side may be gone (timed out, killed)
-                        status.send(json.dumps({"code": os.waitstatus_to_exitcode(code),
-                                                "cpu": usage.ru_utime + usage.ru_stime}).encode())
-                    status.close()
+                runs[pid] = (status, connection)
 
 
 class Zygote:
-    """A zygote for the deploy.py of `root` (the repository, or a copy of it: state_support.source_copy);
-    with `local`, for its `--local` runs."""
+    """A zygote of `kind` for `root` (the repository, or a copy of it: state_support.source_copy): one this
+    process started (`spawn`), or one started for the whole run that it connected to (`connect`)."""
 
-    def __init__(self, env: dict[str, str], root: Path, local: bool) -> None:
-        self.env = env
+    def __init__(self, root: Path, kind: str, sock: socket.socket, proc: subprocess.Popen[bytes] | None) -> None:
         self.root = root
-        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.proc = subprocess.Popen([sys.executable, __file__, str(theirs.fileno()), str(root), "local" * local],
-                                     pass_fds=[theirs.fileno()], env=env, cwd=root, stdin=subprocess.DEVNULL)
-        theirs.close()
+        self.kind = kind
+        self.sock = sock
+        self.proc = proc
         self.lock = threading.Lock()
         self.ready = False
+
+    @classmethod
+    def spawn(cls, env: dict[str, str], root: Path, kind: str, listener: socket.socket | None = None) -> Zygote:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fds = [theirs.fileno(), *([listener.fileno()] if listener is not None else [])]
+        proc = subprocess.Popen([sys.executable, __file__, str(root), kind, *map(str, fds)], pass_fds=fds, env=env,
+                                cwd=root, stdin=subprocess.DEVNULL)
+        theirs.close()
+        return cls(root, kind, ours, proc)
+
+    @classmethod
+    def connect(cls, path: str, root: Path, kind: str) -> Zygote:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            sock.connect(path)
+        except OSError:
+            sock.close()
+            raise
+        return cls(root, kind, sock, None)
+
+    def alive(self) -> bool:
+        return self.proc is None or self.proc.poll() is None
 
     def wait_ready(self) -> None:
         """Until the zygote has imported everything (it writes nothing after this point)."""
@@ -230,19 +348,19 @@ class Zygote:
                 finally:
                     self.sock.settimeout(None)
 
-    def start(self, args: list[str], env: dict[str, str], cwd: Path,
-              fds: tuple[int, int, int]) -> tuple[int, socket.socket]:
-        """Fork a run with `fds` as its stdin, stdout and stderr: its pid, and the socket its status comes on."""
+    def start(self, request: dict[str, Any], fds: tuple[int, int, int]) -> tuple[int, socket.socket]:
+        """Fork a run (args, env, cwd; `entry` and `argv0` for a service) with `fds` as its stdin, stdout and
+        stderr: its pid, and the socket its status comes on."""
         self.wait_ready()
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        request = json.dumps({"args": args, "env": env, "cwd": str(cwd)}).encode()
         with self.lock, theirs:
-            socket.send_fds(self.sock, [request], [*fds, theirs.fileno()])
+            socket.send_fds(self.sock, [json.dumps(request).encode()], [*fds, theirs.fileno()])
         return json.loads(ours.recv(4096))["pid"], ours
 
     def close(self) -> None:
         self.sock.close()
-        self.proc.wait(timeout=30)
+        if self.proc is not None:
+            self.proc.wait(timeout=30)
 
 
 # CPU seconds used by the runs forked so far for this process (bench/pytest_cpu.py reads it per test: a
@@ -264,19 +382,23 @@ class ForkedPopen(subprocess.Popen):  # type: ignore[type-arg]
     only starting the child and learning its exit status go through the zygote (the run is the zygote's
     child, so waitpid here would not see it)."""
 
-    def __init__(self, zygote: Zygote, args: list[str], **kwargs: Any) -> None:
+    def __init__(self, zygote: Zygote, args: list[str], service: tuple[str, str] | None = None, **kwargs: Any) -> None:
+        """deploy.py with `args`; or with `service` (entry point, console script), that service."""
         self._zygote = zygote
-        self._deploy_args = args
+        self._request: dict[str, Any] = {"args": args}
+        if service is not None:
+            self._request.update(entry=service[0], argv0=service[1])
         self._status: socket.socket | None = None
-        super().__init__([sys.executable, str(zygote.root / "deploy.py"), *args], **kwargs)
+        shown = [service[1]] if service is not None else [sys.executable, str(zygote.root / "deploy.py")]
+        super().__init__([*shown, *args], **kwargs)
 
     def _execute_child(self, args: Any, executable: Any, preexec_fn: Any, close_fds: Any, pass_fds: Any, cwd: Any,
                        env: Any, startupinfo: Any, creationflags: Any, shell: Any, p2cread: int, p2cwrite: int,
                        c2pread: int, c2pwrite: int, errread: int, errwrite: int, *rest: Any) -> None:
         fds = (p2cread if p2cread != -1 else 0, c2pwrite if c2pwrite != -1 else 1, errwrite if errwrite != -1 else 2)
         try:
-            self.pid, self._status = self._zygote.start(self._deploy_args, dict(env or os.environ),
-                                                        Path(cwd or self._zygote.root), fds)
+            request = {**self._request, "env": dict(env or os.environ), "cwd": str(cwd or self._zygote.root)}
+            self.pid, self._status = self._zygote.start(request, fds)
             self._child_created = True
         finally:  # the child's ends of the pipes, closed here as Popen closes them after a fork
             for child_end, parent_end in ((p2cread, p2cwrite), (c2pwrite, c2pread), (errwrite, errread)):
@@ -307,26 +429,127 @@ class ForkedPopen(subprocess.Popen):  # type: ignore[type-arg]
         assert self.returncode is not None
         return self.returncode
 
-# One zygote per project root and per set of interpreter variables (PYTHON*: they act at start-up,
-# so a run can only be forked from an interpreter that started with the same ones).
-_zygotes: dict[tuple[Path, bool, frozenset[tuple[str, str]]], Zygote] = {}
+# One zygote per project root, kind and set of interpreter variables (PYTHON*: they act at start-up, so a
+# run can only be forked from an interpreter that started with the same ones).
+ZygoteKey = tuple[Path, str, frozenset[tuple[str, str]]]
+_zygotes: dict[ZygoteKey, Zygote] = {}
+# The zygotes started for the whole run (start_shared), as the controller tells its workers.
+SHARED = "TEST_ZYGOTES"
 
 
-def zygote(env: dict[str, str], root: Path = REPO, local: bool = False) -> Zygote | None:
-    """The zygote for runs of `root`'s deploy.py with `env` (started on first use), or None when
-    TEST_DEPLOY_FORK=0. `local`: for `--local` runs (moto imported too)."""
-    if os.environ.get("TEST_DEPLOY_FORK", "1") == "0":
+def enabled() -> bool:
+    return os.environ.get("TEST_DEPLOY_FORK", "1") != "0"
+
+
+def _key(env: dict[str, str] | os._Environ[str], root: Path, kind: str) -> ZygoteKey:
+    # PYTHONUNBUFFERED aside: each run makes its standard streams itself, as that variable says. A
+    # service puts PYTHONPATH's entries on sys.path itself (_child).
+    ignored = ("PYTHONUNBUFFERED", "PYTHONPATH") if kind == "service" else ("PYTHONUNBUFFERED",)
+    return root, kind, frozenset((k, v) for k, v in env.items() if k.startswith("PYTHON") and k not in ignored)
+
+
+def _start_env(key: ZygoteKey) -> dict[str, str]:
+    from deploy_support import clean_env
+
+    return {k: v for k, v in clean_env(None).items() if not k.startswith("PYTHON")} | dict(key[2])
+
+
+def _shared(key: ZygoteKey) -> str | None:
+    for entry in json.loads(os.environ.get(SHARED, "[]")):
+        if _key(entry["python"], Path(entry["root"]), entry["kind"]) == key:
+            return str(entry["path"])
+    return None
+
+
+def zygote(env: dict[str, str], root: Path = REPO, local: bool = False, kind: str | None = None) -> Zygote | None:
+    """The zygote for runs of `root`'s deploy.py with `env` (`local`: its `--local` runs; `kind="service"`:
+    the services), the run's shared one when there is one, else one started on first use; None when
+    TEST_DEPLOY_FORK=0."""
+    if not enabled():
         return None
-    # (PYTHONUNBUFFERED aside: each run makes its standard streams itself, as that variable says.)
-    python = frozenset((k, v) for k, v in env.items() if k.startswith("PYTHON") and k != "PYTHONUNBUFFERED")
-    key = (root, local, python)
-    if key not in _zygotes or _zygotes[key].proc.poll() is not None:
-        from deploy_support import clean_env
-
-        start = {k: v for k, v in clean_env(None).items() if not k.startswith("PYTHON")} | dict(python)
-        _zygotes[key] = Zygote(start, root, local)
-        atexit.register(_zygotes[key].close)  # the zygote ends when its socket closes; reaped here
+    key = _key(env, root, kind or ("local" if local else "deploy"))
+    if key not in _zygotes or not _zygotes[key].alive():
+        found = None
+        path = _shared(key)
+        if path is not None:
+            with contextlib.suppress(OSError):  # gone: this process starts its own
+                found = Zygote.connect(path, root, key[1])
+        if found is None:
+            found = Zygote.spawn(_start_env(key), root, key[1])
+        _zygotes[key] = found
+        atexit.register(found.close)  # a zygote ends when its socket closes; reaped here
     return _zygotes[key]
+
+
+class Shared:
+    """The zygotes one process starts for every worker of a run (start_shared), ended by `close`."""
+
+    def __init__(self) -> None:
+        self.directory = Path(tempfile.mkdtemp(prefix="zygotes-"))
+        self.zygotes: list[Zygote] = []
+        self.advertised: list[dict[str, Any]] = []
+
+    def add(self, root: Path, kind: str, env: dict[str, str], prepare: Any = None) -> None:
+        """A zygote of `kind` for `root`, listening at once; `prepare()` (in a thread) runs before it starts,
+        and a worker connecting meanwhile waits for its `ready`."""
+        key = _key(env, root, kind)
+        path = str(self.directory / f"{len(self.advertised)}.sock")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        listener.bind(path)
+        listener.listen(64)
+        self.advertised.append({"root": str(root), "kind": kind, "python": dict(key[2]), "path": path})
+
+        def start() -> None:
+            try:
+                if prepare is not None:
+                    prepare()
+                self.zygotes.append(Zygote.spawn(_start_env(key), root, kind, listener))
+            finally:
+                listener.close()  # the zygote holds its own copy; failed: connecting fails, workers start their own
+
+        if prepare is None:
+            start()
+        else:
+            threading.Thread(target=start, name=f"zygote-{kind}", daemon=True).start()
+
+    def close(self) -> None:
+        for found in self.zygotes:
+            found.close()
+        import shutil
+
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def start_shared() -> Shared | None:
+    """In the xdist controller, before the workers start: the deploy, local and service zygotes of the
+    repository, and a deploy zygote of a project copy made here once for the run (state_support.source_copy,
+    for refused commands), advertised to the workers in TEST_ZYGOTES. None when forking is off."""
+    if not enabled():
+        return None
+    from deploy_support import clean_env
+    from state_support import source_copy
+
+    shared = Shared()
+    env = clean_env(None)
+    for kind in ("deploy", "local"):
+        shared.add(REPO, kind, env)
+    # --synth, --cost and --help runs are given the worker's own environment (no PYTHONWARNINGS): another.
+    if _key(os.environ, REPO, "deploy") != _key(env, REPO, "deploy"):
+        shared.add(REPO, "deploy", dict(os.environ))
+    shared.add(REPO, "service", dict(os.environ))
+    # Refused commands run the copy with the worker's own environment (state_support.refused_still).
+    copy = shared.directory / "source"
+    shared.add(copy, "deploy", dict(os.environ), prepare=lambda: source_copy(copy))
+    os.environ[SHARED] = json.dumps(shared.advertised)
+    return shared
+
+
+def shared_project_copy() -> Path | None:
+    """The project copy start_shared made for this run, if any (its zygote's `ready` says it is complete)."""
+    for entry in json.loads(os.environ.get(SHARED, "[]")):
+        if entry["root"] != str(REPO):
+            return Path(entry["root"])
+    return None
 
 
 def popen_deploy(args: list[str], env: dict[str, str], root: Path = REPO, **kwargs: Any) -> subprocess.Popen[Any]:
@@ -355,5 +578,6 @@ def run_deploy(args: list[str], env: dict[str, str], timeout: float, root: Path 
     return subprocess.CompletedProcess(proc.args, proc.returncode, out.decode(), err.decode())
 
 
-if __name__ == "__main__":
-    serve(socket.socket(fileno=int(sys.argv[1])), Path(sys.argv[2]), sys.argv[3] == "local")
+if __name__ == "__main__":  # zygote_support.py ROOT KIND CONTROL_FD [LISTENER_FD]
+    fds = [socket.socket(fileno=int(fd)) for fd in sys.argv[3:]]
+    serve(fds[0], fds[1] if len(fds) > 1 else None, Path(sys.argv[1]), sys.argv[2])
