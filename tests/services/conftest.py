@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import shutil
+import sys
+import tempfile
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from deploy_support import REPO
 from services_testkit import ALL_SERVICES, KIT_DIR, KIT_PACKAGE, Wheelhouse, bin_dir, copy_tree, run
 from session_support import once_per_run
 
@@ -29,7 +35,8 @@ def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Wheelhouse:
     files read it.
 
     Installs from here are offline (PIP_NO_INDEX), so each fresh environment takes seconds;
-    only this step reaches PyPI, through pip's cache. The sources are copied first so that the
+    only this step reaches PyPI, through pip's cache, and only when no earlier run kept the
+    third-party wheels for the same dependency lists (deps_cache). The sources are copied first so that the
     build leaves no build/ or egg-info in the work tree; one pip command builds them all, so the
     services' `service-kit` requirement is met by the kit's directory, never looked up in an index.
     """
@@ -43,6 +50,18 @@ def build_backend() -> str:
     return str(requirement)
 
 
+def deps_cache() -> Path:
+    """Where the third-party wheels are kept between runs, keyed on what decides them: the services'
+    dependency lists (their pyproject.toml files), the lock the test environment was installed from
+    and the interpreter. Beside pip's own cache, in the user's cache folder (XDG_CACHE_HOME)."""
+    digest = hashlib.sha256(sys.version.encode())
+    for path in (REPO / "requirements" / "dev.lock", KIT_DIR / "pyproject.toml",
+                 *(s.directory / "pyproject.toml" for s in ALL_SERVICES)):
+        digest.update(path.read_bytes())
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "layered-platform-tests" / f"wheelhouse-{digest.hexdigest()[:16]}"
+
+
 def build_wheelhouse(root: Path) -> None:
     sources = []
     for directory in (KIT_DIR, *(s.directory for s in ALL_SERVICES)):
@@ -53,12 +72,28 @@ def build_wheelhouse(root: Path) -> None:
     # own build, isolated as pip does by default, is replayed by test_service_images_dockerfiles.py
     # with the flit_core wheel from here.
     pip = [str(bin_dir() / "pip"), "wheel", "--quiet", "--no-build-isolation"]
-    run([*pip, "-w", str(built), *sources, build_backend()])
-    local.mkdir()
-    deps.mkdir()
+    cached = deps_cache()
+    if (cached / ".done").exists():
+        # Our three wheels are built from this tree every run; the third-party ones, whose resolution
+        # through the package index is most of the 8 s a full build takes, come from the last run's.
+        run([*pip, "--no-deps", "-w", str(built), *sources])
+        shutil.copytree(cached, deps, ignore=shutil.ignore_patterns(".done"))
+    else:
+        run([*pip, "-w", str(built), *sources, build_backend()])
+        deps.mkdir()
+    local.mkdir(exist_ok=True)
     ours = {KIT_PACKAGE, *(s.package for s in ALL_SERVICES)}
     for wheel in built.glob("*.whl"):
         wheel.rename((local if wheel.name.split("-")[0] in ours else deps) / wheel.name)
+    if not (cached / ".done").exists():  # kept for the next run: copied whole, then renamed into place
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=cached.parent, prefix=".staging-"))
+        shutil.copytree(deps, staging, dirs_exist_ok=True)
+        (staging / ".done").touch()
+        try:
+            staging.rename(cached)
+        except OSError:  # another run kept its copy first
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 @pytest.fixture
