@@ -28,6 +28,7 @@ from services_testkit import (
     Service,
     Wheelhouse,
     bin_dir,
+    discard,
     offline_env,
     run,
 )
@@ -184,6 +185,7 @@ def test_builder_pip_command_installs_an_importable_service(
     locations = run([str(python), "-c", probe], cwd=tmp_path).stdout.split()
     assert len(locations) == 2 and all(p.startswith(str(venv / "lib")) for p in locations), locations
     assert (venv / "bin" / service.name).exists(), "the console script the CMD runs"
+    discard(tmp_path / "opt", tmp_path / "build")
 
 
 def test_extras_build_arg_asks_for_the_extra(tmp_path: Path, wheelhouse: Wheelhouse) -> None:

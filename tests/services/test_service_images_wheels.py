@@ -27,6 +27,7 @@ from services_testkit import (
     NO_AUTH,
     Service,
     Wheelhouse,
+    discard,
     free_port,
     fresh_venv,
     install_offline,
@@ -109,3 +110,4 @@ def test_installed_wheel_serves_health_and_stops_cleanly_on_sigterm(
     assert any(line.get("path") == service.health_path and line.get("status") == 200 for line in lines)
     messages = [line["message"] for line in lines]
     assert "started" in messages and "stopped" in messages, messages
+    discard(tmp_path / "venv")
