@@ -9,7 +9,10 @@ Measured with py-spy on a worker serving the deploy tests, each was 5-8 % of its
   each; nothing here looks an AMI up (moto does not check the NAT instance's image: AMI validation is
   off by default, and the image parameter comes from SSM's defaults, not from EC2);
 - every KMS key (the alerts stack makes one) gets a new 2048-bit RSA key, even a symmetric one; one
-  per key spec is enough when nothing signs with them.
+  per key spec is enough when nothing signs with them;
+- every backend made after a reset (each test's services, in each account) asks botocore which
+  regions its service has: the answer depends only on the service, but moto caches it per backend
+  object (a new one each time), so each asked again (about 10 % of a deploy test's own CPU).
 
 Only the in-process server of the test workers gets these (conftest.moto_url): `deploy.py --local`
 and the stock moto server the tests start run moto as it is.
@@ -47,6 +50,7 @@ def apply() -> None:
     import moto.backends
     import moto.cloudformation.models
     import moto.cloudformation.responses
+    import moto.core.base_backend
     import moto.kms.models
     import moto.settings
 
@@ -58,3 +62,7 @@ def apply() -> None:
         shim = _JsonFirst("yaml")
         moto.cloudformation.models.yaml = shim  # type: ignore[attr-defined]
         moto.cloudformation.responses.yaml = shim  # type: ignore[attr-defined]
+        backend = moto.core.base_backend.AccountSpecificBackend
+        asked = backend._generate_regions.__wrapped__  # self is not used: the class's session answers
+        regions = cache(lambda service_name: tuple(asked(None, service_name)))
+        backend._generate_regions = lambda self, service_name: list(regions(service_name))  # type: ignore[method-assign]

@@ -86,7 +86,7 @@ def big_alerts_config(tmp_path: Path) -> Path:
 
 def other_account_s3(aws: Aws) -> object:
     """An S3 client of a second emulated account: moto's server picks the account from this header."""
-    s3 = aws.client("s3")
+    s3 = aws.new_client("s3")  # its own: the handler below must not reach other tests' clients
     s3.meta.events.register("before-sign.s3.*", lambda request, **_: request.headers.__setitem__(
         "x-moto-account-id", OTHER_ACCOUNT))
     return s3
