@@ -92,6 +92,17 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _run(request)
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            _exit(stop.code or 0)
+        raise  # a message to print: the interpreter's own way
+    _exit(0)
+    # Anything else raised (a traceback, an uncaught Ctrl-C) leaves through the interpreter as it would.
+
+
+def _run(request: dict[str, Any]) -> None:
     if "entry" in request:  # a service: its console script's entry point, as the script pip wrote calls it
         # PYTHONPATH acts at start-up: its entries go first on sys.path, as the interpreter puts them.
         sys.path[:0] = [p for p in request["env"].get("PYTHONPATH", "").split(os.pathsep) if p and p not in sys.path]
@@ -104,8 +115,24 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     main.__file__ = SCRIPT["path"]
     sys.modules["__main__"] = main
     exec(SCRIPT["code"], main.__dict__)
-    # A normal end, or SystemExit from the script, leaves through the interpreter's own shutdown.
-    raise SystemExit(0)
+
+
+def _exit(code: int) -> None:
+    """The interpreter's shutdown up to the module teardown, then the exit status: non-daemon threads
+    joined, atexit handlers run (logging's, weakref finalizers', the tool's own), stdout and stderr
+    flushed. The teardown that follows in a normal exit frees every object the zygote's imports made,
+    which writes to (and so copies, page by page) most of the memory the run shares with the zygote:
+    about 7,000 page faults and 60 ms of CPU of a `--help` run's 85 (os._exit ends a forked child
+    the same way in multiprocessing). A flush that fails goes back to the interpreter's own exit, which
+    reports it as it would."""
+    threading._shutdown()  # type: ignore[attr-defined]
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        raise SystemExit(code) from None
+    os._exit(code)
 
 
 def _preload(root: Path, kind: str) -> None:
