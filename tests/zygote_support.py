@@ -4,7 +4,8 @@ Most of a short deploy.py run's CPU is the interpreter starting and importing bo
 the deployer (about 0.7 s of a 1 s `--status`), and the suite runs deploy.py hundreds of times on
 two cores. Each run is still its own process running deploy.py as `__main__`: its own argv,
 environment, working directory, stdin/stdout/stderr and exit status, its own interpreter shutdown
-(threads joined, atexit handlers, streams flushed); only the imports were done before the fork.
+(threads joined, atexit handlers, streams flushed; the module teardown after them is skipped, see
+_exit); only the imports were done before the fork.
 
 Zygotes come in three kinds: `deploy` (deploy.py), `local` (deploy.py's `--local` runs: moto
 imported too) and `service` (the FastAPI services, tests/services/service_fork.py). Under xdist the
