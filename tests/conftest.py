@@ -43,6 +43,13 @@ SHARED_ZYGOTES = pytest.StashKey[Any]()
 
 def pytest_configure(config: pytest.Config) -> None:
     gc.set_threshold(*GC_THRESHOLDS)
+    # botocore's files parsed, and its handler checks answered, once per test process as in the zygotes:
+    # the in-process services, the emulator and the checks make many sessions (the agent's warm-up
+    # alone, one per app a test creates, was some 10 s of the workers' CPU).
+    from zygote_support import parse_botocore_files_once, share_botocore_handler_checks
+
+    parse_botocore_files_once()
+    share_botocore_handler_checks()
     # A non-interactive shell starts a background command (`cmd &`) with SIGINT ignored, and an
     # ignored signal stays ignored through fork and exec: every deploy.py the tests start would then
     # ignore Ctrl-C, and the Ctrl-C tests fail for the shell's reason (seen under bench_tests.py).

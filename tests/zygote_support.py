@@ -25,7 +25,7 @@ against the worker's emulator: 0.51 s of CPU per run before the first two, 0.23 
 - botocore's JSON files (service models, endpoint rules) are parsed once: every run still builds
   its own session, loader and clients from them, but reads them from the zygote's parse, which no
   run can change (each run is a copy-on-write copy of it);
-- botocore's checks of each event handler a session or client registers (_share_botocore_handler_checks);
+- botocore's checks of each event handler a session or client registers (share_botocore_handler_checks);
 - `gc.freeze()` after the imports: a run's interpreter shutdown ends with a garbage collection
   that otherwise walks, and so copies page by page, every object the imports made (0.2 s).
 """
@@ -154,10 +154,15 @@ def _preload(root: Path, kind: str) -> None:
         __import__(name)
 
 
-def _parse_botocore_files_once(kind: str) -> None:
+def parse_botocore_files_once() -> None:
+    """Each of botocore's JSON files parsed once per process, whichever session or loader asks (every new
+    session parses endpoints.json, about 1 MB, and each loader its models): for the zygotes, and for the
+    test processes themselves (tests/conftest.py), whose in-process services and emulator make many."""
     import botocore.loaders
 
     parse = botocore.loaders.JSONFileLoader.load_file
+    if getattr(parse, "shared", False):
+        return
     parsed: dict[str, Any] = {}
 
     def load_file(self: botocore.loaders.JSONFileLoader, file_path: str) -> Any:
@@ -165,7 +170,12 @@ def _parse_botocore_files_once(kind: str) -> None:
             parsed[file_path] = parse(self, file_path)
         return parsed[file_path]
 
+    load_file.shared = True  # type: ignore[attr-defined]
     botocore.loaders.JSONFileLoader.load_file = load_file  # type: ignore[method-assign]
+
+
+def _parse_botocore_files_once(kind: str) -> None:
+    parse_botocore_files_once()
     if kind == "service":  # the one client the services make (the agent's model makes it in a warm-up)
         import boto3
 
@@ -189,8 +199,9 @@ def _parse_botocore_files_once(kind: str) -> None:
                 loader.load_service_model(service, kind, version)
 
 
-def _share_botocore_handler_checks() -> None:
-    """Two answers every session and client of a run works out again, worked out once in the zygote.
+def share_botocore_handler_checks() -> None:
+    """Two answers every session and client works out again, worked out once per process (the zygotes, and
+    the test processes: tests/conftest.py).
 
     A run's session registers some 130 event handlers and each client some 40 more; for each one
     botocore checks that the handler takes **kwargs (inspect.getfullargspec, about 0.3 ms) and
@@ -250,7 +261,7 @@ def serve(control: socket.socket, listener: socket.socket | None, root: Path, ki
     sys.path[0] = str(root)  # as `python <root>/deploy.py` would have it
     SCRIPT["path"] = str(root / "deploy.py")
     SCRIPT["code"] = compile(Path(SCRIPT["path"]).read_text(encoding="utf-8"), SCRIPT["path"], "exec")
-    _share_botocore_handler_checks()
+    share_botocore_handler_checks()
     _parse_botocore_files_once(kind)
     _preload(root, kind)
     if kind != "service":

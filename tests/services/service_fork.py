@@ -2,9 +2,10 @@
 
 A service process spends about 1 s of CPU starting (FastAPI, pydantic, uvicorn, boto3 imported;
 another 0.6 s when the agent's libraries load), and the suite starts some forty of them on two
-cores. The `service` zygote (tests/zygote_support.py, the one deploy.py's runs fork from too) imports
+cores. The `service` zygote (tests/zygote_support.py: the protocol deploy.py's runs fork by) imports
 them once; each service is then a fork of it: still a process of its own, with its own environment,
-argv, stdout and stderr, signals (the tests stop it with SIGTERM, as ECS does) and exit status; only the imports were done before the fork.
+argv, stdout and stderr, signals (the tests stop it with SIGTERM, as ECS does) and exit status; only
+the imports were done before the fork.
 
 What differs from the console script started by exec, and what still checks that: the child runs the
 entry point (`app_api.__main__:main`) the script pip wrote would call, rather than that script, and
