@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 from edge_support import BASE, DOMAIN, REPO, dev_config
-from lint_support import cfn_lint
+from lint_support import cfn_lint_texts
 from session_support import once_per_run
 
 # templates/<env>/ as committed, linted in both regions the example file uses.
@@ -128,7 +128,7 @@ def cfn_lint_findings(factory: pytest.TempPathFactory, name: str, stack: str) ->
     regions = _lint_plan(root)[digest]
 
     def lint(directory: Path) -> None:
-        matches = [str(m) for m in cfn_lint(path.read_text(), regions)]
+        matches = cfn_lint_texts(path.read_text(), regions)
         (directory / "matches.json").write_text(json.dumps(matches))
 
     done = once_per_run(factory, f"cfn-lint-{digest}", lint)

@@ -35,3 +35,20 @@ def test_every_checkov_skip_is_justified() -> None:
         for logical_id, res in json.loads(path.read_text())["Resources"].items():
             for skip in res.get("Metadata", {}).get("checkov", {}).get("skip", []):
                 assert len(skip.get("comment", "")) > 30, f"{path.name} {logical_id} {skip['id']}: say why"
+
+
+def test_kept_lint_results_are_the_findings_of_that_text(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """cfn-lint's results are kept between runs (lint_support.cfn_lint_texts): a kept result must be the
+    same findings a lint of that text gives, and another text must be linted, not served a kept result."""
+    from lint_support import cfn_lint_texts
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    bad = json.dumps({"Resources": {"Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketNam": "x"}}}})
+    first = cfn_lint_texts(bad, ["us-east-1"])
+    assert first and any("BucketNam" in line for line in first), first
+    [kept] = list((tmp_path / "layered-platform-tests" / "cfn-lint").glob("*.json"))
+    assert json.loads(kept.read_text()) == first
+    assert cfn_lint_texts(bad, ["us-east-1"]) == first  # read back from the kept file
+    fixed = bad.replace("BucketNam", "BucketName")
+    assert cfn_lint_texts(fixed, ["us-east-1"]) != first
+    assert len(list(kept.parent.glob("*.json"))) == 2
