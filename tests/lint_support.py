@@ -12,8 +12,9 @@ import os
 import tempfile
 from functools import cache
 from importlib.metadata import version
-from pathlib import Path
 from typing import Any
+
+from session_support import kept_between_runs
 
 
 @cache
@@ -41,19 +42,13 @@ def cfn_lint(template: str, regions: list[str]) -> list[Any]:
     return list(run_template_by_data(decoded, config, _rules())) if decoded is not None else []
 
 
-def _results_cache() -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "layered-platform-tests" / "cfn-lint"
-
-
 def cfn_lint_texts(template: str, regions: list[str]) -> list[str]:
     """cfn_lint's matches as text, kept between runs: a result depends only on the template's text, the
     regions and cfn-lint's version (its rules and resource specs ship with it), so an unchanged template
     is not linted again (a lint costs up to 1 s of CPU, and importing cfn-lint and loading its rules 4 s
-    per process that lints). Kept under the user's cache folder, beside the wheelhouse's (XDG_CACHE_HOME);
-    removing that folder makes every template linted again."""
+    per process that lints). Kept in session_support.kept_between_runs("cfn-lint")."""
     key = json.dumps([version("cfn-lint"), regions, "I", template])
-    path = _results_cache() / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+    path = kept_between_runs("cfn-lint") / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
     try:
         return [str(m) for m in json.loads(path.read_text())]
     except (OSError, ValueError):

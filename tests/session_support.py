@@ -8,6 +8,7 @@ shared temporary directory while holding a lock, and every other worker waits fo
 from __future__ import annotations
 
 import fcntl
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -38,3 +39,11 @@ def once_per_run(tmp_path_factory: pytest.TempPathFactory, name: str, build: Cal
             build(directory)
             done.touch()
     return directory
+
+
+def kept_between_runs(name: str) -> Path:
+    """Where results that outlive a run are kept (cfn-lint's and checkov's findings, the image tests'
+    third-party wheels), each keyed on everything that decides it: beside pip's cache, in the user's
+    cache folder (XDG_CACHE_HOME, else ~/.cache). Removing layered-platform-tests/ there gives a cold run."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "layered-platform-tests" / name

@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 from edge_support import BASE, DOMAIN, REPO, dev_config
 from lint_support import cfn_lint_texts
-from session_support import once_per_run
+from session_support import kept_between_runs, once_per_run
 
 # templates/<env>/ as committed, linted in both regions the example file uses.
 COMMITTED = tuple(sorted(p.name for p in (REPO / "templates").iterdir() if p.is_dir()))
@@ -139,8 +139,11 @@ CHECKOV_ARGS = ("--directory", "checkov", "--framework", "cloudformation", "--ou
                 "--skip-download")  # not --quiet: the passed checks show each set was really checked
 # In the background, so that no worker sits waiting for checkov while it has other tests to run;
 # checkov.done (its exit status) appears last, after checkov.json and checkov.err are complete.
-CHECKOV_JOB = ('( "$@" > checkov.json 2> checkov.err; echo $? > checkov.status; mv checkov.status checkov.done )'
-               " < /dev/null > /dev/null 2>&1 &")
+# A complete report is then kept for later runs (CHECKOV_KEEP, see checkov_key): copied whole, then renamed.
+CHECKOV_JOB = ('( "$@" > checkov.json 2> checkov.err; echo $? > checkov.status; mv checkov.status checkov.done;'
+               ' if [ -n "$CHECKOV_KEEP" ] && [ -s checkov.json ]; then t=$(mktemp -d "$CHECKOV_KEEP.XXXXXX")'
+               ' && cp checkov.json checkov.err checkov.done "$t"/ && { mv -T "$t" "$CHECKOV_KEEP" || rm -rf "$t"; };'
+               ' fi ) < /dev/null > /dev/null 2>&1 &')
 
 
 def _checkov_bin() -> str | None:
@@ -150,14 +153,39 @@ def _checkov_bin() -> str | None:
     return str(Path(found).absolute()) if found else None  # CHECKOV_BIN may be relative (the Makefile's is)
 
 
+def checkov_key(directory: Path, checkov: str) -> str | None:
+    """What decides checkov's report: its version (None when it cannot be read: then nothing is kept), its
+    arguments and every file it reads (names and bytes of directory/checkov/)."""
+    venv = Path(checkov).resolve().parent.parent
+    found = sorted(p.name for p in venv.glob("lib/python*/site-packages/checkov-*.dist-info"))
+    if not found:
+        return None
+    digest = hashlib.sha256(json.dumps([found, CHECKOV_ARGS]).encode())
+    for path in sorted((directory / "checkov").rglob("*")):
+        if path.is_file():
+            digest.update(str(path.relative_to(directory)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def _start_checkov(directory: Path) -> None:
+    """checkov in the background over directory/checkov/; or, when an earlier run kept the report of these
+    very files by this very checkov (checkov_key), that report: checkov costs some 17 s of CPU a run."""
     found = _checkov_bin()
     if found is None:
         (directory / "checkov.err").write_text("checkov not found: run `make test` (it builds .venv-checkov) "
                                                "or set CHECKOV_BIN")
         (directory / "checkov.done").write_text("127")
         return
-    subprocess.run(["sh", "-c", CHECKOV_JOB, "sh", found, *CHECKOV_ARGS], cwd=directory, check=True)
+    key = checkov_key(directory, found)
+    kept = kept_between_runs("checkov") / key if key else None
+    if kept is not None and (kept / "checkov.done").exists():
+        for name in ("checkov.json", "checkov.err", "checkov.done"):  # .done last, as the job writes it
+            shutil.copy2(kept / name, directory / name)
+        return
+    if kept is not None:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CHECKOV_KEEP": str(kept) if kept else ""}
+    subprocess.run(["sh", "-c", CHECKOV_JOB, "sh", found, *CHECKOV_ARGS], cwd=directory, check=True, env=env)
 
 
 @cache

@@ -52,3 +52,31 @@ def test_kept_lint_results_are_the_findings_of_that_text(tmp_path: Path, monkeyp
     fixed = bad.replace("BucketNam", "BucketName")
     assert cfn_lint_texts(fixed, ["us-east-1"]) != first
     assert len(list(kept.parent.glob("*.json"))) == 2
+
+
+def test_a_kept_checkov_report_is_only_for_the_same_files_and_checkov(tmp_path: Path) -> None:
+    """checkov's report is kept between runs (template_sets.checkov_key): another byte in any file, another
+    file name or another checkov version is another key; a checkov whose version cannot be read keeps none."""
+    from template_sets import checkov_key
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "lib" / "python3.11" / "site-packages" / "checkov-3.2.0.dist-info").mkdir(parents=True)
+    checkov = venv / "bin" / "checkov"
+    checkov.touch()
+    (tmp_path / "checkov" / "dev").mkdir(parents=True)
+    template = tmp_path / "checkov" / "dev" / "registry.json"
+    template.write_text('{"Resources": {}}')
+    key = checkov_key(tmp_path, str(checkov))
+    assert key is not None and key == checkov_key(tmp_path, str(checkov))
+    template.write_text('{"Resources": {} }')
+    assert checkov_key(tmp_path, str(checkov)) not in (None, key)
+    template.write_text('{"Resources": {}}')
+    template.rename(template.with_name("frontend.json"))
+    assert checkov_key(tmp_path, str(checkov)) not in (None, key)
+    template.with_name("frontend.json").rename(template)
+    (venv / "lib" / "python3.11" / "site-packages" / "checkov-3.2.0.dist-info").rename(
+        venv / "lib" / "python3.11" / "site-packages" / "checkov-3.2.1.dist-info")
+    assert checkov_key(tmp_path, str(checkov)) not in (None, key)
+    (venv / "lib" / "python3.11" / "site-packages" / "checkov-3.2.1.dist-info").rmdir()
+    assert checkov_key(tmp_path, str(checkov)) is None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 from deploy_support import REPO
 from services_testkit import ALL_SERVICES, KIT_DIR, KIT_PACKAGE, Wheelhouse, bin_dir, copy_tree, run
-from session_support import once_per_run
+from session_support import kept_between_runs, once_per_run
 
 
 @pytest.fixture
@@ -51,15 +50,14 @@ def build_backend() -> str:
 
 
 def deps_cache() -> Path:
-    """Where the third-party wheels are kept between runs, keyed on what decides them: the services'
-    dependency lists (their pyproject.toml files), the lock the test environment was installed from
-    and the interpreter. Beside pip's own cache, in the user's cache folder (XDG_CACHE_HOME)."""
+    """Where the third-party wheels are kept between runs (session_support.kept_between_runs), keyed on
+    what decides them: the services' dependency lists (their pyproject.toml files), the lock the test
+    environment was installed from and the interpreter."""
     digest = hashlib.sha256(sys.version.encode())
     for path in (REPO / "requirements" / "dev.lock", KIT_DIR / "pyproject.toml",
                  *(s.directory / "pyproject.toml" for s in ALL_SERVICES)):
         digest.update(path.read_bytes())
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "layered-platform-tests" / f"wheelhouse-{digest.hexdigest()[:16]}"
+    return kept_between_runs(f"wheelhouse-{digest.hexdigest()[:16]}")
 
 
 def build_wheelhouse(root: Path) -> None:
