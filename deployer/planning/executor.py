@@ -28,9 +28,13 @@ def parallel(stacks: list[str], work: Callable[[str], R], on_interrupt: Callable
     with cf.ThreadPoolExecutor(max_workers=len(stacks), thread_name_prefix="stack") as pool:
         futures = {pool.submit(work, s): s for s in stacks}
         pending = set(futures)
+        # The whole loop inside the try: Python raises KeyboardInterrupt at the next bytecode that checks
+        # for signals, and the loop's own jump back is one; a Ctrl-C landing there (between two waits,
+        # more likely on a busy machine) escaped the handler, so in-flight updates were not cancelled.
         while pending:
             try:
-                _, pending = cf.wait(pending, timeout=0.2)
+                while pending:
+                    _, pending = cf.wait(pending, timeout=0.2)
             except KeyboardInterrupt:
                 on_interrupt()
         return {futures[f]: f.result() for f in futures}
