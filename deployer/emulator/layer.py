@@ -131,7 +131,9 @@ def _cancel_update_stack(self: CloudFormationResponse) -> ActionResult:
 
 def _protected_delete(original: Any) -> Any:
     def delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
-        for stack in self.stacks.values():
+        # A copy, made in one step under the GIL: deploy.py deletes a batch's stacks from parallel threads,
+        # and iterating the live dict while another delete removes from it raised (seen under load).
+        for stack in list(self.stacks.values()):
             if name_or_stack_id in (stack.name, stack.stack_id) and stack.enable_termination_protection:
                 raise ValidationError(
                     stack.name,
@@ -149,13 +151,13 @@ def _clear_vpc(stack: Stack) -> None:
     """Delete what moto's CloudFormation created in the stack's VPCs but never deletes."""
     ec2 = ec2_backends[stack.account_id][stack.region_name]
     for vpc in [r for r in stack.resource_map._parsed_resources.values() if type(r).__name__ == "VPC"]:
-        ec2.delete_vpc_endpoints([e.id for e in ec2.vpc_end_points.values() if e.vpc_id == vpc.id])
-        for nat in [n for n in ec2.nat_gateways.values() if n.vpc_id == vpc.id]:
+        ec2.delete_vpc_endpoints([e.id for e in list(ec2.vpc_end_points.values()) if e.vpc_id == vpc.id])
+        for nat in [n for n in list(ec2.nat_gateways.values()) if n.vpc_id == vpc.id]:
             ec2.delete_nat_gateway(nat.id)
         for igw in list(ec2.internet_gateways.values()):
             if igw.vpc and igw.vpc.id == vpc.id:
                 ec2.detach_internet_gateway(igw.id, vpc.id)
-        for table in [t for t in ec2.route_tables.values() if t.vpc_id == vpc.id]:
+        for table in [t for t in list(ec2.route_tables.values()) if t.vpc_id == vpc.id]:
             if table.main_association_id is None:  # the VPC's main table goes with the VPC
                 table._associations.clear()
                 ec2.delete_route_table(table.id)
@@ -243,7 +245,7 @@ def _roll_back(stack: Stack, change_set: ChangeSet, exc: Exception, before: _Bef
 
 def _failing_execute(original: Any) -> Any:
     def execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
-        by_name = [c for c in self.change_sets.values() if c.change_set_name == change_set_name]
+        by_name = [c for c in list(self.change_sets.values()) if c.change_set_name == change_set_name]
         change_set = self.change_sets.get(change_set_name) or (by_name[-1] if by_name else None)
         if change_set is None or change_set.stack_id not in self.stacks:
             return original(self, change_set_name, stack_name)
