@@ -347,9 +347,8 @@ class Zygote:
     """A zygote of `kind` for `root` (the repository, or a copy of it: state_support.source_copy): one this
     process started (`spawn`), or one started for the whole run that it connected to (`connect`)."""
 
-    def __init__(self, root: Path, kind: str, sock: socket.socket, proc: subprocess.Popen[bytes] | None) -> None:
+    def __init__(self, root: Path, sock: socket.socket, proc: subprocess.Popen[bytes] | None) -> None:
         self.root = root
-        self.kind = kind
         self.sock = sock
         self.proc = proc
         self.lock = threading.Lock()
@@ -362,17 +361,17 @@ class Zygote:
         proc = subprocess.Popen([sys.executable, __file__, str(root), kind, *map(str, fds)], pass_fds=fds, env=env,
                                 cwd=root, stdin=subprocess.DEVNULL)
         theirs.close()
-        return cls(root, kind, ours, proc)
+        return cls(root, ours, proc)
 
     @classmethod
-    def connect(cls, path: str, root: Path, kind: str) -> Zygote:
+    def connect(cls, path: str, root: Path) -> Zygote:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         try:
             sock.connect(path)
         except OSError:
             sock.close()
             raise
-        return cls(root, kind, sock, None)
+        return cls(root, sock, None)
 
     def alive(self) -> bool:
         return self.proc is None or self.proc.poll() is None
@@ -416,7 +415,7 @@ def ended(status: socket.socket) -> int:
 
 
 class ForkedPopen(subprocess.Popen):  # type: ignore[type-arg]
-    """subprocess.Popen for a deploy.py run forked by a zygote: Popen makes the pipes and does the
+    """subprocess.Popen for a run (deploy.py, or a service) forked by a zygote: Popen makes the pipes and does the
     reading, writing and timeouts (communicate, wait, send_signal, context manager) as it always does;
     only starting the child and learning its exit status go through the zygote (the run is the zygote's
     child, so waitpid here would not see it)."""
@@ -512,7 +511,7 @@ def zygote(env: dict[str, str], root: Path = REPO, local: bool = False, kind: st
         path = _shared(key)
         if path is not None:
             with contextlib.suppress(OSError):  # gone: this process starts its own
-                found = Zygote.connect(path, root, key[1])
+                found = Zygote.connect(path, root)
         if found is None:
             found = Zygote.spawn(_start_env(key), root, key[1])
         _zygotes[key] = found

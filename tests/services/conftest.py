@@ -71,7 +71,8 @@ def build_wheelhouse(root: Path) -> None:
     # with the flit_core wheel from here.
     pip = [str(bin_dir() / "pip"), "wheel", "--quiet", "--no-build-isolation"]
     cached = deps_cache()
-    if (cached / ".done").exists():
+    kept = (cached / ".done").exists()
+    if kept:
         # Our three wheels are built from this tree every run; the third-party ones, whose resolution
         # through the package index is most of the 8 s a full build takes, come from the last run's.
         run([*pip, "--no-deps", "-w", str(built), *sources])
@@ -79,11 +80,11 @@ def build_wheelhouse(root: Path) -> None:
     else:
         run([*pip, "-w", str(built), *sources, build_backend()])
         deps.mkdir()
-    local.mkdir(exist_ok=True)
+    local.mkdir()
     ours = {KIT_PACKAGE, *(s.package for s in ALL_SERVICES)}
     for wheel in built.glob("*.whl"):
         wheel.rename((local if wheel.name.split("-")[0] in ours else deps) / wheel.name)
-    if not (cached / ".done").exists():  # kept for the next run: copied whole, then renamed into place
+    if not kept:  # kept for the next run: copied whole, then renamed into place
         cached.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(dir=cached.parent, prefix=".staging-"))
         shutil.copytree(deps, staging, dirs_exist_ok=True)
