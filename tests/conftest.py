@@ -11,6 +11,7 @@ as unsupported (it would then exist only as a placeholder, and the test would pr
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import gc
 import hashlib
@@ -69,6 +70,25 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shared = config.stash.get(SHARED_ZYGOTES, None)
     if shared is not None:
         shared.close()
+    if getattr(config, "workerinput", None) is not None:
+        atexit.register(_leave_without_teardown)  # registered last, so it runs first
+
+
+def _leave_without_teardown() -> None:
+    """An xdist worker's exit, as a forked run's (zygote_support._exit): the other atexit handlers, the
+    streams flushed, then os._exit. The interpreter's teardown would free every object the worker made
+    (moto's backends, botocore's models, the services: some 400,000), touching most of its memory; four
+    workers doing that at once kept the run going some 3 s after the last test. Its results were sent
+    to the controller before this point (the session's end is reported over execnet, whose shutdown
+    brings the worker here)."""
+    atexit.unregister(_leave_without_teardown)
+    atexit._run_exitfuncs()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        return  # the interpreter's own exit reports it
+    os._exit(0)
 
 
 # Fixtures that edit a committed file for the length of a test (every git-status check elsewhere would see it).

@@ -619,3 +619,4 @@ def run_deploy(args: list[str], env: dict[str, str], timeout: float, root: Path 
 if __name__ == "__main__":  # zygote_support.py ROOT KIND CONTROL_FD [LISTENER_FD]
     fds = [socket.socket(fileno=int(fd)) for fd in sys.argv[3:]]
     serve(fds[0], fds[1] if len(fds) > 1 else None, Path(sys.argv[1]), sys.argv[2])
+    _exit(0)  # as its runs end: the teardown of everything preloaded is time the run's end waits for
