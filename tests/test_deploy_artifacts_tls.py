@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,7 @@ import boto3
 import pytest
 from deploy_support import clean_env, self_signed
 from test_deploy_artifacts import BUCKET, big_alerts_config
-from zygote_support import run_deploy
+from zygote_support import popen_moto_server, run_deploy
 
 from deployer.aws import artifacts
 
@@ -39,8 +38,8 @@ def https_moto(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port), "-s",
-                             "-c", str(cert), "-k", str(key)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = popen_moto_server(["-H", "127.0.0.1", "-p", str(port), "-s", "-c", str(cert), "-k", str(key)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
         assert time.monotonic() < deadline and proc.poll() is None, "moto.server did not start"

@@ -1,4 +1,5 @@
-"""Against an endpoint the tool did not start and did not patch: a stock `python -m moto.server`.
+"""Against an endpoint the tool did not start and did not patch: a stock `python -m moto.server` (forked,
+under xdist, from a zygote that only imported moto's modules: zygote_support.popen_moto_server).
 
 What works must work (the foundation, the registry, alerts); what the endpoint lacks must
 end cleanly: an optional step it does not implement (termination protection) is a warning naming
@@ -10,14 +11,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from deploy_support import clean_env
-from zygote_support import run_deploy
+from zygote_support import popen_moto_server, run_deploy
 
 PREFIX = "layered-dev"
 # The services read the auth stack's issuer, and auth waits for the frontend stock moto cannot create.
@@ -29,8 +29,8 @@ def stock() -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = popen_moto_server(["-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
         assert time.monotonic() < deadline and proc.poll() is None, "moto.server did not start"

@@ -72,6 +72,14 @@ SERVICE_PRELOAD = (
     "strands_tools",
 )
 
+# A stock moto server's modules (`python -m moto.server`, which the tests start against endpoints the tool
+# did not patch): its server, and the services a deploy asks it for, whose first request imports them
+# (CloudFormation's imports most of the rest). Importing is all its zygote does: none of the other
+# zygotes' botocore caches, nothing of moto changed (each stock server took about 5 s of CPU, half of
+# it importing).
+MOTO_PRELOAD = ("moto.server", "moto.backend_index", "moto.moto_api._internal.urls", *(
+    f"moto.{name}.urls" for name in ("cloudformation", "ec2", "ecr", "ecs", "elbv2", "iam", "kms", "logs", "s3",
+                                     "secretsmanager", "sns", "ssm", "sts", "cloudwatch", "events")))
 
 # deploy.py's path and code, compiled once in the zygote (serve).
 SCRIPT: dict[str, Any] = {}
@@ -139,8 +147,8 @@ def _exit(code: int) -> None:
 def _preload(root: Path, kind: str) -> None:
     import pkgutil
 
-    if kind == "service":
-        for name in SERVICE_PRELOAD:
+    if kind in ("service", "moto"):
+        for name in SERVICE_PRELOAD if kind == "service" else MOTO_PRELOAD:
             with contextlib.suppress(ImportError):
                 importlib.import_module(name)
         return
@@ -261,10 +269,11 @@ def serve(control: socket.socket, listener: socket.socket | None, root: Path, ki
     sys.path[0] = str(root)  # as `python <root>/deploy.py` would have it
     SCRIPT["path"] = str(root / "deploy.py")
     SCRIPT["code"] = compile(Path(SCRIPT["path"]).read_text(encoding="utf-8"), SCRIPT["path"], "exec")
-    share_botocore_handler_checks()
-    _parse_botocore_files_once(kind)
+    if kind != "moto":  # stock: imported, nothing else
+        share_botocore_handler_checks()
+        _parse_botocore_files_once(kind)
     _preload(root, kind)
-    if kind != "service":
+    if kind not in ("service", "moto"):
         _render_committed_configuration(root)
     assert threading.active_count() == 1, "a thread in the zygote would make fork unsafe"
     import gc
@@ -575,6 +584,7 @@ def start_shared() -> Shared | None:
     if _key(os.environ, REPO, "deploy") != _key(env, REPO, "deploy"):
         shared.add(REPO, "deploy", dict(os.environ))
     shared.add(REPO, "service", dict(os.environ))
+    shared.add(REPO, "moto", dict(os.environ))
     # Refused commands run the copy with the worker's own environment (state_support.refused_still).
     copy = shared.directory / "source"
     shared.add(copy, "deploy", dict(os.environ), prepare=lambda: source_copy(copy))
@@ -599,6 +609,27 @@ def popen_deploy(args: list[str], env: dict[str, str], root: Path = REPO, **kwar
     if forked is not None:
         return ForkedPopen(forked, args, env=env, **kwargs)
     return subprocess.Popen([sys.executable, str(root / "deploy.py"), *args], env=env, **kwargs)
+
+
+def popen_moto_server(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """A stock `python -m moto.server` with `args` and this process's environment, as subprocess.Popen
+    would start it: forked from the run's shared moto zygote when the controller started one (moto's
+    modules imported, nothing changed: MOTO_PRELOAD), else by exec. Never a zygote of this process's own:
+    the few servers a worker starts would not pay for its imports."""
+    key = _key(os.environ, REPO, "moto")
+    path = _shared(key) if enabled() else None
+    if path is not None:
+        if key not in _zygotes or not _zygotes[key].alive():
+            try:
+                _zygotes[key] = Zygote.connect(path, REPO)
+            except OSError:
+                path = None
+            else:
+                atexit.register(_zygotes[key].close)
+        if path is not None:
+            return ForkedPopen(_zygotes[key], args, service=("moto.server:main", "moto.server"), env=dict(os.environ),
+                               **kwargs)
+    return subprocess.Popen([sys.executable, "-m", "moto.server", *args], **kwargs)
 
 
 def run_deploy(args: list[str], env: dict[str, str], timeout: float, root: Path = REPO,
