@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from deploy_support import Aws
-from moto_state_support import stack_deployed
+from moto_state_support import prepared, stack_deployed
 
 PREFIX = "layered-dev"
 FAKE_DOCKER = '''\
@@ -149,9 +149,8 @@ def test_new_ssm_tag_and_the_emulator(aws: Aws, docker: tuple[str, Path]) -> Non
 
 
 def test_publish_frontend_uploads_and_prunes(aws: Aws) -> None:
-    assert aws.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes").returncode == 0
-    ssm, s3 = aws.client("ssm"), aws.client("s3")
-    bucket = ssm.get_parameter(Name=f"/{PREFIX}/frontend/bucket-name")["Parameter"]["Value"]
+    bucket = deploy_site(aws)
+    s3 = aws.client("s3")
     s3.put_object(Bucket=bucket, Key="old.js", Body=b"stale")
     done = aws.deploy("--publish", "frontend")
     assert done.returncode == 0, done.stdout + done.stderr
@@ -191,8 +190,7 @@ def assets(keys: set[str] | dict[str, datetime]) -> set[str]:
 def test_publish_frontend_keeps_the_previous_generation_for_pages_loaded_mid_deploy(
     aws: Aws, tmp_path: Path
 ) -> None:
-    assert aws.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes").returncode == 0
-    bucket = aws.client("ssm").get_parameter(Name=f"/{PREFIX}/frontend/bucket-name")["Parameter"]["Value"]
+    bucket = deploy_site(aws)
     generations = []
     for name in ("first", "second", "third"):
         done = aws.deploy("--publish", "frontend", "--site", str(write_site(tmp_path, name)))
@@ -212,7 +210,7 @@ def test_publish_frontend_keeps_the_previous_generation_for_pages_loaded_mid_dep
 
 
 def test_publish_frontend_with_a_site_without_pages_fails_clearly(aws: Aws, tmp_path: Path) -> None:
-    assert aws.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes").returncode == 0
+    deploy_site(aws)
     done = aws.deploy("--publish", "frontend", "--site", str(tmp_path))
     assert done.returncode == 2 and "cannot build the site: no .html page" in done.stderr
     misplaced = aws.deploy("--publish", "app-api", "--site", str(tmp_path))
@@ -220,7 +218,13 @@ def test_publish_frontend_with_a_site_without_pages_fails_clearly(aws: Aws, tmp_
 
 
 def deploy_site(aws: Aws) -> str:
-    assert aws.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes").returncode == 0
+    """The infrastructure and frontend stacks deployed (their deploy is made once per worker, then restored:
+    moto_state_support.prepared), and the site bucket's name."""
+    def make(fresh: Aws) -> None:
+        done = fresh.deploy("--stack", "infrastructure", "--stack", "frontend", "--yes")
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    prepared(aws, "infrastructure frontend", make)
     return str(aws.client("ssm").get_parameter(Name=f"/{PREFIX}/frontend/bucket-name")["Parameter"]["Value"])
 
 
