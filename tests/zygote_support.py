@@ -45,6 +45,7 @@ import sys
 import tempfile
 import threading
 import types
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -100,6 +101,10 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    # PYTHONWARNINGS as start-up reads it: its filters go in front of those the zygote has (it starts
+    # without the variable: _key), so one zygote serves runs with it and without it.
+    sys.warnoptions[:] = [o for o in request["env"].get("PYTHONWARNINGS", "").split(",") if o]
+    warnings._processoptions(sys.warnoptions)  # type: ignore[attr-defined]
     signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         _run(request)
@@ -489,9 +494,9 @@ def enabled() -> bool:
 
 
 def _key(env: dict[str, str] | os._Environ[str], root: Path, kind: str) -> ZygoteKey:
-    # PYTHONUNBUFFERED aside: each run makes its standard streams itself, as that variable says. A
-    # service puts PYTHONPATH's entries on sys.path itself (_child).
-    ignored = ("PYTHONUNBUFFERED", "PYTHONPATH") if kind == "service" else ("PYTHONUNBUFFERED",)
+    # PYTHONUNBUFFERED and PYTHONWARNINGS aside: each run makes its standard streams and applies its warning
+    # filters itself, as those variables say (_child). A service puts PYTHONPATH's entries on sys.path itself.
+    ignored = ("PYTHONUNBUFFERED", "PYTHONWARNINGS", *(("PYTHONPATH",) if kind == "service" else ()))
     return root, kind, frozenset((k, v) for k, v in env.items() if k.startswith("PYTHON") and k not in ignored)
 
 
@@ -580,9 +585,6 @@ def start_shared() -> Shared | None:
     env = clean_env(None)
     for kind in ("deploy", "local"):
         shared.add(REPO, kind, env)
-    # --synth, --cost and --help runs are given the worker's own environment (no PYTHONWARNINGS): another.
-    if _key(os.environ, REPO, "deploy") != _key(env, REPO, "deploy"):
-        shared.add(REPO, "deploy", dict(os.environ))
     shared.add(REPO, "service", dict(os.environ))
     shared.add(REPO, "moto", dict(os.environ))
     # Refused commands run the copy with the worker's own environment (state_support.refused_still).
