@@ -9,7 +9,10 @@ A deploy runs each batch in steps (create every change set, ask once, execute th
 from __future__ import annotations
 
 import concurrent.futures as cf
-from collections.abc import Callable
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Protocol, TypeVar
 
 
@@ -26,18 +29,35 @@ def parallel(stacks: list[str], work: Callable[[str], R], on_interrupt: Callable
     if not stacks:
         return {}
     with cf.ThreadPoolExecutor(max_workers=len(stacks), thread_name_prefix="stack") as pool:
-        futures = {pool.submit(work, s): s for s in stacks}
-        pending = set(futures)
-        # The whole loop inside the try: Python raises KeyboardInterrupt at the next bytecode that checks
-        # for signals, and the loop's own jump back is one; a Ctrl-C landing there (between two waits,
-        # more likely on a busy machine) escaped the handler, so in-flight updates were not cancelled.
-        while pending:
-            try:
-                while pending:
-                    _, pending = cf.wait(pending, timeout=0.2)
-            except KeyboardInterrupt:
-                on_interrupt()
+        with _ctrl_c_noted() as pressed:
+            futures = {pool.submit(work, s): s for s in stacks}
+            pending = set(futures)
+            while pending:
+                _, pending = cf.wait(pending, timeout=0.2)
+                if pressed.is_set():
+                    pressed.clear()
+                    on_interrupt()  # may raise KeyboardInterrupt (a second Ctrl-C: stop waiting)
+        if pressed.is_set():  # pressed as the last wait ended, before Ctrl-C was Python's own again
+            on_interrupt()
         return {futures[f]: f.result() for f in futures}
+
+
+@contextmanager
+def _ctrl_c_noted() -> Iterator[threading.Event]:
+    """Ctrl-C noted in an event while the workers run, instead of raised: Python raises KeyboardInterrupt
+    at whichever bytecode the main thread is at, and a try around the wait left windows (before the
+    loop, while the work was being submitted; between two waits) where it escaped the handler, and
+    in-flight updates were not cancelled (seen under load). Outside the main thread, where Python never
+    delivers signals, nothing changes."""
+    pressed = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda _signum, _frame: pressed.set())
+    try:
+        yield pressed
+    finally:  # before the pool's shutdown waits for the workers: Ctrl-C there stops the waiting
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def run_grouped(
