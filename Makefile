@@ -14,8 +14,8 @@ UV := $(VENV)/bin/uv
 UV_INSTALL := $(UV) pip install --quiet --require-hashes --no-deps
 # Test worker processes (pytest-xdist): two more than the cores, since part of the suite's time is
 # spent waiting (time limits, sockets, a served emulator's start) and the extra workers use it
-# (measured on 2 cores, alternating runs of one commit: 198 and 199 s with 3 workers, 183 and 195 s
-# with 4; a round ago 304 s with 2). Tests, not whole files, are shared out, and an idle worker takes
+# (measured on 2 cores, runs of one commit in one hour: 127 and 110 s with 3 workers, 85, 84 and 85 s
+# with 4, 98 s with 5, 92 s with 6). Tests, not whole files, are shared out, and an idle worker takes
 # tests queued on a busy one (worksteal).
 TEST_WORKERS ?= $(shell $(PYTHON) -c 'import os; print((os.cpu_count() or 1) + 2)')
 TEST_ARGS ?= -n $(TEST_WORKERS) --dist worksteal
