@@ -81,14 +81,10 @@ def _leave_without_teardown() -> None:
     workers doing that at once kept the run going some 3 s after the last test. Its results were sent
     to the controller before this point (the session's end is reported over execnet, whose shutdown
     brings the worker here)."""
+    from zygote_support import leave_without_teardown
+
     atexit.unregister(_leave_without_teardown)
-    atexit._run_exitfuncs()
-    try:
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        return  # the interpreter's own exit reports it
-    os._exit(0)
+    leave_without_teardown(0)
 
 
 # Fixtures that edit a committed file for the length of a test (every git-status check elsewhere would see it).

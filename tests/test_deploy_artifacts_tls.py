@@ -9,9 +9,6 @@ fails in one line. On AWS aws:SecureTransport is true over https and the upload 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +16,7 @@ import boto3
 import pytest
 from deploy_support import clean_env, self_signed
 from test_deploy_artifacts import BUCKET, big_alerts_config
-from zygote_support import popen_moto_server, run_deploy
+from zygote_support import run_deploy, stock_moto_server
 
 from deployer.aws import artifacts
 
@@ -35,18 +32,8 @@ def _certificate(folder: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def https_moto(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     cert, key = _certificate(tmp_path)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = popen_moto_server(["-H", "127.0.0.1", "-p", str(port), "-s", "-c", str(cert), "-k", str(key)],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        assert time.monotonic() < deadline and proc.poll() is None, "moto.server did not start"
-        time.sleep(0.1)
-    yield f"https://127.0.0.1:{port}", cert
-    proc.terminate()
-    proc.wait(timeout=10)
+    with stock_moto_server("-s", "-c", str(cert), "-k", str(key)) as port:
+        yield f"https://127.0.0.1:{port}", cert
 
 
 def test_over_https_the_bucket_gets_the_tls_only_policy_and_nothing_else_differs(

@@ -9,15 +9,13 @@ and the endpoint's reason, and leaves nothing behind (no stack shell, no bucket)
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 
 import boto3
 import pytest
 from deploy_support import clean_env
-from zygote_support import popen_moto_server, run_deploy
+from zygote_support import run_deploy, stock_moto_server
 
 PREFIX = "layered-dev"
 # The services read the auth stack's issuer, and auth waits for the frontend stock moto cannot create.
@@ -26,18 +24,8 @@ WORKING = ["infrastructure", "registry", "alerts"]
 
 @pytest.fixture(scope="module")
 def stock() -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = popen_moto_server(["-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-        assert time.monotonic() < deadline and proc.poll() is None, "moto.server did not start"
-        time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(timeout=10)
+    with stock_moto_server() as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def run(url: str, *args: str) -> subprocess.CompletedProcess[str]:

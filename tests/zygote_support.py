@@ -7,8 +7,9 @@ environment, working directory, stdin/stdout/stderr and exit status, its own int
 (threads joined, atexit handlers, streams flushed; the module teardown after them is skipped, see
 _exit); only the imports were done before the fork.
 
-Zygotes come in three kinds: `deploy` (deploy.py), `local` (deploy.py's `--local` runs: moto
-imported too) and `service` (the FastAPI services, tests/services/service_fork.py). Under xdist the
+Zygotes come in four kinds: `deploy` (deploy.py), `local` (deploy.py's `--local` runs: moto
+imported too), `service` (the FastAPI services, tests/services/service_fork.py) and `moto` (stock moto
+servers: moto imported, nothing else done; stock_moto_server). Under xdist the
 controller starts one of each, and one for the project copy refused commands run from, before the
 workers start (`start_shared`): every worker connects to them instead of starting its own (some 8 s
 of CPU per worker). A zygote is single-threaded (fork is only safe then) and spoken to over
@@ -44,8 +45,10 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import types
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -140,12 +143,19 @@ def _exit(code: int) -> None:
     the same way in multiprocessing). A flush that fails goes back to the interpreter's own exit, which
     reports it as it would."""
     threading._shutdown()  # type: ignore[attr-defined]
+    leave_without_teardown(code)
+    raise SystemExit(code) from None
+
+
+def leave_without_teardown(code: int) -> None:
+    """The atexit handlers run, stdout and stderr flushed, then os._exit(code) (see _exit); returns only when
+    a flush fails, for the interpreter's own exit to report it."""
     atexit._run_exitfuncs()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except (OSError, ValueError):
-        raise SystemExit(code) from None
+        return
     os._exit(code)
 
 
@@ -513,10 +523,11 @@ def _shared(key: ZygoteKey) -> str | None:
     return None
 
 
-def zygote(env: dict[str, str], root: Path = REPO, local: bool = False, kind: str | None = None) -> Zygote | None:
+def zygote(env: dict[str, str], root: Path = REPO, local: bool = False, kind: str | None = None,
+           shared_only: bool = False) -> Zygote | None:
     """The zygote for runs of `root`'s deploy.py with `env` (`local`: its `--local` runs; `kind="service"`:
-    the services), the run's shared one when there is one, else one started on first use; None when
-    TEST_DEPLOY_FORK=0."""
+    the services; `kind="moto"`: stock moto servers), the run's shared one when there is one, else one
+    started on first use (`shared_only`: None instead); None when TEST_DEPLOY_FORK=0."""
     if not enabled():
         return None
     key = _key(env, root, kind or ("local" if local else "deploy"))
@@ -527,6 +538,8 @@ def zygote(env: dict[str, str], root: Path = REPO, local: bool = False, kind: st
             with contextlib.suppress(OSError):  # gone: this process starts its own
                 found = Zygote.connect(path, root)
         if found is None:
+            if shared_only:
+                return None
             found = Zygote.spawn(_start_env(key), root, key[1])
         _zygotes[key] = found
         atexit.register(found.close)  # a zygote ends when its socket closes; reaped here
@@ -618,20 +631,33 @@ def popen_moto_server(args: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
     would start it: forked from the run's shared moto zygote when the controller started one (moto's
     modules imported, nothing changed: MOTO_PRELOAD), else by exec. Never a zygote of this process's own:
     the few servers a worker starts would not pay for its imports."""
-    key = _key(os.environ, REPO, "moto")
-    path = _shared(key) if enabled() else None
-    if path is not None:
-        if key not in _zygotes or not _zygotes[key].alive():
-            try:
-                _zygotes[key] = Zygote.connect(path, REPO)
-            except OSError:
-                path = None
-            else:
-                atexit.register(_zygotes[key].close)
-        if path is not None:
-            return ForkedPopen(_zygotes[key], args, service=("moto.server:main", "moto.server"), env=dict(os.environ),
-                               **kwargs)
+    forked = zygote(dict(os.environ), REPO, kind="moto", shared_only=True)
+    if forked is not None:
+        return ForkedPopen(forked, args, service=("moto.server:main", "moto.server"), env=dict(os.environ), **kwargs)
     return subprocess.Popen([sys.executable, "-m", "moto.server", *args], **kwargs)
+
+
+@contextlib.contextmanager
+def stock_moto_server(*args: str) -> Iterator[int]:
+    """A stock moto server (popen_moto_server) on a free port of 127.0.0.1, with `args` besides; its port,
+    once it accepts connections. Stopped with SIGTERM afterwards."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    proc = popen_moto_server(["-H", "127.0.0.1", "-p", str(port), *args], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            assert time.monotonic() < deadline and proc.poll() is None, "moto.server did not start"
+            time.sleep(0.1)  # how often the port is tried, not a guess at how long the start takes
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
 
 
 def run_deploy(args: list[str], env: dict[str, str], timeout: float, root: Path = REPO,
